@@ -55,8 +55,8 @@ def depillis2013_rhs(q: dict, v_s: float):
     def f(t, y):
         tum, nk, cd8, treg, circ, il2, sun = y
         if tum > 0 and cd8 > 0:
-            ratio = (cd8 / tum) ** q["l"]
-            d_term = q["d"] * ratio / (q["s"] + ratio) * tum
+            # d (L/T)^l / (s + (L/T)^l) * T, divided through by (L/T)^l (finite as T -> 0)
+            d_term = q["d"] * tum / (q["s"] * (tum / cd8) ** q["l"] + 1.0)
         else:
             d_term = 0.0
         return [
@@ -90,13 +90,13 @@ def solve_piecewise(make_rhs, y0, t_eval, infusions=(), rtol=1e-11, atol=1e-12):
     y = np.array(y0, dtype=float)
     out = np.empty((y.size, t_eval.size))
     out[:, t_eval == t_eval[0]] = y[:, None]
-    for a, b in zip(cuts[:-1], cuts[1:]):
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         rate = sum(r for s, e, r in infusions if s <= a < e)
-        mask = (t_eval > a) & (t_eval <= b)
+        inner = (t_eval > a) & (t_eval < b)
         sol = solve_ivp(make_rhs(rate), (a, b), y, method="DOP853", rtol=rtol, atol=atol,
-                        t_eval=np.concatenate([t_eval[mask], [b]]) if mask.any() else [b])
+                        t_eval=np.concatenate([t_eval[inner], [b]]))  # fmt: skip
         assert sol.success, sol.message
-        if mask.any():
-            out[:, mask] = sol.y[:, :-1]
+        out[:, inner] = sol.y[:, :-1]
         y = sol.y[:, -1]
+        out[:, t_eval == b] = y[:, None]
     return out

@@ -225,9 +225,7 @@ def _run(
     seg_ptr[1:] = np.cumsum([s.start.size for s in segs])
     seg_start = np.ascontiguousarray(np.concatenate([s.start for s in segs]))
     seg_end = np.ascontiguousarray(np.concatenate([s.end for s in segs]))
-    seg_u = np.ascontiguousarray(
-        np.concatenate([s.inputs for s in segs]).reshape(-1, len(m.inputs))
-    )
+    seg_u = np.ascontiguousarray(np.concatenate([s.inputs for s in segs]))
     seg_jump = np.ascontiguousarray(np.concatenate([s.jumps for s in segs]))
     y_out = np.empty((n_pat, n_states, t.size))
     status = np.zeros(n_pat, dtype=np.int64)

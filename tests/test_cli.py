@@ -1,0 +1,40 @@
+"""The `tme` console script."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from tme_env.cli import main
+
+
+def test_models_lists_registered_models(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "depillis2003" in out and "depillis2013" in out
+
+
+def test_models_describes_parameters_with_units_and_sources(capsys):
+    assert main(["models", "depillis2013"]) == 0
+    out = capsys.readouterr().out
+    assert "H_R" in out and "0.0227" in out and "1/day" in out and "section 4" in out
+
+
+def test_simulate_writes_csv(tmp_path, capsys):
+    out = tmp_path / "traj.csv"
+    rc = main(["simulate", "depillis2003", "--days", "30", "--points", "4",
+               "--infusion", "0:10:v=1", "--bolus", "20:u=0.5", "--param", "a2=0.4",
+               "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["t_days", "N", "T", "I", "u"]
+    assert [float(r[0]) for r in rows[1:]] == [0.0, 10.0, 20.0, 30.0]
+    assert float(rows[3][4]) > 0.5  # the bolus is in the day-20 output
+
+
+def test_simulate_bad_input_is_a_clean_error(capsys):
+    assert main(["simulate", "depillis2003", "--param", "zz=1"]) == 2
+    assert "unknown parameter 'zz'" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        main(["simulate", "depillis2003", "--state", "T"])

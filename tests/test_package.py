@@ -1,0 +1,44 @@
+"""Package-level behaviour: public API, registry, on-disk compilation cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import tme_env
+
+
+def test_public_api():
+    assert tme_env.models.available() == ("depillis2003", "depillis2013")
+    for name in ("simulate", "simulate_batch", "SimulationError", "Trajectory", "__version__"):
+        assert hasattr(tme_env, name)
+
+
+def test_second_process_loads_kernels_from_the_cache(tmp_path):
+    # Two fresh interpreters share a NUMBA_CACHE_DIR: the first compiles and writes the cache,
+    # the second must load every kernel from it (cache hits, no misses).
+    script = textwrap.dedent(
+        """
+        import numpy as np, tme_env
+        from tme_env.simulator import kernels
+        tme_env.simulate("depillis2003", t_eval=np.linspace(0, 30, 4),
+                         infusions=[(0, 2, {"v": 1.0})])
+        tme_env.simulate_batch("depillis2013", t_eval=[0, 30], n_patients=2)
+        hits = sum(sum(k.stats.cache_hits.values()) for k in
+                   (kernels.integrate_single, kernels.integrate_batch))
+        misses = sum(sum(k.stats.cache_misses.values()) for k in
+                     (kernels.integrate_single, kernels.integrate_batch))
+        print(hits, misses)
+        """
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()  # fmt: skip
+        for _ in range(2)
+    ]
+    assert runs[0] == ["0", "2"]  # cold: both kernels compiled
+    assert runs[1] == ["2", "0"]  # warm: both loaded from disk
