@@ -1,8 +1,8 @@
 """Compiled integrator kernels: adaptive Dormand–Prince 5(4) with dense output.
 
 One integrator serves every model: the model's right-hand side is passed in as a first-class
-function (a numba ``FunctionType`` argument), so this module is compiled once, cached on disk
-(``cache=True``), and reused by all models, including user-defined ones.
+function (by its compiled addresses, see `rhs_addresses`), so this module is compiled once,
+cached on disk (``cache=True``), and reused by all models, including user-defined ones.
 
 Method: the explicit embedded Runge–Kutta pair of Dormand & Prince (1980), 5th-order solution
 with 4th-order error estimate, FSAL, Hairer's 4th-order continuous extension for output at
@@ -24,13 +24,18 @@ loop, never inside it. No validation, RNG or logging here: the Python wrappers i
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from tme_env._jit import JIT_FLAGS
 
 __all__ = [
     "RHS_SIGNATURE",
+    "rhs_addresses",
     "STATUS_MAX_STEPS",
     "STATUS_NONFINITE_RHS",
     "STATUS_OK",
@@ -53,6 +58,37 @@ _i8_1d = types.int64[::1]
 #: Numba signature every model right-hand side must have: ``rhs(t, y, p, u, dydt) -> None``.
 RHS_SIGNATURE = types.void(types.float64, _f8_1d, _f8_1d, _f8_1d, _f8_1d)
 _RHS_TYPE = types.FunctionType(RHS_SIGNATURE)
+
+
+@functools.cache
+def rhs_addresses(rhs) -> tuple[int, int]:  # noqa: ANN001 - a numba dispatcher
+    """Compile ``rhs`` for `RHS_SIGNATURE` and return its (C-wrapper, native) addresses.
+
+    The kernels receive the right-hand side as these two integers rather than as a numba
+    function object: converting a dispatcher to a first-class function on every call costs
+    ~25 us in numba's argument unboxing, while two integers cost nothing, and integers keep
+    the kernels cacheable on disk. The dispatcher (kept alive by the model) owns the code.
+    """
+    from numba.experimental.function_type import _get_jit_address, _get_wrapper_address
+
+    rhs.compile(RHS_SIGNATURE.args)
+    return int(_get_wrapper_address(rhs, RHS_SIGNATURE)), int(_get_jit_address(rhs, RHS_SIGNATURE))
+
+
+@intrinsic
+def _rhs_at(typingctx, c_addr, jit_addr):  # noqa: ARG001 - numba intrinsic protocol
+    """Rebuild the first-class function value from the two addresses of `rhs_addresses`."""
+    sig = _RHS_TYPE(types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):  # noqa: ARG001
+        fn = cgutils.create_struct_proxy(_RHS_TYPE)(context, builder)
+        fn.c_addr = builder.inttoptr(args[0], cgutils.voidptr_t)
+        fn.py_addr = cgutils.get_null_value(cgutils.voidptr_t)
+        fn.jit_addr = builder.inttoptr(args[1], cgutils.voidptr_t)
+        return fn._getvalue()
+
+    return sig, codegen
+
 
 # Dormand–Prince 5(4) tableau.
 _C2, _C3, _C4, _C5 = 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0
@@ -302,9 +338,8 @@ def _integrate_patient(
                     y[i] = ynew[i]
                     k1[i] = k7[i]
                 t = t_new
-                bad = _first_nonfinite(k1)
-                if bad >= 0:
-                    return STATUS_NONFINITE_RHS, t, bad, n_steps
+                # k1 (= k7) is finite here: a non-finite k7 makes the error estimate
+                # non-finite, and such steps are rejected above.
                 if last_step:
                     break
                 h = h_next
@@ -320,7 +355,8 @@ def _integrate_patient(
 
 
 _BATCH_SIGNATURE = types.void(
-    _RHS_TYPE,  # rhs
+    types.int64,  # rhs C-wrapper address (see rhs_addresses)
+    types.int64,  # rhs native address
     _f8_2d,  # y0 (patients, states)
     _f8_2d,  # params (patients, parameters)
     _i8_1d,  # seg_ptr (patients + 1): patient i owns segments seg_ptr[i] .. seg_ptr[i+1]-1
@@ -342,7 +378,8 @@ _BATCH_SIGNATURE = types.void(
 
 @njit(_BATCH_SIGNATURE, parallel=True, **JIT_FLAGS)
 def integrate_batch(
-    rhs,
+    rhs_c_addr,
+    rhs_jit_addr,
     y0,
     params,
     seg_ptr,
@@ -361,6 +398,7 @@ def integrate_batch(
     n_steps,
 ):
     """Integrate many patients (own parameters, own schedules) in parallel over ``t_eval``."""
+    rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
     n_pat = y0.shape[0]
     for i in prange(n_pat):
         s, tf, sf, ns = _integrate_patient(
@@ -387,7 +425,8 @@ def integrate_batch(
 
 @njit(_BATCH_SIGNATURE, **JIT_FLAGS)
 def integrate_single(
-    rhs,
+    rhs_c_addr,
+    rhs_jit_addr,
     y0,
     params,
     seg_ptr,
@@ -406,6 +445,7 @@ def integrate_single(
     n_steps,
 ):
     """Serial twin of `integrate_batch` (same per-patient code, no thread-pool start-up)."""
+    rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
     for i in range(y0.shape[0]):
         s, tf, sf, ns = _integrate_patient(
             rhs,

@@ -234,7 +234,7 @@ def _run(
     n_steps = np.zeros(n_pat, dtype=np.int64)
     kernel = kernels.integrate_batch if parallel else kernels.integrate_single
     kernel(
-        m.rhs,
+        *kernels.rhs_addresses(m.rhs),
         y0,
         p,
         seg_ptr,
