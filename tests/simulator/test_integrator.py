@@ -168,3 +168,15 @@ def test_tolerance_controls_error(decay_model):
 def test_per_state_atol_mapping_is_accepted():
     res = tme_env.simulate("depillis2003", t_eval=[0, 10], atol={"u": 1e-12, "T": 1e-10})
     assert res.y.shape == (4, 2)
+
+
+def test_infusion_starting_on_a_state_at_zero_does_not_collapse(decay_model):
+    # Found by hypothesis: y has decayed to ~1e-15 when an infusion starts; the starting-step
+    # heuristic then proposes a step below the resolvable minimum, which must be raised to it
+    # rather than reported as a collapse.
+    res = tme_env.simulate(
+        decay_model, t_eval=[0.0, 40.0], initial_state={"y": 1.0}, params={"k": 3.0},
+        infusions=[(11.0, 12.0, {"v": 2.0})], rtol=1e-9, atol=1e-12,
+    )  # fmt: skip
+    exact = decay_exact([40.0], 1.0, 3.0, [(11.0, 12.0, 2.0)])
+    np.testing.assert_allclose(res["y"][-1], exact[0], rtol=1e-6, atol=1e-12)

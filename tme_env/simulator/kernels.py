@@ -137,6 +137,26 @@ def _first_nonfinite(x):
 
 
 @njit(**JIT_FLAGS)
+def _worst_state(y, ynew, err, rtol, atol):
+    """Index of the state to blame for a rejected step.
+
+    The first non-finite trial value, else the largest scaled error (NaN errors rank highest).
+    """
+    worst = _first_nonfinite(ynew)
+    if worst >= 0:
+        return worst
+    worst = 0
+    big = -1.0
+    for i in range(y.shape[0]):
+        sk = atol[i] + rtol * max(abs(y[i]), abs(ynew[i]))
+        r = abs(err[i]) / sk
+        if not (r <= big):
+            big = r
+            worst = i
+    return worst
+
+
+@njit(**JIT_FLAGS)
 def _initial_step(rhs, t, y, p, u, f0, rtol, atol, hmax, ytmp, f1):
     """Hairer's starting step-size heuristic for a method of order 5 (f0 = rhs(t, y) given)."""
     n = y.shape[0]
@@ -237,19 +257,12 @@ def _integrate_patient(
         facold = 1e-4
         last_rejected = False
         while True:
+            # Smallest meaningful step at this t. Smaller proposals (e.g. from the starting
+            # heuristic when a state sits at zero) are raised to it; a step of this size
+            # that is still rejected means the solution cannot be resolved: collapse.
             hmin = 16.0 * _EPS * max(abs(t), span)
-            if h < hmin and b - t > hmin:
-                worst = _first_nonfinite(ynew)
-                if worst < 0:
-                    worst = 0
-                    big = -1.0
-                    for i in range(n):
-                        sk = atol[i] + rtol * max(abs(y[i]), abs(ynew[i]))
-                        r = abs(err[i]) / sk
-                        if not (r <= big):
-                            big = r
-                            worst = i
-                return STATUS_STEP_COLLAPSE, t, worst, n_steps
+            if h < hmin:
+                h = hmin
             if n_steps >= max_steps:
                 return STATUS_MAX_STEPS, t, 0, n_steps
             last_step = False
@@ -293,6 +306,8 @@ def _integrate_patient(
             enorm = _error_norm(err, y, ynew, rtol, atol)
             if not np.isfinite(enorm):
                 # Overflow or NaN inside the trial step: retry with a much smaller step.
+                if h <= hmin:
+                    return STATUS_STEP_COLLAPSE, t, _worst_state(y, ynew, err, rtol, atol), n_steps
                 h *= _FAC_MIN
                 last_rejected = True
                 continue
@@ -344,6 +359,8 @@ def _integrate_patient(
                     break
                 h = h_next
             else:
+                if h <= hmin:
+                    return STATUS_STEP_COLLAPSE, t, _worst_state(y, ynew, err, rtol, atol), n_steps
                 h = h / min(1.0 / _FAC_MIN, fac11 / _SAFE)
                 last_rejected = True
     # Remaining outputs: the end of the last segment.
