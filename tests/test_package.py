@@ -11,7 +11,7 @@ import tme_env
 
 
 def test_public_api():
-    assert tme_env.models.available() == ("depillis2003", "depillis2013")
+    assert tme_env.models.available() == ("depillis2003", "depillis2013", "tme")
     for name in ("simulate", "simulate_batch", "SimulationError", "Trajectory", "__version__"):
         assert hasattr(tme_env, name)
 

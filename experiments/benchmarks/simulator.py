@@ -24,6 +24,7 @@ states that pass through zero, such as a drug concentration between doses).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -255,6 +256,50 @@ def batched(n_patients: int, cycles: int, repeats: int) -> dict:
     return out
 
 
+def tme_intervals(n_patients: int, repeats: int) -> dict:
+    """The ``tme`` model stepped one 7-day decision interval per call (the env's access path)."""
+    from tme_env.patients import cohort
+    from tme_env.simulator.stepper import BatchStepper
+
+    out: dict = {}
+    one = cohort("validation", 1)
+    y0 = one.initial_states_array()
+    dosing = np.zeros((1, 2, 3))
+    dosing[0, 0, 0] = 1.0  # full chemotherapy dose on day 0-1
+    dosing[0, :, 2] = 1.0  # inhibitor all week
+    for label, rates in (("dosing", dosing), ("rest", np.zeros((1, 2, 3)))):
+        st = BatchStepper("tme", one.parameters_array(), (0.0, 1.0, 7.0), parallel=False)
+        st.step(y0, rates)
+        n_steps = int(st.n_steps[0])
+        call = functools.partial(st.step, y0, rates)
+        out[f"single_{label}_us_per_interval"] = 1e6 * best_time(call, repeats)
+        out[f"single_{label}_steps"] = n_steps
+        # 6 new stages per step (FSAL), plus the first stage and the starting-step probe at
+        # each of the 2 segment starts.
+        out[f"single_{label}_rhs_evals"] = 6 * n_steps + 2 * 2
+    big = cohort("train", n_patients)
+    y = big.initial_states_array()
+    rates = np.zeros((n_patients, 2, 3))
+    max_threads = numba.config.NUMBA_NUM_THREADS
+    for threads in (1, 2):
+        if threads > max_threads:
+            continue
+        numba.set_num_threads(threads)
+        st = BatchStepper("tme", big.parameters_array(), (0.0, 1.0, 7.0), parallel=True)
+
+        def year(st=st) -> None:
+            state = y
+            for week in range(52):
+                rates[:, 0, 0] = 1.0 if week % 3 == 0 else 0.0
+                state = st.step(state, rates)
+
+        year()
+        t = best_time(year, max(1, repeats // 2))
+        out[f"batch_patient_intervals_per_s_{threads}_threads"] = n_patients * 52 / t
+    numba.set_num_threads(max_threads)
+    return out
+
+
 def startup() -> dict:
     """Import-to-first-result time of a fresh process, without and with the disk cache."""
     script = textwrap.dedent(
@@ -294,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             per_cycle("depillis2013", _rhs2013, {}, args.cycles, args.repeats),
         ],
         "batched": batched(args.patients, args.cycles, args.repeats),
+        "tme_intervals": tme_intervals(args.patients, args.repeats),
         "startup": startup(),
     }
 
@@ -316,6 +362,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nBatched depillis2003: {args.patients} patients x {args.cycles} cycles")
     for k, v in results["batched"].items():
         print(f"  {k.replace('_', ' ')}: {v:,.0f}")
+    r = results["tme_intervals"]
+    print("\ntme model, one 7-day interval per call (BatchStepper), default tolerances")
+    for label in ("dosing", "rest"):
+        print(f"  single patient, {label} week: {r[f'single_{label}_us_per_interval']:.1f} us "
+              f"({r[f'single_{label}_steps']} steps, {r[f'single_{label}_rhs_evals']} rhs "
+              "evaluations)")  # fmt: skip
+    for threads in (1, 2):
+        key = f"batch_patient_intervals_per_s_{threads}_threads"
+        if key in r:
+            print(f"  {args.patients} patients, {threads} thread(s): {r[key]:,.0f} "
+                  "patient-intervals/s")  # fmt: skip
     print("\nStart-up (fresh process, import + first 21-day simulate):")
     for k, v in results["startup"].items():
         print(f"  {k.replace('_', ' ')}: {v:.2f} s")

@@ -2,7 +2,7 @@
 
 >>> import tme_env
 >>> tme_env.models.available()
-('depillis2003', 'depillis2013')
+('depillis2003', 'depillis2013', 'tme')
 >>> tme_env.models.get("depillis2003").state_names
 ('N', 'T', 'I', 'u')
 """
@@ -68,9 +68,9 @@ def get(name: str) -> Model:
 
 
 def _register_builtin() -> None:
-    from tme_env.models import depillis2003, depillis2013
+    from tme_env.models import depillis2003, depillis2013, tme
 
-    for module in (depillis2003, depillis2013):
+    for module in (depillis2003, depillis2013, tme):
         register(module.MODEL, overwrite=True)
 
 

@@ -393,94 +393,45 @@ _BATCH_SIGNATURE = types.void(
 )
 
 
+@njit(**JIT_FLAGS)
+def _run_patient(
+    i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
+    max_steps, y_out, status, t_fail, state_fail, n_steps,
+):  # fmt: skip
+    """Integrate patient ``i`` and store its status; shared by the serial and parallel loops."""
+    s, tf, sf, ns = _integrate_patient(
+        rhs, y0[i], params[i], seg_start, seg_end, seg_u, seg_jump, seg_ptr[i], seg_ptr[i + 1],
+        t_eval, rtol, atol, max_steps, y_out[i],
+    )  # fmt: skip
+    status[i] = s
+    t_fail[i] = tf
+    state_fail[i] = sf
+    n_steps[i] = ns
+
+
 @njit(_BATCH_SIGNATURE, parallel=True, **JIT_FLAGS)
 def integrate_batch(
-    rhs_c_addr,
-    rhs_jit_addr,
-    y0,
-    params,
-    seg_ptr,
-    seg_start,
-    seg_end,
-    seg_u,
-    seg_jump,
-    t_eval,
-    rtol,
-    atol,
-    max_steps,
-    y_out,
-    status,
-    t_fail,
-    state_fail,
-    n_steps,
-):
+    rhs_c_addr, rhs_jit_addr, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval,
+    rtol, atol, max_steps, y_out, status, t_fail, state_fail, n_steps,
+):  # fmt: skip
     """Integrate many patients (own parameters, own schedules) in parallel over ``t_eval``."""
     rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
-    n_pat = y0.shape[0]
-    for i in prange(n_pat):
-        s, tf, sf, ns = _integrate_patient(
-            rhs,
-            y0[i],
-            params[i],
-            seg_start,
-            seg_end,
-            seg_u,
-            seg_jump,
-            seg_ptr[i],
-            seg_ptr[i + 1],
-            t_eval,
-            rtol,
-            atol,
-            max_steps,
-            y_out[i],
-        )
-        status[i] = s
-        t_fail[i] = tf
-        state_fail[i] = sf
-        n_steps[i] = ns
+    for i in prange(y0.shape[0]):
+        _run_patient(
+            i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
+            max_steps, y_out, status, t_fail, state_fail, n_steps,
+        )  # fmt: skip
 
 
 @njit(_BATCH_SIGNATURE, **JIT_FLAGS)
 def integrate_single(
-    rhs_c_addr,
-    rhs_jit_addr,
-    y0,
-    params,
-    seg_ptr,
-    seg_start,
-    seg_end,
-    seg_u,
-    seg_jump,
-    t_eval,
-    rtol,
-    atol,
-    max_steps,
-    y_out,
-    status,
-    t_fail,
-    state_fail,
-    n_steps,
-):
+    rhs_c_addr, rhs_jit_addr, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval,
+    rtol, atol, max_steps, y_out, status, t_fail, state_fail, n_steps,
+):  # fmt: skip
     """Serial twin of `integrate_batch` (same per-patient code, no thread-pool start-up)."""
     rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
     for i in range(y0.shape[0]):
-        s, tf, sf, ns = _integrate_patient(
-            rhs,
-            y0[i],
-            params[i],
-            seg_start,
-            seg_end,
-            seg_u,
-            seg_jump,
-            seg_ptr[i],
-            seg_ptr[i + 1],
-            t_eval,
-            rtol,
-            atol,
-            max_steps,
-            y_out[i],
-        )
-        status[i] = s
-        t_fail[i] = tf
-        state_fail[i] = sf
-        n_steps[i] = ns
+        _run_patient(
+            i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
+            max_steps, y_out, status, t_fail, state_fail, n_steps,
+        )  # fmt: skip

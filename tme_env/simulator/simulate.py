@@ -61,6 +61,14 @@ class SimulationError(RuntimeError):
         self.reason = reason
 
 
+def state_index(state_names: tuple[str, ...], name: str) -> int:
+    """Position of state ``name``; `KeyError` listing the valid states if unknown."""
+    try:
+        return state_names.index(name)
+    except ValueError:
+        raise KeyError(f"unknown state {name!r}; valid states: {', '.join(state_names)}") from None
+
+
 @dataclass(frozen=True)
 class Trajectory:
     """Result of `simulate`, shaped like scipy's ``solve_ivp`` result.
@@ -83,12 +91,7 @@ class Trajectory:
 
     def __getitem__(self, name: str) -> np.ndarray:
         """One state's time course, e.g. ``res["T"]``."""
-        try:
-            return self.y[self.state_names.index(name)]
-        except ValueError:
-            raise KeyError(
-                f"unknown state {name!r}; valid states: {', '.join(self.state_names)}"
-            ) from None
+        return self.y[state_index(self.state_names, name)]
 
     def final_state(self) -> dict[str, float]:
         """State at the last output time, as a mapping (usable as a new ``initial_state``)."""
@@ -115,12 +118,7 @@ class BatchTrajectory:
 
     def __getitem__(self, name: str) -> np.ndarray:
         """One state for every patient, shape ``(n_patients, len(t))``."""
-        try:
-            return self.y[:, self.state_names.index(name)]
-        except ValueError:
-            raise KeyError(
-                f"unknown state {name!r}; valid states: {', '.join(self.state_names)}"
-            ) from None
+        return self.y[:, state_index(self.state_names, name)]
 
     def __len__(self) -> int:
         """Number of patients."""
@@ -218,9 +216,12 @@ def _run(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Build segments, call the kernel, and raise `SimulationError` on any failure."""
     n_pat, n_states = y0.shape
-    segs = [
-        build_segments(t[0], t[-1], infs, bols, len(m.inputs), n_states) for infs, bols in schedules
-    ]
+    segs = []
+    for k, (infs, bols) in enumerate(schedules):
+        if k and infs is schedules[k - 1][0] and bols is schedules[k - 1][1]:
+            segs.append(segs[-1])  # the same schedule object: reuse its segments
+        else:
+            segs.append(build_segments(t[0], t[-1], infs, bols, len(m.inputs), n_states))
     seg_ptr = np.zeros(n_pat + 1, dtype=np.int64)
     seg_ptr[1:] = np.cumsum([s.start.size for s in segs])
     seg_start = np.ascontiguousarray(np.concatenate([s.start for s in segs]))
@@ -485,17 +486,18 @@ def simulate_batch(
                 i, lambda x: _parameters(m, x), None if params is None else params[i]
             ).to_array()
 
-    schedules = []
+    schedules: list[tuple[list, list]] = []
+    last_raw: tuple[object, object] = (None, None)
     for i in range(n_pat):
-        infs = _per_patient(
-            i,
-            lambda x: parse_infusions(x, m.input_names),
-            () if infusions is None else infusions[i],
-        )
-        bols = _per_patient(
-            i, lambda x: parse_boluses(x, m.state_names), () if boluses is None else boluses[i]
-        )
+        raw_inf = () if infusions is None else infusions[i]
+        raw_bol = () if boluses is None else boluses[i]
+        if i and raw_inf is last_raw[0] and raw_bol is last_raw[1]:
+            schedules.append(schedules[-1])  # shared schedule object: validate once
+            continue
+        infs = _per_patient(i, lambda x: parse_infusions(x, m.input_names), raw_inf)
+        bols = _per_patient(i, lambda x: parse_boluses(x, m.state_names), raw_bol)
         schedules.append((infs, bols))
+        last_raw = (raw_inf, raw_bol)
     r, a = _resolve_tolerances(m, rtol, atol)
     y_out, n_steps = _run(
         m,

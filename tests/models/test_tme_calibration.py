@@ -1,0 +1,27 @@
+"""The model's calibrated defaults are the calibration script's output (no hand edits)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tme_env.models.tme import TMEParameters
+from tme_env.patients import RESISTANT_MEDIAN
+
+REPORT = Path(__file__).parents[2] / "experiments" / "calibration" / "tme_calibration.json"
+
+
+def test_defaults_equal_the_committed_calibration_output():
+    report = json.loads(REPORT.read_text())
+    defaults = TMEParameters()
+    for name, entry in report["parameters"].items():
+        value = RESISTANT_MEDIAN if name == "resistant_median" else getattr(defaults, name)
+        assert value == pytest.approx(entry["fitted"], rel=1e-3), name
+    assert defaults.neutrophil_drug_ec50 == pytest.approx(report["neutropenia"]["fitted"], rel=1e-3)
+    # Every calibrated parameter says so in its source.
+    info = {p.name: p for p in defaults.info()}
+    for name in report["parameters"]:
+        if name != "resistant_median":
+            assert "calibrated" in info[name].source, name

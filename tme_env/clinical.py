@@ -1,0 +1,174 @@
+"""Clinical readouts of ``tme`` trajectories, in one place (used by envs, trials, experiments).
+
+All functions take arrays whose last axis is time (one patient ``(n_times,)`` or a batch
+``(n_patients, n_times)``) and the matching output days.
+
+Conventions (documented here once):
+
+* Tumour burden = sensitive + resistant cells. Imaging sees it only above the detection limit
+  (`DETECTION_LIMIT_CELLS`, ~1 cm^3).
+* RECIST-style measure: the sum of lesion diameters is modelled as the diameter of a sphere
+  holding the whole burden at 1e9 cells/cm^3, ``d = 10 (6 V / pi)^(1/3)`` mm (12.4 mm at
+  1e9 cells), so diameter ∝ burden^(1/3). Partial response: a >= 30% decrease from baseline;
+  progression: a >= 20% increase over the nadir (RECIST 1.1; the 5 mm absolute rule is
+  ignored); complete response: burden below the detection limit.
+* Neutropenia grade (CTCAE v5, ANC in 1e9/L): G1 < 2.0 (LLN), G2 < 1.5, G3 < 1.0, G4 < 0.5.
+* Blood MDSCs: the circulating pool is taken proportional to the intratumoural one,
+  ``BLOOD_MDSC_PER_UL_PER_CELL`` cells/uL per intratumoural MDSC (scaled so that a typical
+  presentation shows ~10 MDSC/uL); fold-changes are what the biomarkers use.
+* Death: burden >= `DEATH_BURDEN_CELLS` (1e12 cells); survival and progression times are
+  linearly interpolated in log-burden between output times, censored at the last output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tme_env.models.tme import DEATH_BURDEN_CELLS, DETECTION_LIMIT_CELLS, HOT_THRESHOLD, hotness
+
+__all__ = [
+    "BLOOD_MDSC_PER_UL_PER_CELL",
+    "DEATH_BURDEN_CELLS",
+    "DETECTION_LIMIT_CELLS",
+    "HOT_THRESHOLD",
+    "KEYNOTE189_IMAGING_DAYS",
+    "best_overall_response",
+    "blood_mdsc_per_ul",
+    "diameter_mm",
+    "hotness",
+    "neutropenia_grade",
+    "progression_time",
+    "survival_time",
+    "tumour_burden",
+]
+
+BLOOD_MDSC_PER_UL_PER_CELL = 1.5e-8
+#: RECIST thresholds (fractions of the baseline / nadir sum of diameters).
+PARTIAL_RESPONSE_DECREASE = 0.30
+PROGRESSION_INCREASE = 0.20
+#: KEYNOTE-189 imaging: every 6 weeks to week 18, every 9 weeks to week 45, then every 12
+#: weeks (models.md §8, [M]); days after randomisation.
+KEYNOTE189_IMAGING_DAYS = tuple(
+    [42.0 * k for k in range(1, 4)]
+    + [126.0 + 63.0 * k for k in range(1, 5)]
+    + [378.0 + 84.0 * k for k in range(1, 40)]
+)
+
+
+def tumour_burden(states: np.ndarray, state_names: tuple[str, ...]) -> np.ndarray:
+    """Sensitive + resistant tumour cells from a state array ``(..., n_states, n_times)``."""
+    return states[..., state_names.index("S"), :] + states[..., state_names.index("R"), :]
+
+
+def diameter_mm(burden: np.ndarray) -> np.ndarray:
+    """RECIST sum-of-diameters proxy (mm): the diameter of a sphere of ``burden`` cells."""
+    volume_cm3 = np.maximum(np.asarray(burden, dtype=float), 0.0) / 1e9
+    return 10.0 * np.cbrt(6.0 * volume_cm3 / np.pi)
+
+
+def neutropenia_grade(anc: np.ndarray) -> np.ndarray:
+    """CTCAE v5 'neutrophil count decreased' grade (0-4) of an ANC in 1e9 cells/L."""
+    anc = np.asarray(anc, dtype=float)
+    return np.select([anc < 0.5, anc < 1.0, anc < 1.5, anc < 2.0], [4, 3, 2, 1], 0)
+
+
+def blood_mdsc_per_ul(mdsc_cells: np.ndarray) -> np.ndarray:
+    """Blood MDSC assay (cells/uL) from the intratumoural MDSC pool."""
+    return BLOOD_MDSC_PER_UL_PER_CELL * np.asarray(mdsc_cells, dtype=float)
+
+
+def _first_crossing(t: np.ndarray, x: np.ndarray, level: float) -> np.ndarray:
+    """First time ``x >= level`` (interpolated in log x); ``inf`` if never."""
+    x = np.atleast_2d(x)
+    out = np.full(x.shape[0], np.inf)
+    above = x >= level
+    hit = above.any(axis=1)
+    idx = np.argmax(above, axis=1)
+    for i in np.flatnonzero(hit):
+        j = idx[i]
+        if j == 0:
+            out[i] = t[0]
+            continue
+        lo, hi = np.log(max(x[i, j - 1], 1e-300)), np.log(x[i, j])
+        frac = (np.log(level) - lo) / (hi - lo) if hi > lo else 1.0
+        out[i] = t[j - 1] + frac * (t[j] - t[j - 1])
+    return out
+
+
+def survival_time(t: np.ndarray, burden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Overall survival: (time in days, event flag); censored at ``t[-1]`` if alive."""
+    death = _first_crossing(np.asarray(t, float), burden, DEATH_BURDEN_CELLS)
+    event = np.isfinite(death)
+    return np.where(event, death, float(t[-1])), event
+
+
+def _at_days(t: np.ndarray, x: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Values of ``x`` (last axis = time) at ``days`` (log-linear interpolation)."""
+    logx = np.log(np.maximum(np.atleast_2d(x), 1e-300))
+    return np.exp(np.stack([np.interp(days, t, row) for row in logx]))
+
+
+def progression_time(
+    t: np.ndarray,
+    burden: np.ndarray,
+    imaging_days: np.ndarray | tuple[float, ...] = KEYNOTE189_IMAGING_DAYS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """RECIST-style progression-free survival from scheduled imaging.
+
+    Progression is the first scan whose diameter is >= 20% above the smallest diameter seen
+    so far (baseline included), or a detectable lesion after a complete response; death
+    (burden >= 1e12) counts as an event. Returns (time in days, event flag); censored at the
+    last output time.
+    """
+    t = np.asarray(t, dtype=float)
+    burden = np.atleast_2d(burden)
+    days = np.asarray([d for d in imaging_days if d <= t[-1]], dtype=float)
+    death, died = survival_time(t, burden)
+    pfs = np.where(died, death, t[-1])
+    event = died.copy()
+    if days.size == 0:
+        return pfs, event
+    seen = _at_days(t, burden, days)
+    detectable = seen >= DETECTION_LIMIT_CELLS
+    diam = np.where(detectable, diameter_mm(seen), 0.0)
+    base = diameter_mm(burden[:, 0])
+    nadir = np.minimum.accumulate(np.concatenate([base[:, None], diam], axis=1), axis=1)[:, :-1]
+    prog = detectable & ((diam >= (1.0 + PROGRESSION_INCREASE) * nadir) | (nadir == 0.0))
+    for i in np.flatnonzero(prog.any(axis=1)):
+        day = days[np.argmax(prog[i])]
+        if day < pfs[i]:
+            pfs[i] = day
+            event[i] = True
+    return pfs, event
+
+
+def best_overall_response(
+    t: np.ndarray,
+    burden: np.ndarray,
+    imaging_days: np.ndarray | tuple[float, ...] = KEYNOTE189_IMAGING_DAYS,
+) -> np.ndarray:
+    """Best overall response per patient: ``"CR"``, ``"PR"``, ``"SD"`` or ``"PD"``.
+
+    Assessed on the scheduled scans before progression; CR = not detectable, PR = a >= 30%
+    diameter decrease from baseline, PD = progression at the first scan, SD otherwise.
+    """
+    t = np.asarray(t, dtype=float)
+    burden = np.atleast_2d(burden)
+    days = np.asarray([d for d in imaging_days if d <= t[-1]], dtype=float)
+    pfs, prog = progression_time(t, burden, days)
+    out = np.full(burden.shape[0], "SD", dtype=object)
+    if days.size == 0:
+        return out
+    seen = _at_days(t, burden, days)
+    base = diameter_mm(burden[:, 0])
+    for i in range(burden.shape[0]):
+        before = days < pfs[i] if prog[i] else np.ones(days.size, dtype=bool)
+        if not before.any():
+            out[i] = "PD" if prog[i] else "SD"
+            continue
+        vals = seen[i, before]
+        if (vals < DETECTION_LIMIT_CELLS).any():
+            out[i] = "CR"
+        elif (diameter_mm(vals) <= (1.0 - PARTIAL_RESPONSE_DECREASE) * base[i]).any():
+            out[i] = "PR"
+    return out
