@@ -10,7 +10,8 @@ Usage::
     python experiments/immune_shift_patient.py [--patient validation-0003]
         [--out experiments/figures/immune_shift_patient.png] [--days 540]
 
-By default the first strong chemo-induced MDSC responder of the validation split is shown.
+By default the first strong chemo-induced MDSC responder of the validation split whose tumour
+is immune-hot at presentation is shown.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
     c = cohort("validation", 100)
     if args.patient is None:
-        patient = next(p for p in c if p.phenotype["mdsc_responder"] == "strong")
+        patient = next(
+            p for p in c
+            if p.phenotype["mdsc_responder"] == "strong" and p.phenotype["immune_status"] == "hot"
+        )  # fmt: skip
     else:
         matches = [p for p in c if p.patient_id == args.patient]
         if not matches:

@@ -43,6 +43,14 @@ def test_stepper_validates_inputs():
     bad[1, 0, 2] = np.nan
     with pytest.raises(ValueError, match="finite and non-negative, got nan"):
         stepper.step(y, bad)
+    bad = np.zeros((2, 1, 3))
+    bad[0, 0, 0] = -1.0
+    with pytest.raises(ValueError, match="finite and non-negative, got -1.0"):
+        stepper.step(y, bad)
+    y_bad = y.copy()
+    y_bad[1, 3] = np.inf
+    with pytest.raises(ValueError, match="states must be finite, got inf"):
+        stepper.step(y_bad, np.zeros((2, 1, 3)))
     with pytest.raises(ValueError, match="breakpoints must increase strictly"):
         BatchStepper("tme", c.parameters_array(), (1.0, 7.0))
     p = c.parameters_array()

@@ -14,7 +14,9 @@ a step equals `simulate` over the same interval with the same inputs, bit for bi
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from tme_env._jit import JIT_FLAGS
 from tme_env.models.base import Model
 from tme_env.simulator import kernels
 from tme_env.simulator.simulate import (
@@ -25,6 +27,43 @@ from tme_env.simulator.simulate import (
 )
 
 __all__ = ["BatchStepper"]
+
+
+@njit(**JIT_FLAGS)
+def _load(y, rates, y0, seg_u):  # pragma: no cover - compiled
+    """Copy states and rates into the kernel buffers, validating them in one compiled pass.
+
+    Returns ``(1, k)`` for the first bad rate (NaN, infinite or negative, flat index ``k``),
+    ``(2, k)`` for the first non-finite state, or ``(0, -1)`` if all are valid.
+    """
+    n_pat, n_seg, n_in = rates.shape
+    for i in range(n_pat):
+        for k in range(n_seg):
+            for j in range(n_in):
+                v = rates[i, k, j]
+                if not (v >= 0.0 and v < np.inf):
+                    return 1, (i * n_seg + k) * n_in + j
+                seg_u[i * n_seg + k, j] = v
+    for i in range(n_pat):
+        for j in range(y.shape[1]):
+            v = y[i, j]
+            if not np.isfinite(v):
+                return 2, i * y.shape[1] + j
+            y0[i, j] = v
+    return 0, -1
+
+
+@njit(**JIT_FLAGS)
+def _end_is_clean(y_out, status):  # pragma: no cover - compiled
+    """True if every patient succeeded and every end state is finite and non-negative."""
+    for i in range(y_out.shape[0]):
+        if status[i] != 0:
+            return False
+        for j in range(y_out.shape[1]):
+            v = y_out[i, j, 1]
+            if not (v >= 0.0 and v < np.inf):
+                return False
+    return True
 
 
 class BatchStepper:
@@ -124,28 +163,27 @@ class BatchStepper:
         expected = (self.n_patients, self.n_segments, len(self.model.inputs))
         if rates.shape != expected:
             raise ValueError(f"rates must have shape {expected}, got {rates.shape}")
-        ok = (rates >= 0.0) & (rates < np.inf)  # False for NaN, negative and inf
-        if not ok.all():
-            raise ValueError(f"input rates must be finite and non-negative, got {rates[~ok][0]}")
         y = np.asarray(y, dtype=np.float64)
         if y.shape != self._y0.shape:
             raise ValueError(f"y must have shape {self._y0.shape}, got {y.shape}")
-        if not np.isfinite(y).all():
-            raise ValueError("states must be finite")
-        self._y0[...] = y
-        self._seg_u[...] = rates.reshape(-1, rates.shape[2])
+        code, k = _load(y, rates, self._y0, self._seg_u)
+        if code == 1:
+            bad = rates.reshape(-1)[k]
+            raise ValueError(f"input rates must be finite and non-negative, got {bad}")
+        if code == 2:
+            raise ValueError(f"states must be finite, got {y.reshape(-1)[k]}")
         self._kernel(
             *self._rhs, self._y0, self._params, self._seg_ptr, self._seg_start,
             self._seg_end, self._seg_u, self._seg_jump, self._t_eval, self.rtol, self.atol,
             self.max_steps, self._y_out, self._status, self._t_fail, self._state_fail,
             self.n_steps,
         )  # fmt: skip
-        end = self._y_out[:, :, 1]
         # Fast path: every patient succeeded and every state is finite and non-negative.
         # Otherwise the full check raises (or accepts round-off undershoots, see simulate).
-        if self._status.any() or not (end.min() >= 0.0 and end.max() < np.inf):
+        if not _end_is_clean(self._y_out, self._status):
             _check_result(
                 self.model, self._t_eval, self._y_out, self._status, self._t_fail,
                 self._state_fail, self.rtol, self.atol, self.max_steps,
             )  # fmt: skip
+        end = self._y_out[:, :, 1]
         return end.copy()
