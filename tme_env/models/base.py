@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -219,8 +219,6 @@ class Model:
     reference: str = ""
     default_rtol: float = 1e-6
     default_atol: float = 1e-9
-
-    kind: ClassVar[str] = "ode"
 
     @property
     def state_names(self) -> tuple[str, ...]:
