@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from tme_env import models
+from tme_env.envs import register_envs
 from tme_env.simulator import (
     BatchTrajectory,
     SimulationError,
@@ -23,6 +24,8 @@ try:
     __version__ = version("tme_env")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
+
+register_envs()
 
 __all__ = [
     "BatchTrajectory",

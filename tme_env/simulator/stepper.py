@@ -144,6 +144,16 @@ class BatchStepper:
         self.n_steps = np.zeros(n_pat, dtype=np.int64)
         self._kernel = kernels.integrate_batch if parallel else kernels.integrate_single
 
+    def set_params(self, index: int, params: np.ndarray) -> None:
+        """Replace one patient's parameters (kernel order), e.g. when an environment resets.
+
+        Raises:
+            ValueError: If a parameter is invalid (the message names it).
+        """
+        row = np.asarray(params, dtype=np.float64)
+        self.model.parameter_class.from_array(row)
+        self._params[index] = row
+
     def step(self, y: np.ndarray, rates: np.ndarray) -> np.ndarray:
         """Integrate one interval.
 

@@ -1,0 +1,146 @@
+"""The tme Gymnasium environments: checkers, determinism, episode semantics, bad input."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env, data_equivalence
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import tme_env  # noqa: F401 - registers the ids
+from tme_env.envs import ENV_IDS, INFO_KEYS
+from tme_env.patients import cohort
+
+SMALL = {"cohort_size": 16}
+
+
+@pytest.mark.parametrize("env_id", list(ENV_IDS))
+def test_gymnasium_and_sb3_checkers(env_id):
+    env = gym.make(env_id, **SMALL)
+    check_env(env.unwrapped, skip_render_check=True)
+    sb3_check_env(env.unwrapped, warn=False)
+    assert env.spec.max_episode_steps == 157
+
+
+@pytest.mark.parametrize("env_id", list(ENV_IDS))
+def test_same_seed_gives_identical_trajectories(env_id):
+    def rollout():
+        env = gym.make(env_id, **SMALL)
+        env.action_space.seed(3)
+        out = [env.reset(seed=7)]
+        for _ in range(30):
+            out.append(env.step(env.action_space.sample()))
+        return out
+
+    assert data_equivalence(rollout(), rollout(), exact=True)
+
+
+def test_info_has_the_same_finite_keys_at_reset_and_step():
+    env = gym.make("tme/TumorImmuneClinical-v0", **SMALL)
+    _, info = env.reset(seed=0)
+    assert tuple(info) == INFO_KEYS
+    _, _, _, _, info2 = env.step(np.array([1.0, 1.0, 1.0], dtype=np.float32))
+    assert tuple(info2) == INFO_KEYS
+    assert all(np.isfinite(v) for v in info2.values())
+    parts = [k for k in INFO_KEYS if k.startswith("reward_")]
+    _, reward, *_ = env.step(np.zeros(3, dtype=np.float32))
+    _, reward, _, _, info3 = env.step(np.zeros(3, dtype=np.float32))
+    assert reward == pytest.approx(sum(info3[k] for k in parts))
+
+
+def test_chemo_raises_mdscs_and_lowers_neutrophils():
+    env = gym.make("tme/TumorImmune-v0", **SMALL)
+    _, info0 = env.reset(seed=0, options={"patient": 0})
+    _, _, _, _, info1 = env.step(np.array([1.0, 0.0, 0.0], dtype=np.float32))
+    assert info1["blood_mdsc_per_ul"] > 1.5 * info0["blood_mdsc_per_ul"]
+    assert info1["anc"] < info0["anc"]
+    assert info1["dose_chemo"] == 1.0
+
+
+def test_reset_picks_a_named_patient():
+    env = gym.make("tme/TumorImmune-v0", **SMALL)
+    c = cohort("train", 16)
+    _, a = env.reset(seed=0, options={"patient": "train-0005"})
+    assert a["tumour_cells"] == pytest.approx(c[5].tumour_burden)
+    _, b = env.reset(options={"patient": c[5]})
+    assert b["tumour_cells"] == a["tumour_cells"]
+
+
+@pytest.mark.parametrize(
+    ("action", "pattern"),
+    [
+        (np.array([np.nan, 0, 0], dtype=np.float32), "finite"),
+        (np.array([np.inf, 0, 0], dtype=np.float32), "finite"),
+        (np.array([1.5, 0, 0], dtype=np.float32), r"\[0, 1\].*got 1.5"),
+        (np.array([-0.2, 0, 0], dtype=np.float32), r"\[0, 1\].*got -0.2"),
+        (np.zeros(2, dtype=np.float32), r"shape \(3,\)"),
+    ],
+)
+def test_bad_actions_raise(action, pattern):
+    env = gym.make("tme/TumorImmune-v0", **SMALL).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=pattern):
+        env.step(action)
+
+
+def test_discrete_action_validation_and_levels():
+    env = gym.make("tme/TumorImmuneDiscrete-v0", **SMALL).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"integer in \[0, 11\]"):
+        env.step(12)
+    *_, info = env.step(11)
+    assert (info["dose_chemo"], info["dose_anti_pd1"], info["dose_inhibitor"]) == (1.0, 1.0, 1.0)
+
+
+def test_episode_protocol_errors():
+    env = gym.make("tme/TumorImmune-v0", **SMALL).unwrapped
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros(3, dtype=np.float32))
+    with pytest.raises(ValueError, match="unknown reset options"):
+        env.reset(seed=0, options={"patinet": 1})
+    with pytest.raises(ValueError, match="unknown patient 'nobody'"):
+        env.reset(seed=0, options={"patient": "nobody"})
+    with pytest.raises(ValueError, match="unknown observation 'pixels'"):
+        gym.make("tme/TumorImmune-v0", observation="pixels")
+
+
+def test_untreated_patient_dies_and_the_episode_terminates():
+    env = gym.make("tme/TumorImmune-v0", **SMALL)
+    env.reset(seed=0, options={"patient": 0})
+    for _ in range(157):
+        _, reward, terminated, truncated, info = env.step(np.zeros(3, dtype=np.float32))
+        if terminated or truncated:
+            break
+    assert terminated and info["dead"] == 1.0
+    assert info["reward_death"] == -10.0
+    with pytest.raises(RuntimeError):
+        env.step(np.zeros(3, dtype=np.float32))
+
+
+def test_render_returns_an_image():
+    env = gym.make("tme/TumorImmune-v0", render_mode="rgb_array", **SMALL)
+    env.reset(seed=0)
+    env.step(np.array([1.0, 0.0, 0.0], dtype=np.float32))
+    img = env.render()
+    assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    patient=st.integers(0, 15),
+    actions=st.lists(st.tuples(*[st.floats(0.0, 1.0, width=32)] * 3), min_size=1, max_size=25),
+)
+def test_any_in_range_actions_keep_states_valid(patient, actions):
+    env = gym.make("tme/TumorImmuneClinical-v0", **SMALL).unwrapped
+    env.reset(seed=patient, options={"patient": patient})
+    for a in actions:
+        obs, reward, terminated, _, info = env.step(np.array(a, dtype=np.float32))
+        assert np.all(np.isfinite(obs)) and np.isfinite(reward)
+        assert tuple(info) == INFO_KEYS and all(np.isfinite(v) for v in info.values())
+        assert np.all(env.core.y >= -1e-3)  # populations never meaningfully negative
+        assert env.observation_space.contains(obs)
+        if terminated:
+            break

@@ -1,0 +1,338 @@
+"""Batched, framework-free core of the ``tme`` environments.
+
+`TumorImmuneCore` advances ``n`` virtual patients by one decision interval per call with the
+compiled integrator (`BatchStepper`) and computes observations, rewards, termination flags
+and the info record as arrays. The single Gymnasium env wraps a core of size 1; a vector env
+wraps a core of size N, so both give the same transitions by construction.
+
+Configuration that is not biology lives in `EnvConfig` and `RewardWeights` (the biology is in
+`TMEParameters` and the cohort).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from tme_env import clinical
+from tme_env.models.tme import MODEL, STATE_NAMES
+from tme_env.patients import VirtualPatient, cohort
+from tme_env.simulator.stepper import BatchStepper
+
+__all__ = [
+    "ACTION_NAMES",
+    "INFO_KEYS",
+    "EnvConfig",
+    "RewardWeights",
+    "TumorImmuneCore",
+]
+
+#: Action components, each a fraction of the maximum dose in [0, 1].
+ACTION_NAMES = ("chemo", "anti_pd1", "inhibitor")
+#: Lethal neutropenia: ANC below this (1e9/L) ends the episode as a toxic death (assumed: a
+#: grade-4 nadir this deep carries a high risk of fatal neutropenic sepsis).
+FATAL_ANC = 0.1
+#: A tumour below one cell is extinct: cure.
+CURE_CELLS = 1.0
+
+_CELL_STATES = ("S", "R", "E", "X", "M")
+_IDX = {name: i for i, name in enumerate(STATE_NAMES)}
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Weights of the per-step reward (see `TumorImmuneCore.step` for the formula)."""
+
+    survival: float = 0.1
+    death: float = 10.0
+    cure: float = 10.0
+    tumour: float = 1.0
+    toxicity: float = 0.5
+    hotness: float = 0.1
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Environment settings (not biology).
+
+    Attributes:
+        decision_interval_days: Days between decisions (one env step).
+        horizon_days: Episode length; the registered ids set ``max_episode_steps`` from it.
+        split: Cohort split patients are drawn from (``train``, ``validation``, ``test``).
+        cohort_size: Number of patients in the cohort.
+        observation: ``"full"`` (log-scaled state) or ``"clinical"`` (noisy measurements).
+        imaging_cv: Coefficient of variation of the imaging burden measurement.
+        anc_cv: Coefficient of variation of the neutrophil count.
+        mdsc_cv: Coefficient of variation of the blood MDSC assay.
+        biopsy_every_steps: Steps between biopsies (CD8:MDSC ratio), 0 for never.
+        biopsy_cv: Coefficient of variation of the biopsy ratio.
+        reward: Reward weights.
+    """
+
+    decision_interval_days: float = 7.0
+    horizon_days: float = 1095.0
+    split: str = "train"
+    cohort_size: int = 256
+    observation: str = "full"
+    imaging_cv: float = 0.1
+    anc_cv: float = 0.05
+    mdsc_cv: float = 0.15
+    biopsy_every_steps: int = 6
+    biopsy_cv: float = 0.2
+    reward: RewardWeights = field(default_factory=RewardWeights)
+
+    def __post_init__(self) -> None:
+        """Validate every setting, naming the bad one."""
+        if not (math.isfinite(self.decision_interval_days) and self.decision_interval_days > 1.0):
+            raise ValueError(
+                "decision_interval_days must be finite and > 1 (chemotherapy is infused over "
+                f"the first day), got {self.decision_interval_days!r}"
+            )
+        if not (
+            math.isfinite(self.horizon_days) and self.horizon_days >= self.decision_interval_days
+        ):
+            raise ValueError(f"horizon_days must be >= one interval, got {self.horizon_days!r}")
+        if self.observation not in ("full", "clinical"):
+            raise ValueError(f"unknown observation {self.observation!r}; valid: full, clinical")
+        for name in ("imaging_cv", "anc_cv", "mdsc_cv", "biopsy_cv"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+        if self.biopsy_every_steps < 0:
+            raise ValueError(f"biopsy_every_steps must be >= 0, got {self.biopsy_every_steps}")
+        if isinstance(self.reward, dict):
+            object.__setattr__(self, "reward", RewardWeights(**self.reward))
+
+    @property
+    def max_episode_steps(self) -> int:
+        """Steps until the horizon (truncation)."""
+        return int(math.ceil(self.horizon_days / self.decision_interval_days))
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable settings."""
+        return asdict(self)
+
+
+def observation_bounds(mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of each observation component of a mode (float32).
+
+    Generous physical bounds: log10 cell counts <= 13 (the lethal burden is 1e12), drug and
+    neutrophil levels <= 100 (steady states are below ~10), elapsed time / horizon <= 2.
+    """
+    if mode == "full":
+        low = np.zeros(len(STATE_NAMES) + 1 + len(ACTION_NAMES))
+        high = np.array([13.0] * 5 + [6.0] + [100.0] * 3 + [100.0] * 5 + [2.0] + [1.0] * 3)
+    else:
+        low = np.array([9.0, 0.0, 0.0, 0.0, -10.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        high = np.array([13.0, 1.0, 100.0, 6.0, 10.0, 10.0, 2.0, 1.0, 1.0, 1.0])
+    return low.astype(np.float32), high.astype(np.float32)
+
+
+#: Keys of the info record, identical at reset and at every step (all numeric and finite).
+INFO_KEYS = (
+    "day",
+    "tumour_cells",
+    "log10_tumour_cells",
+    "diameter_mm",
+    "resistant_fraction",
+    "anc",
+    "neutropenia_grade",
+    "blood_mdsc_per_ul",
+    "hotness",
+    "is_hot",
+    "dose_chemo",
+    "dose_anti_pd1",
+    "dose_inhibitor",
+    "reward_survival",
+    "reward_death",
+    "reward_cure",
+    "reward_tumour",
+    "reward_toxicity",
+    "reward_hotness",
+    "dead",
+    "toxic_death",
+    "cured",
+)
+
+
+class TumorImmuneCore:
+    """``n`` independent ``tme`` patients advanced one decision interval per `step`.
+
+    Args:
+        n: Number of parallel patients (envs).
+        config: Environment settings.
+        parallel: Use the multi-threaded kernel (for large ``n``).
+    """
+
+    def __init__(self, n: int, config: EnvConfig, parallel: bool = False) -> None:
+        """Build the cohort and the stepper."""
+        self.n = int(n)
+        self.config = config
+        self.cohort = cohort(config.split, config.cohort_size)
+        self._cohort_params = self.cohort.parameters_array()
+        self._cohort_y0 = self.cohort.initial_states_array()
+        self._hot_ratio = self._cohort_params[:, MODEL.parameter_names.index("hot_ratio")]
+        dt = config.decision_interval_days
+        self.stepper = BatchStepper(
+            MODEL, np.repeat(self._cohort_params[:1], self.n, axis=0), (0.0, 1.0, dt),
+            parallel=parallel,
+        )  # fmt: skip
+        self.y = np.repeat(self._cohort_y0[:1], self.n, axis=0)
+        self.hot_ratio = np.ones(self.n)
+        self.steps = np.zeros(self.n, dtype=np.int64)
+        self.last_action = np.zeros((self.n, 3))
+        self.biopsy = np.zeros(self.n)
+        self.biopsy_age = np.zeros(self.n)
+        self.measured = np.zeros((self.n, 4))  # log10 burden, detectable, ANC, log10 MDSC
+        self._rates = np.zeros((self.n, 2, 3))
+
+    # --- patients -----------------------------------------------------------------------
+    def set_patient(self, i: int, patient: VirtualPatient | int, rng: np.random.Generator) -> None:
+        """Put a patient (object or cohort index) into slot ``i`` and reset its episode."""
+        if isinstance(patient, VirtualPatient):
+            params = patient.parameters.to_array()
+            y0 = np.array([patient.initial_state[s] for s in STATE_NAMES])
+        else:
+            params, y0 = self._cohort_params[patient], self._cohort_y0[patient]
+        self.stepper.set_params(i, params)
+        self.hot_ratio[i] = params[MODEL.parameter_names.index("hot_ratio")]
+        self.y[i] = y0
+        self.steps[i] = 0
+        self.last_action[i] = 0.0
+        self._measure(np.array([i]), rng, biopsy=True)
+
+    # --- measurements -------------------------------------------------------------------
+    def _measure(self, rows: np.ndarray, rng: np.random.Generator, biopsy: bool) -> None:
+        cfg = self.config
+        y = self.y[rows]
+        burden = y[:, _IDX["S"]] + y[:, _IDX["R"]]
+        seen = burden * np.exp(cfg.imaging_cv * rng.standard_normal(rows.size))
+        detectable = seen >= clinical.DETECTION_LIMIT_CELLS
+        self.measured[rows, 0] = np.log10(np.maximum(seen, clinical.DETECTION_LIMIT_CELLS))
+        self.measured[rows, 1] = detectable
+        self.measured[rows, 2] = y[:, _IDX["ANC"]] * np.exp(
+            cfg.anc_cv * rng.standard_normal(rows.size)
+        )
+        mdsc = clinical.blood_mdsc_per_ul(y[:, _IDX["M"]])
+        self.measured[rows, 3] = np.log10(
+            1.0 + mdsc * np.exp(cfg.mdsc_cv * rng.standard_normal(rows.size))
+        )
+        if biopsy:
+            ratio = (y[:, _IDX["E"]] + 1.0) / (y[:, _IDX["M"]] + 1.0)
+            self.biopsy[rows] = np.log10(ratio) + cfg.biopsy_cv * rng.standard_normal(
+                rows.size
+            ) / math.log(10)
+            self.biopsy_age[rows] = 0.0
+
+    # --- observations -------------------------------------------------------------------
+    def observe(self) -> np.ndarray:
+        """Observations of all slots, float32, shape ``(n, obs_dim)``."""
+        t_frac = self.steps * self.config.decision_interval_days / self.config.horizon_days
+        if self.config.observation == "full":
+            y = self.y.copy()
+            for name in _CELL_STATES:
+                y[:, _IDX[name]] = np.log10(1.0 + np.maximum(y[:, _IDX[name]], 0.0))
+            y[:, _IDX["D"]] = np.log10(1.0 + np.maximum(y[:, _IDX["D"]], 0.0))
+            obs = np.concatenate([y, t_frac[:, None], self.last_action], axis=1)
+        else:
+            obs = np.concatenate(
+                [self.measured, self.biopsy[:, None], self.biopsy_age[:, None] / 52.0,
+                 t_frac[:, None], self.last_action],
+                axis=1,
+            )  # fmt: skip
+        return obs.astype(np.float32)
+
+    # --- one decision interval ---------------------------------------------------------
+    def step(
+        self, actions: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Apply doses ``actions`` (validated, shape ``(n, 3)`` in [0, 1]) for one interval.
+
+        Dosing: chemotherapy and anti-PD-1 are infused over the first day of the interval
+        (``a`` = fraction of one full dose); the inhibitor is taken daily over the whole
+        interval (``a`` = fraction of the labelled daily dose).
+
+        Reward (per step, weights `RewardWeights`)::
+
+            r = w_survival [alive] - w_death [died] + w_cure [cured]
+                - w_tumour (log10 N_end - log10 N_start)
+                - w_toxicity [neutropenia grade >= 3 at the interval end]
+                + w_hotness H_end
+
+        Returns:
+            ``(reward, terminated, info)`` with arrays over the ``n`` slots.
+        """
+        cfg = self.config
+        n0 = self.y[:, _IDX["S"]] + self.y[:, _IDX["R"]]
+        self._rates[:, 0, 0] = actions[:, 0]
+        self._rates[:, 0, 1] = actions[:, 1]
+        self._rates[:, :, 2] = actions[:, 2:3]
+        self.y = self.stepper.step(self.y, self._rates)
+        self.steps += 1
+        self.last_action[...] = actions
+        self.biopsy_age += cfg.decision_interval_days / 7.0
+        rows = np.arange(self.n)
+        k = cfg.biopsy_every_steps
+        due = (self.steps % k == 0) if k > 0 else np.zeros(self.n, dtype=bool)
+        self._measure(rows, rng, biopsy=False)
+        if due.any():
+            self._measure(rows[due], rng, biopsy=True)
+        n1 = self.y[:, _IDX["S"]] + self.y[:, _IDX["R"]]
+        anc = self.y[:, _IDX["ANC"]]
+        dead = n1 >= clinical.DEATH_BURDEN_CELLS
+        toxic = anc < FATAL_ANC
+        cured = (n1 < CURE_CELLS) & ~dead & ~toxic
+        died = dead | toxic
+        terminated = died | cured
+        w = cfg.reward
+        hot = clinical.hotness(self.y[:, _IDX["E"]], self.y[:, _IDX["M"]], self.hot_ratio)
+        grade = clinical.neutropenia_grade(anc)
+        parts = {
+            "reward_survival": w.survival * (~died),
+            "reward_death": -w.death * died,
+            "reward_cure": w.cure * cured,
+            "reward_tumour": -w.tumour
+            * (np.log10(np.maximum(n1, 1.0)) - np.log10(np.maximum(n0, 1.0))),
+            "reward_toxicity": -w.toxicity * (grade >= 3),
+            "reward_hotness": w.hotness * hot,
+        }
+        reward = sum(parts.values())
+        info = self.info(parts)
+        info["dead"] = dead.astype(float)
+        info["toxic_death"] = toxic.astype(float)
+        info["cured"] = cured.astype(float)
+        return np.asarray(reward, dtype=np.float64), terminated, info
+
+    def info(self, parts: dict | None = None) -> dict[str, np.ndarray]:
+        """The info record (`INFO_KEYS`) of all slots, as float arrays."""
+        y = self.y
+        burden = y[:, _IDX["S"]] + y[:, _IDX["R"]]
+        hot = clinical.hotness(y[:, _IDX["E"]], y[:, _IDX["M"]], self.hot_ratio)
+        zeros = np.zeros(self.n)
+        out = {
+            "day": self.steps * self.config.decision_interval_days,
+            "tumour_cells": burden,
+            "log10_tumour_cells": np.log10(np.maximum(burden, 1.0)),
+            "diameter_mm": clinical.diameter_mm(burden),
+            "resistant_fraction": np.divide(
+                y[:, _IDX["R"]], burden, out=zeros.copy(), where=burden > 0
+            ),
+            "anc": y[:, _IDX["ANC"]],
+            "neutropenia_grade": clinical.neutropenia_grade(y[:, _IDX["ANC"]]).astype(float),
+            "blood_mdsc_per_ul": clinical.blood_mdsc_per_ul(y[:, _IDX["M"]]),
+            "hotness": hot,
+            "is_hot": (hot >= clinical.HOT_THRESHOLD).astype(float),
+            "dose_chemo": self.last_action[:, 0].copy(),
+            "dose_anti_pd1": self.last_action[:, 1].copy(),
+            "dose_inhibitor": self.last_action[:, 2].copy(),
+        }
+        for key in INFO_KEYS:
+            if key not in out:
+                out[key] = (
+                    zeros.copy()
+                    if parts is None or key not in parts
+                    else np.asarray(parts[key], dtype=float)
+                )
+        return {k: np.asarray(out[k], dtype=np.float64) for k in INFO_KEYS}

@@ -1,0 +1,246 @@
+"""Gymnasium environments of the ``tme`` immune-shift model."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from tme_env.envs.core import ACTION_NAMES, EnvConfig, TumorImmuneCore, observation_bounds
+from tme_env.patients import VirtualPatient
+
+__all__ = ["DISCRETE_LEVELS", "TumorImmuneEnv"]
+
+#: Dose levels of the discrete variant: chemo {0, 1/2, 1} x anti-PD-1 {0, 1} x inhibitor {0, 1}.
+DISCRETE_LEVELS = np.array(list(itertools.product((0.0, 0.5, 1.0), (0.0, 1.0), (0.0, 1.0))))
+#: Tolerance on the action bounds: values within it are clipped into [0, 1] (float32 rounding);
+#: anything further out, and any NaN or inf, raises ValueError.
+ACTION_TOLERANCE = 1e-6
+
+
+class TumorImmuneEnv(gym.Env):
+    """Adaptive chemo-immunotherapy of one virtual patient (the ``tme`` immune-shift model).
+
+    ## Description
+
+    Each episode treats one virtual patient of a fixed cohort (metastatic, presenting with a
+    detectable tumour). Chemotherapy kills dividing tumour cells but its damage signal recruits
+    myeloid-derived suppressor cells (MDSCs) that turn the tumour immune-cold and let the
+    chemo-resistant clone regrow; anti-PD-1 and a suppressor-inhibitor are the other levers.
+    Every step the agent chooses the doses for the next decision interval (default 7 days).
+
+    ## Action Space
+
+    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v0``):
+
+    | Num | Action | Meaning of 1.0 | Delivery |
+    |-----|--------|----------------|----------|
+    | 0 | chemotherapy | one full platinum-doublet dose | infused on day 1 of the interval |
+    | 1 | anti-PD-1 | one pembrolizumab 200 mg dose | infused on day 1 of the interval |
+    | 2 | suppressor-inhibitor | the labelled daily dose | taken daily all interval |
+
+    Discrete action ``k`` is row ``k`` of `DISCRETE_LEVELS` (chemo {0, 0.5, 1} x anti-PD-1
+    {0, 1} x inhibitor {0, 1}). Values within 1e-6 of the bounds are clipped into [0, 1];
+    NaN, inf, a wrong shape or a value further out of range raise ``ValueError``.
+
+    ## Observation Space
+
+    ``observation="full"`` (``tme/TumorImmune-v0``), float32, 18 values:
+
+    | Num | Observation | Unit |
+    |-----|-------------|------|
+    | 0-4 | log10(1 + cells): S, R tumour; active, exhausted CD8+; MDSC | log10 cells |
+    | 5 | log10(1 + damage signal) | log10 damage units |
+    | 6-8 | chemotherapy, anti-PD-1, inhibitor levels | dose units |
+    | 9-13 | neutrophil progenitors, 3 transit compartments, ANC | 1e9 cells/L |
+    | 14 | elapsed time / horizon | - |
+    | 15-17 | doses given in the last interval | dose fractions |
+
+    ``observation="clinical"`` (``tme/TumorImmuneClinical-v0``), float32, 10 values: imaging
+    log10 tumour burden (10% CV noise, floored at the detection limit 1e9 cells), detectable
+    flag, ANC (5% CV), log10(1 + blood MDSC/uL) (15% CV), last biopsy log10 CD8:MDSC ratio
+    (every 6 steps, 20% CV), weeks since that biopsy / 52, elapsed time / horizon, last doses.
+
+    ## Rewards
+
+    ``r = w_survival [alive] - w_death [died] + w_cure [cured] - w_tumour Δlog10(burden)
+    - w_toxicity [neutropenia grade >= 3] + w_hotness H``, weights `RewardWeights`
+    (defaults 0.1, 10, 10, 1, 0.5, 0.1). Each term is in ``info`` (``reward_*``). The
+    benchmark scores outcomes (survival), not reward.
+
+    ## Starting State
+
+    A patient drawn uniformly from the cohort (``split``, ``cohort_size``) with
+    ``self.np_random``, or chosen by ``reset(options={"patient": index_or_VirtualPatient})``,
+    at presentation (immune quasi-steady state, no drug).
+
+    ## Episode End
+
+    1. Termination: death (tumour >= 1e12 cells, or ANC < 0.1e9/L: fatal neutropenia) or cure
+       (tumour < 1 cell).
+    2. Truncation: the horizon (default 3 years = 157 weekly steps) through
+       ``max_episode_steps`` of the registered ids.
+
+    ## Info
+
+    The same keys at reset and every step (`tme_env.envs.core.INFO_KEYS`): day, tumour cells,
+    diameter, resistant fraction, ANC and CTCAE grade, blood MDSC, hotness, doses, each reward
+    term, outcome flags. All numeric and finite.
+
+    ## Arguments
+
+    | Parameter | Type | Default | Description |
+    |-----------|------|---------|-------------|
+    | `observation` | str | `"full"` | `"full"` or `"clinical"` |
+    | `discrete` | bool | `False` | discrete dose levels (DQN) |
+    | `decision_interval_days` | float | 7.0 | days per step |
+    | `horizon_days` | float | 1095.0 | episode horizon |
+    | `split` | str | `"train"` | cohort split |
+    | `cohort_size` | int | 256 | patients in the cohort |
+    | `reward` | dict | `{}` | reward weight overrides (`RewardWeights` fields) |
+    | `render_mode` | str | None | `"rgb_array"`: a plot of the trajectory so far |
+
+    >>> import gymnasium as gym, tme_env
+    >>> env = gym.make("tme/TumorImmune-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        observation: str = "full",
+        discrete: bool = False,
+        decision_interval_days: float = 7.0,
+        horizon_days: float = 1095.0,
+        split: str = "train",
+        cohort_size: int = 256,
+        reward: dict[str, float] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        """Create the environment (see the class docstring for the arguments)."""
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"unknown render_mode {render_mode!r}; valid: rgb_array")
+        self.config = EnvConfig(
+            decision_interval_days=decision_interval_days,
+            horizon_days=horizon_days,
+            split=split,
+            cohort_size=cohort_size,
+            observation=observation,
+            reward=reward or {},
+        )
+        self.discrete = bool(discrete)
+        self.render_mode = render_mode
+        self.core = TumorImmuneCore(1, self.config)
+        low, high = observation_bounds(observation)
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        self.action_space = (
+            spaces.Discrete(len(DISCRETE_LEVELS))
+            if self.discrete
+            else spaces.Box(0.0, 1.0, (len(ACTION_NAMES),), np.float32)
+        )
+        self._done = True
+        self._history: list[dict[str, float]] = []
+
+    def _action_to_doses(self, action: Any) -> np.ndarray:
+        if self.discrete:
+            if isinstance(action, np.ndarray) and action.shape in ((), (1,)):
+                action = action.reshape(-1)[0]
+            if not isinstance(action, (int, np.integer)) or not 0 <= action < len(DISCRETE_LEVELS):
+                raise ValueError(
+                    f"action must be an integer in [0, {len(DISCRETE_LEVELS) - 1}], got {action!r}"
+                )
+            return DISCRETE_LEVELS[int(action)]
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != (3,):
+            raise ValueError(
+                f"action must have shape (3,) [chemo, anti_pd1, inhibitor], got {a.shape}"
+            )
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"action must be finite, got {a.tolist()}")
+        if np.any(a < -ACTION_TOLERANCE) or np.any(a > 1.0 + ACTION_TOLERANCE):
+            bad = a[(a < -ACTION_TOLERANCE) | (a > 1.0 + ACTION_TOLERANCE)][0]
+            raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {bad}")
+        return np.clip(a, 0.0, 1.0)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """Start an episode with a cohort patient (random, or ``options["patient"]``)."""
+        super().reset(seed=seed)
+        options = dict(options or {})
+        patient = options.pop("patient", None)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; valid: patient")
+        if patient is None:
+            patient = int(self.np_random.integers(len(self.core.cohort)))
+        elif isinstance(patient, str):
+            ids = self.core.cohort.ids
+            if patient not in ids:
+                raise ValueError(f"unknown patient {patient!r}; valid ids: {ids[0]} .. {ids[-1]}")
+            patient = ids.index(patient)
+        elif isinstance(patient, (int, np.integer)):
+            if not 0 <= patient < len(self.core.cohort):
+                raise ValueError(
+                    f"patient index {patient} out of range [0, {len(self.core.cohort)})"
+                )
+            patient = int(patient)
+        elif not isinstance(patient, VirtualPatient):
+            raise ValueError(
+                f"patient must be an index, an id or a VirtualPatient, got {patient!r}"
+            )
+        self.core.set_patient(0, patient, self.np_random)
+        self._done = False
+        info = {k: float(v[0]) for k, v in self.core.info().items()}
+        self._history = [info]
+        return self.core.observe()[0], info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, float]]:
+        """Give the doses for one decision interval."""
+        if self._done:
+            raise RuntimeError("the episode has ended (or never started): call reset() first")
+        doses = self._action_to_doses(action)
+        reward, terminated, info = self.core.step(doses[None, :], self.np_random)
+        info1 = {k: float(v[0]) for k, v in info.items()}
+        self._done = bool(terminated[0])
+        self._history.append(info1)
+        return self.core.observe()[0], float(reward[0]), bool(terminated[0]), False, info1
+
+    def render(self) -> np.ndarray | None:
+        """An RGB image of the trajectory so far (``render_mode="rgb_array"``)."""
+        if self.render_mode != "rgb_array":
+            return None
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        h = self._history
+        day = [x["day"] for x in h]
+        fig, axes = plt.subplots(4, 1, figsize=(6, 7), sharex=True)
+        axes[0].semilogy(day, [max(x["tumour_cells"], 1.0) for x in h], "k")
+        axes[0].set_ylabel("tumour cells")
+        axes[1].plot(day, [x["hotness"] for x in h], "tab:orange")
+        axes[1].axhline(0.5, ls="--", color="k", lw=1)
+        axes[1].set_ylabel("hotness")
+        axes[2].plot(day, [x["anc"] for x in h], "tab:brown")
+        axes[2].set_ylabel("ANC 1e9/L")
+        for key, color in (("dose_chemo", "tab:blue"), ("dose_anti_pd1", "tab:green"),
+                           ("dose_inhibitor", "tab:purple")):  # fmt: skip
+            axes[3].step(day, [x[key] for x in h], where="pre", color=color, label=key[5:])
+        axes[3].set_ylabel("dose")
+        axes[3].set_xlabel("day")
+        axes[3].legend(fontsize=7)
+        fig.tight_layout()
+        fig.canvas.draw()
+        image = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+        plt.close(fig)
+        return image
