@@ -8,6 +8,7 @@ import gymnasium as gym
 
 from tme_env.envs.core import ACTION_NAMES, INFO_KEYS, EnvConfig, RewardWeights
 from tme_env.envs.tumor_immune import DISCRETE_LEVELS, TumorImmuneEnv
+from tme_env.envs.vector import TumorImmuneVectorEnv
 
 __all__ = [
     "ACTION_NAMES",
@@ -17,6 +18,7 @@ __all__ = [
     "EnvConfig",
     "RewardWeights",
     "TumorImmuneEnv",
+    "TumorImmuneVectorEnv",
     "register_envs",
 ]
 
@@ -38,6 +40,7 @@ def register_envs() -> None:
         gym.register(
             id=env_id,
             entry_point="tme_env.envs.tumor_immune:TumorImmuneEnv",
+            vector_entry_point="tme_env.envs.vector:TumorImmuneVectorEnv",
             max_episode_steps=_WEEKS_3Y,
             kwargs=kwargs,
         )

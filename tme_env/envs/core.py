@@ -189,7 +189,9 @@ class TumorImmuneCore:
         self._rates = np.zeros((self.n, 2, 3))
 
     # --- patients -----------------------------------------------------------------------
-    def set_patient(self, i: int, patient: VirtualPatient | int, rng: np.random.Generator) -> None:
+    def set_patient(
+        self, i: int, patient: VirtualPatient | int, rngs: list[np.random.Generator]
+    ) -> None:
         """Put a patient (object or cohort index) into slot ``i`` and reset its episode."""
         if isinstance(patient, VirtualPatient):
             params = patient.parameters.to_array()
@@ -201,30 +203,31 @@ class TumorImmuneCore:
         self.y[i] = y0
         self.steps[i] = 0
         self.last_action[i] = 0.0
-        self._measure(np.array([i]), rng, biopsy=True)
+        self._measure([i], rngs, biopsy=True)
 
     # --- measurements -------------------------------------------------------------------
-    def _measure(self, rows: np.ndarray, rng: np.random.Generator, biopsy: bool) -> None:
+    def _measure(self, rows: np.ndarray, rngs: list[np.random.Generator], biopsy: bool) -> None:
+        """Noisy clinical measurements of ``rows``.
+
+        Slot ``i`` draws from ``rngs[i]`` only, in a fixed order (imaging, ANC, MDSC[, biopsy]),
+        so its noise does not depend on the other slots: a vector env reproduces N single envs
+        with the same seeds.
+        """
         cfg = self.config
-        y = self.y[rows]
-        burden = y[:, _IDX["S"]] + y[:, _IDX["R"]]
-        seen = burden * np.exp(cfg.imaging_cv * rng.standard_normal(rows.size))
-        detectable = seen >= clinical.DETECTION_LIMIT_CELLS
-        self.measured[rows, 0] = np.log10(np.maximum(seen, clinical.DETECTION_LIMIT_CELLS))
-        self.measured[rows, 1] = detectable
-        self.measured[rows, 2] = y[:, _IDX["ANC"]] * np.exp(
-            cfg.anc_cv * rng.standard_normal(rows.size)
-        )
-        mdsc = clinical.blood_mdsc_per_ul(y[:, _IDX["M"]])
-        self.measured[rows, 3] = np.log10(
-            1.0 + mdsc * np.exp(cfg.mdsc_cv * rng.standard_normal(rows.size))
-        )
-        if biopsy:
-            ratio = (y[:, _IDX["E"]] + 1.0) / (y[:, _IDX["M"]] + 1.0)
-            self.biopsy[rows] = np.log10(ratio) + cfg.biopsy_cv * rng.standard_normal(
-                rows.size
-            ) / math.log(10)
-            self.biopsy_age[rows] = 0.0
+        for i in rows:
+            y = self.y[i]
+            z = rngs[i].standard_normal(4 if biopsy else 3)
+            burden = y[_IDX["S"]] + y[_IDX["R"]]
+            seen = burden * math.exp(cfg.imaging_cv * z[0])
+            self.measured[i, 0] = math.log10(max(seen, clinical.DETECTION_LIMIT_CELLS))
+            self.measured[i, 1] = float(seen >= clinical.DETECTION_LIMIT_CELLS)
+            self.measured[i, 2] = y[_IDX["ANC"]] * math.exp(cfg.anc_cv * z[1])
+            mdsc = float(clinical.blood_mdsc_per_ul(y[_IDX["M"]]))
+            self.measured[i, 3] = math.log10(1.0 + mdsc * math.exp(cfg.mdsc_cv * z[2]))
+            if biopsy:
+                ratio = (max(y[_IDX["E"]], 0.0) + 1.0) / (max(y[_IDX["M"]], 0.0) + 1.0)
+                self.biopsy[i] = math.log10(ratio) + cfg.biopsy_cv * z[3] / math.log(10.0)
+                self.biopsy_age[i] = 0.0
 
     # --- observations -------------------------------------------------------------------
     def observe(self) -> np.ndarray:
@@ -246,7 +249,10 @@ class TumorImmuneCore:
 
     # --- one decision interval ---------------------------------------------------------
     def step(
-        self, actions: np.ndarray, rng: np.random.Generator
+        self,
+        actions: np.ndarray,
+        rngs: list[np.random.Generator],
+        active: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict]:
         """Apply doses ``actions`` (validated, shape ``(n, 3)`` in [0, 1]) for one interval.
 
@@ -261,24 +267,30 @@ class TumorImmuneCore:
                 - w_toxicity [neutropenia grade >= 3 at the interval end]
                 + w_hotness H_end
 
+        Slots where ``active`` is False (just reset by a vector env) do not advance: their
+        state, counters and random generators are left untouched and their reward is 0.
+
         Returns:
             ``(reward, terminated, info)`` with arrays over the ``n`` slots.
         """
         cfg = self.config
-        n0 = self.y[:, _IDX["S"]] + self.y[:, _IDX["R"]]
+        active = np.ones(self.n, dtype=bool) if active is None else np.asarray(active, bool)
+        y_prev = self.y
+        n0 = y_prev[:, _IDX["S"]] + y_prev[:, _IDX["R"]]
         self._rates[:, 0, 0] = actions[:, 0]
         self._rates[:, 0, 1] = actions[:, 1]
         self._rates[:, :, 2] = actions[:, 2:3]
-        self.y = self.stepper.step(self.y, self._rates)
-        self.steps += 1
-        self.last_action[...] = actions
-        self.biopsy_age += cfg.decision_interval_days / 7.0
-        rows = np.arange(self.n)
+        self._rates[~active] = 0.0
+        self.y = self.stepper.step(y_prev, self._rates)
+        self.y[~active] = y_prev[~active]
+        self.steps[active] += 1
+        self.last_action[active] = actions[active]
+        self.biopsy_age[active] += cfg.decision_interval_days / 7.0
+        rows = np.flatnonzero(active)
         k = cfg.biopsy_every_steps
-        due = (self.steps % k == 0) if k > 0 else np.zeros(self.n, dtype=bool)
-        self._measure(rows, rng, biopsy=False)
-        if due.any():
-            self._measure(rows[due], rng, biopsy=True)
+        due = (self.steps[rows] % k == 0) if k > 0 else np.zeros(rows.size, dtype=bool)
+        self._measure(rows[~due], rngs, biopsy=False)
+        self._measure(rows[due], rngs, biopsy=True)
         n1 = self.y[:, _IDX["S"]] + self.y[:, _IDX["R"]]
         anc = self.y[:, _IDX["ANC"]]
         dead = n1 >= clinical.DEATH_BURDEN_CELLS
@@ -298,11 +310,13 @@ class TumorImmuneCore:
             "reward_toxicity": -w.toxicity * (grade >= 3),
             "reward_hotness": w.hotness * hot,
         }
+        parts = {k: np.where(active, v, 0.0) for k, v in parts.items()}
+        terminated &= active
         reward = sum(parts.values())
         info = self.info(parts)
-        info["dead"] = dead.astype(float)
-        info["toxic_death"] = toxic.astype(float)
-        info["cured"] = cured.astype(float)
+        info["dead"] = (dead & active).astype(float)
+        info["toxic_death"] = (toxic & active).astype(float)
+        info["cured"] = (cured & active).astype(float)
         return np.asarray(reward, dtype=np.float64), terminated, info
 
     def info(self, parts: dict | None = None) -> dict[str, np.ndarray]:

@@ -197,7 +197,7 @@ class TumorImmuneEnv(gym.Env):
             raise ValueError(
                 f"patient must be an index, an id or a VirtualPatient, got {patient!r}"
             )
-        self.core.set_patient(0, patient, self.np_random)
+        self.core.set_patient(0, patient, [self.np_random])
         self._done = False
         info = {k: float(v[0]) for k, v in self.core.info().items()}
         self._history = [info]
@@ -208,7 +208,7 @@ class TumorImmuneEnv(gym.Env):
         if self._done:
             raise RuntimeError("the episode has ended (or never started): call reset() first")
         doses = self._action_to_doses(action)
-        reward, terminated, info = self.core.step(doses[None, :], self.np_random)
+        reward, terminated, info = self.core.step(doses[None, :], [self.np_random])
         info1 = {k: float(v[0]) for k, v in info.items()}
         self._done = bool(terminated[0])
         self._history.append(info1)

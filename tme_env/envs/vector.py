@@ -1,0 +1,126 @@
+"""Native batched vector environment: N patients advanced by one compiled call per step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from tme_env.envs.core import TumorImmuneCore
+from tme_env.envs.tumor_immune import DISCRETE_LEVELS, TumorImmuneEnv
+
+__all__ = ["TumorImmuneVectorEnv"]
+
+
+class TumorImmuneVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` copies of `TumorImmuneEnv` stepped together by the parallel kernel.
+
+    Sub-environment ``i`` behaves exactly like a single `TumorImmuneEnv` reset with seed
+    ``seed + i`` (patient draw and measurement noise from its own generator, the same
+    per-patient integrator code): tested transition for transition. Autoreset follows
+    Gymnasium 1.x ``NEXT_STEP`` semantics: the step after an episode ends resets that
+    sub-environment and returns its first observation with zero reward.
+
+    Info is a dict of arrays (one value per sub-environment) with the same keys as the single
+    env, plus Gymnasium's ``_key`` masks.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(
+        self, num_envs: int = 8, max_episode_steps: int | None = None, **env_kwargs: Any
+    ) -> None:
+        """Create ``num_envs`` sub-environments (keyword arguments as `TumorImmuneEnv`)."""
+        if int(num_envs) < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        env_kwargs.pop("render_mode", None)
+        self._template = TumorImmuneEnv(**env_kwargs)
+        self.config = self._template.config
+        self.discrete = self._template.discrete
+        self.num_envs = int(num_envs)
+        self.max_episode_steps = (
+            int(max_episode_steps) if max_episode_steps is not None
+            else self.config.max_episode_steps
+        )  # fmt: skip
+        self.core = TumorImmuneCore(self.num_envs, self.config, parallel=True)
+        self.single_observation_space = self._template.observation_space
+        self.single_action_space = self._template.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._rngs: list[np.random.Generator] = [
+            np.random.default_rng() for _ in range(self.num_envs)
+        ]
+        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
+        self._needs_reset = np.ones(self.num_envs, dtype=bool)
+
+    def _reset_slot(self, i: int, seed: int | None, patient: Any = None) -> None:
+        if seed is not None:
+            self._rngs[i] = seeding.np_random(seed)[0]  # as gymnasium.Env.reset(seed=...)
+        if patient is None:
+            patient = int(self._rngs[i].integers(len(self.core.cohort)))
+        self.core.set_patient(i, patient, self._rngs)
+        self._elapsed[i] = 0
+        self._needs_reset[i] = False
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Reset every sub-environment; ``seed`` (int) seeds sub-env ``i`` with ``seed + i``."""
+        options = dict(options or {})
+        patients = options.pop("patients", None)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; valid: patients")
+        if isinstance(seed, (list, tuple)):
+            if len(seed) != self.num_envs:
+                raise ValueError(f"need {self.num_envs} seeds, got {len(seed)}")
+            seeds = list(seed)
+        elif seed is None:
+            seeds = [None] * self.num_envs
+        else:
+            seeds = [int(seed) + i for i in range(self.num_envs)]
+        if patients is not None and len(patients) != self.num_envs:
+            raise ValueError(f"need {self.num_envs} patients, got {len(patients)}")
+        for i in range(self.num_envs):
+            self._reset_slot(i, seeds[i], None if patients is None else patients[i])
+        return self.core.observe(), self._vector_info(self.core.info())
+
+    def _doses(self, actions: Any) -> np.ndarray:
+        if self.discrete:
+            a = np.asarray(actions)
+            if a.shape != (self.num_envs,) or not np.issubdtype(a.dtype, np.integer):
+                raise ValueError(f"actions must be {self.num_envs} integers, got {actions!r}")
+            if np.any((a < 0) | (a >= len(DISCRETE_LEVELS))):
+                raise ValueError(f"actions must lie in [0, {len(DISCRETE_LEVELS) - 1}], got {a}")
+            return DISCRETE_LEVELS[a]
+        a = np.asarray(actions, dtype=np.float64)
+        if a.shape != (self.num_envs, 3):
+            raise ValueError(f"actions must have shape ({self.num_envs}, 3), got {a.shape}")
+        return np.stack([self._template._action_to_doses(row) for row in a])
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Step every sub-environment (resetting those whose episode ended last step)."""
+        doses = self._doses(actions)
+        resetting = self._needs_reset.copy()
+        for i in np.flatnonzero(resetting):
+            self._reset_slot(i, None)
+        reward, terminated, info = self.core.step(doses, self._rngs, active=~resetting)
+        self._elapsed[~resetting] += 1
+        truncated = ~terminated & (self._elapsed >= self.max_episode_steps) & ~resetting
+        self._needs_reset = terminated | truncated
+        return (
+            self.core.observe(), reward, terminated, truncated, self._vector_info(info)
+        )  # fmt: skip
+
+    def _vector_info(self, info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        mask = np.ones(self.num_envs, dtype=bool)
+        for k, v in info.items():
+            out[k] = v
+            out[f"_{k}"] = mask
+        return out
