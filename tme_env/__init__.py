@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from tme_env import models
-from tme_env.envs import register_envs
+from tme_env.envs import make_sb3_vec_env, register_envs
 from tme_env.simulator import (
     BatchTrajectory,
     SimulationError,
@@ -32,6 +32,7 @@ __all__ = [
     "SimulationError",
     "Trajectory",
     "__version__",
+    "make_sb3_vec_env",
     "models",
     "simulate",
     "simulate_batch",

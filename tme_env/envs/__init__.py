@@ -7,6 +7,7 @@ import math
 import gymnasium as gym
 
 from tme_env.envs.core import ACTION_NAMES, INFO_KEYS, EnvConfig, RewardWeights
+from tme_env.envs.sb3 import TumorImmuneSB3VecEnv, make_sb3_vec_env
 from tme_env.envs.tumor_immune import DISCRETE_LEVELS, TumorImmuneEnv
 from tme_env.envs.vector import TumorImmuneVectorEnv
 
@@ -18,7 +19,9 @@ __all__ = [
     "EnvConfig",
     "RewardWeights",
     "TumorImmuneEnv",
+    "TumorImmuneSB3VecEnv",
     "TumorImmuneVectorEnv",
+    "make_sb3_vec_env",
     "register_envs",
 ]
 
