@@ -214,6 +214,8 @@ class TumorImmuneCore:
         with the same seeds.
         """
         cfg = self.config
+        if cfg.observation != "clinical":
+            return  # the full observation needs no measurement (and draws no noise)
         for i in rows:
             y = self.y[i]
             z = rngs[i].standard_normal(4 if biopsy else 3)

@@ -11,7 +11,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from tme_env.envs.core import TumorImmuneCore
-from tme_env.envs.tumor_immune import DISCRETE_LEVELS, TumorImmuneEnv
+from tme_env.envs.tumor_immune import ACTION_TOLERANCE, DISCRETE_LEVELS, TumorImmuneEnv
 
 __all__ = ["TumorImmuneVectorEnv"]
 
@@ -99,7 +99,12 @@ class TumorImmuneVectorEnv(gym.vector.VectorEnv):
         a = np.asarray(actions, dtype=np.float64)
         if a.shape != (self.num_envs, 3):
             raise ValueError(f"actions must have shape ({self.num_envs}, 3), got {a.shape}")
-        return np.stack([self._template._action_to_doses(row) for row in a])
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"actions must be finite, got {a[~np.isfinite(a)][0]}")
+        out = (a < -ACTION_TOLERANCE) | (a > 1.0 + ACTION_TOLERANCE)
+        if out.any():
+            raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {a[out][0]}")
+        return np.clip(a, 0.0, 1.0)
 
     def step(
         self, actions: Any

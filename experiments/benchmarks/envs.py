@@ -1,0 +1,103 @@
+"""Environment benchmark: steps/s against references measured in the same run.
+
+1. ``gym.make("tme/TumorImmune-v0")`` single-env steps/s vs ``gym.make("CartPole-v1")``
+   (random actions pre-drawn, automatic resets counted as in a training loop).
+2. The native vector env (``gym.make_vec``, N=256) on 1 and 2 threads, in patient-steps/s,
+   vs the single env.
+3. SB3 PPO end-to-end fps (timesteps / wall time of ``learn()``): `make_sb3_vec_env` with 64
+   envs and batch size 1024 vs PPO with default settings on 8 ``DummyVecEnv`` copies.
+
+Usage::
+
+    python experiments/benchmarks/envs.py [--steps 20000] [--ppo-steps 16384]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import numba
+
+import tme_env
+
+
+def single_env_rate(env_id: str, steps: int) -> float:
+    """Steps per second of one ``gym.make`` environment with pre-drawn random actions."""
+    env = gym.make(env_id)
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(steps)]
+    env.reset(seed=0)
+    t0 = time.perf_counter()
+    for a in actions:
+        _, _, terminated, truncated, _ = env.step(a)
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - t0)
+
+
+def vector_rate(env_id: str, num_envs: int, steps: int, threads: int) -> float:
+    """Patient-steps per second of the native vector env on ``threads`` threads."""
+    numba.set_num_threads(threads)
+    venv = gym.make_vec(env_id, num_envs=num_envs)
+    venv.action_space.seed(0)
+    actions = [venv.action_space.sample() for _ in range(steps)]
+    venv.reset(seed=0)
+    venv.step(actions[0])
+    t0 = time.perf_counter()
+    for a in actions:
+        venv.step(a)
+    rate = num_envs * steps / (time.perf_counter() - t0)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return rate
+
+
+def ppo_fps(total: int) -> tuple[float, float]:
+    """PPO timesteps/s: batched SB3 VecEnv (64 envs, batch 1024) vs 8 DummyVecEnv copies."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    fast = tme_env.make_sb3_vec_env("tme/TumorImmune-v0", n_envs=64, seed=0)
+    model = PPO("MlpPolicy", fast, n_steps=64, batch_size=1024, seed=0, device="cpu")
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=total)
+    fast_fps = model.num_timesteps / (time.perf_counter() - t0)
+    slow = make_vec_env("tme/TumorImmune-v0", n_envs=8, seed=0)
+    model = PPO("MlpPolicy", slow, seed=0, device="cpu")
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=total)
+    slow_fps = model.num_timesteps / (time.perf_counter() - t0)
+    return fast_fps, slow_fps
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=20_000, help="single-env steps per measurement")
+    ap.add_argument("--vector-steps", type=int, default=200, help="vector steps (x 256 envs)")
+    ap.add_argument("--ppo-steps", type=int, default=16_384, help="PPO timesteps per run")
+    args = ap.parse_args(argv)
+
+    cart = single_env_rate("CartPole-v1", args.steps)
+    tme = single_env_rate("tme/TumorImmune-v0", args.steps)
+    print(f"{'measurement':<52}{'rate':>14}{'ratio':>10}")
+    print(f"{'CartPole-v1 single env (steps/s)':<52}{cart:>14,.0f}")
+    print(f"{'tme/TumorImmune-v0 single env (steps/s)':<52}{tme:>14,.0f}{tme / cart:>9.3f}x"
+          "  (vs CartPole; target 0.5x)")  # fmt: skip
+    for threads in (1, 2):
+        if threads > numba.config.NUMBA_NUM_THREADS:
+            continue
+        rate = vector_rate("tme/TumorImmune-v0", 256, args.vector_steps, threads)
+        label = f"native vector env N=256, {threads} thread(s) (patient-steps/s)"
+        print(f"{label:<52}{rate:>14,.0f}{rate / tme:>9.1f}x  (vs single env; target 3x at 2 "
+              "threads)")  # fmt: skip
+    fast, slow = ppo_fps(args.ppo_steps)
+    print(f"{'PPO, make_sb3_vec_env 64 envs, batch 1024 (fps)':<52}{fast:>14,.0f}"
+          f"{fast / slow:>9.1f}x  (vs default PPO on 8 DummyVecEnv; target 5x)")  # fmt: skip
+    print(f"{'PPO, default settings, 8 DummyVecEnv copies (fps)':<52}{slow:>14,.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
