@@ -30,14 +30,17 @@ def test_sb3_vec_env_protocol():
         tme_env.make_sb3_vec_env("CartPole-v1", n_envs=2)
 
 
-@pytest.mark.parametrize("env_id", ["tme/TumorImmune-v0", "tme/TumorImmuneClinical-v0"])
+@pytest.mark.parametrize(
+    "env_id", ["tme/TumorImmune-v0", "tme/TumorImmuneClinical-v0", "tme/DePillis2003Chemo-v0"]
+)
 def test_ppo_smoke_run(env_id):
-    venv = tme_env.make_sb3_vec_env(env_id, n_envs=16, seed=0, cohort_size=32)
+    kwargs = {"cohort_size": 32} if env_id.startswith("tme/TumorImmune") else {}
+    venv = tme_env.make_sb3_vec_env(env_id, n_envs=16, seed=0, **kwargs)
     model = PPO("MlpPolicy", venv, n_steps=64, batch_size=256, n_epochs=2, seed=0, device="cpu")
     model.learn(total_timesteps=20_000)
     assert model.num_timesteps >= 20_000
     action, _ = model.predict(venv.reset(), deterministic=True)
-    assert action.shape == (16, 3)
+    assert action.shape == (16, venv.action_space.shape[0])
 
 
 def test_dqn_smoke_run():

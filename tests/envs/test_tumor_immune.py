@@ -17,18 +17,23 @@ from tme_env.patients import cohort
 SMALL = {"cohort_size": 16}
 
 
+def kw(env_id: str) -> dict:
+    """Small-cohort kwargs for the tme ids (the de Pillis env has one nominal patient)."""
+    return SMALL if env_id.startswith("tme/TumorImmune") else {}
+
+
 @pytest.mark.parametrize("env_id", list(ENV_IDS))
 def test_gymnasium_and_sb3_checkers(env_id):
-    env = gym.make(env_id, **SMALL)
+    env = gym.make(env_id, **kw(env_id))
     check_env(env.unwrapped, skip_render_check=True)
     sb3_check_env(env.unwrapped, warn=False)
-    assert env.spec.max_episode_steps == 157
+    assert env.spec.max_episode_steps == (600 if "DePillis" in env_id else 157)
 
 
 @pytest.mark.parametrize("env_id", list(ENV_IDS))
 def test_same_seed_gives_identical_trajectories(env_id):
     def rollout():
-        env = gym.make(env_id, **SMALL)
+        env = gym.make(env_id, **kw(env_id))
         env.action_space.seed(3)
         out = [env.reset(seed=7)]
         for _ in range(30):

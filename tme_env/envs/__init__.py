@@ -15,6 +15,7 @@ __all__ = [
     "ACTION_NAMES",
     "DISCRETE_LEVELS",
     "ENV_IDS",
+    "REGISTRY",
     "INFO_KEYS",
     "EnvConfig",
     "RewardWeights",
@@ -26,24 +27,32 @@ __all__ = [
 ]
 
 _WEEKS_3Y = math.ceil(1095.0 / 7.0)
+_TME = ("tme_env.envs.tumor_immune:TumorImmuneEnv", "tme_env.envs.vector:TumorImmuneVectorEnv")
+_DEPILLIS = (
+    "tme_env.envs.depillis:DePillis2003ChemoEnv",
+    "tme_env.envs.vector:DePillis2003ChemoVectorEnv",
+)
 
-#: Registered ids and their keyword arguments (JSON-serialisable).
-ENV_IDS: dict[str, dict] = {
-    "tme/TumorImmune-v0": {"observation": "full"},
-    "tme/TumorImmuneClinical-v0": {"observation": "clinical"},
-    "tme/TumorImmuneDiscrete-v0": {"observation": "full", "discrete": True},
+#: Registered ids: (entry point, vector entry point, max_episode_steps, JSON-serialisable kwargs).
+REGISTRY: dict[str, tuple[str, str, int, dict]] = {
+    "tme/TumorImmune-v0": (*_TME, _WEEKS_3Y, {"observation": "full"}),
+    "tme/TumorImmuneClinical-v0": (*_TME, _WEEKS_3Y, {"observation": "clinical"}),
+    "tme/TumorImmuneDiscrete-v0": (*_TME, _WEEKS_3Y, {"observation": "full", "discrete": True}),
+    "tme/DePillis2003Chemo-v0": (*_DEPILLIS, 600, {}),
 }
+#: Registered ids and their keyword arguments.
+ENV_IDS: dict[str, dict] = {k: v[3] for k, v in REGISTRY.items()}
 
 
 def register_envs() -> None:
-    """Register every id of `ENV_IDS` with Gymnasium (idempotent)."""
-    for env_id, kwargs in ENV_IDS.items():
+    """Register every id of `REGISTRY` with Gymnasium (idempotent)."""
+    for env_id, (entry, vector_entry, steps, kwargs) in REGISTRY.items():
         if env_id in gym.registry:
             continue
         gym.register(
             id=env_id,
-            entry_point="tme_env.envs.tumor_immune:TumorImmuneEnv",
-            vector_entry_point="tme_env.envs.vector:TumorImmuneVectorEnv",
-            max_episode_steps=_WEEKS_3Y,
+            entry_point=entry,
+            vector_entry_point=vector_entry,
+            max_episode_steps=steps,
             kwargs=kwargs,
         )

@@ -13,11 +13,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
-from tme_env.envs.vector import TumorImmuneVectorEnv
+from tme_env.envs.vector import BatchedVectorEnv, TumorImmuneVectorEnv
 
 __all__ = ["TumorImmuneSB3VecEnv", "make_sb3_vec_env"]
 
@@ -37,12 +36,11 @@ class TumorImmuneSB3VecEnv(VecEnv):
         n_envs: int,
         seed: int | None = None,
         max_episode_steps: int | None = None,
+        vector_class: type[BatchedVectorEnv] = TumorImmuneVectorEnv,
         **env_kwargs: Any,
     ) -> None:
         """Create the batched environments."""
-        self.venv = TumorImmuneVectorEnv(
-            num_envs=n_envs, max_episode_steps=max_episode_steps, **env_kwargs
-        )
+        self.venv = vector_class(num_envs=n_envs, max_episode_steps=max_episode_steps, **env_kwargs)
         super().__init__(n_envs, self.venv.single_observation_space, self.venv.single_action_space)
         self._next_seed = seed
         self._actions: np.ndarray | None = None
@@ -83,9 +81,7 @@ class TumorImmuneSB3VecEnv(VecEnv):
                     "l": int(self._lengths[i]),
                     "t": round(time.time() - self._t0, 6),
                 },
-                "dead": float(info["dead"][i]),
-                "cured": float(info["cured"][i]),
-                "day": float(info["day"][i]),
+                **{k: float(info[k][i]) for k in ("dead", "cured", "day") if k in info},
             }
             v._reset_slot(i, None)
             self._returns[i] = 0.0
@@ -130,11 +126,15 @@ def make_sb3_vec_env(
     >>> venv.reset().shape
     (8, 18)
     """
-    from tme_env.envs import ENV_IDS
+    from gymnasium.envs.registration import load_env_creator
 
-    if env_id not in ENV_IDS:
-        raise ValueError(f"unknown env id {env_id!r}; valid ids: {', '.join(ENV_IDS)}")
-    spec = gym.spec(env_id)
-    kwargs = {**ENV_IDS[env_id], **env_kwargs}
-    kwargs.setdefault("max_episode_steps", spec.max_episode_steps)
-    return TumorImmuneSB3VecEnv(n_envs, seed=seed, **kwargs)
+    from tme_env.envs import REGISTRY
+
+    if env_id not in REGISTRY:
+        raise ValueError(f"unknown env id {env_id!r}; valid ids: {', '.join(REGISTRY)}")
+    _entry, vector_entry, steps, id_kwargs = REGISTRY[env_id]
+    kwargs = {**id_kwargs, **env_kwargs}
+    kwargs.setdefault("max_episode_steps", steps)
+    return TumorImmuneSB3VecEnv(
+        n_envs, seed=seed, vector_class=load_env_creator(vector_entry), **kwargs
+    )

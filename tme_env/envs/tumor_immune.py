@@ -12,13 +12,29 @@ from gymnasium import spaces
 from tme_env.envs.core import ACTION_NAMES, EnvConfig, TumorImmuneCore, observation_bounds
 from tme_env.patients import VirtualPatient
 
-__all__ = ["DISCRETE_LEVELS", "TumorImmuneEnv"]
+__all__ = ["DISCRETE_LEVELS", "TumorImmuneEnv", "unit_doses"]
 
 #: Dose levels of the discrete variant: chemo {0, 1/2, 1} x anti-PD-1 {0, 1} x inhibitor {0, 1}.
 DISCRETE_LEVELS = np.array(list(itertools.product((0.0, 0.5, 1.0), (0.0, 1.0), (0.0, 1.0))))
 #: Tolerance on the action bounds: values within it are clipped into [0, 1] (float32 rounding);
 #: anything further out, and any NaN or inf, raises ValueError.
 ACTION_TOLERANCE = 1e-6
+
+
+def unit_doses(a: np.ndarray) -> np.ndarray:
+    """Validate dose fractions (any shape): finite and in [0, 1] up to `ACTION_TOLERANCE`.
+
+    Values within the tolerance are clipped into [0, 1]; NaN and inf are never clipped.
+
+    Raises:
+        ValueError: Naming the first bad value.
+    """
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"action must be finite, got {a[~np.isfinite(a)][0]}")
+    out = (a < -ACTION_TOLERANCE) | (a > 1.0 + ACTION_TOLERANCE)
+    if out.any():
+        raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {a[out][0]}")
+    return np.clip(a, 0.0, 1.0)
 
 
 class TumorImmuneEnv(gym.Env):
@@ -160,16 +176,38 @@ class TumorImmuneEnv(gym.Env):
                 )
             return DISCRETE_LEVELS[int(action)]
         a = np.asarray(action, dtype=np.float64)
-        if a.shape != (3,):
+        if a.shape != (len(ACTION_NAMES),):
             raise ValueError(
                 f"action must have shape (3,) [chemo, anti_pd1, inhibitor], got {a.shape}"
             )
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"action must be finite, got {a.tolist()}")
-        if np.any(a < -ACTION_TOLERANCE) or np.any(a > 1.0 + ACTION_TOLERANCE):
-            bad = a[(a < -ACTION_TOLERANCE) | (a > 1.0 + ACTION_TOLERANCE)][0]
-            raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {bad}")
-        return np.clip(a, 0.0, 1.0)
+        return unit_doses(a[None, :])[0]
+
+    def batch_doses(self, actions: Any, n: int) -> np.ndarray:
+        """Validate a batch of ``n`` actions and return the doses, shape ``(n, 3)``."""
+        if self.discrete:
+            a = np.asarray(actions)
+            if a.shape != (n,) or not np.issubdtype(a.dtype, np.integer):
+                raise ValueError(f"actions must be {n} integers, got {actions!r}")
+            if np.any((a < 0) | (a >= len(DISCRETE_LEVELS))):
+                raise ValueError(f"actions must lie in [0, {len(DISCRETE_LEVELS) - 1}], got {a}")
+            return DISCRETE_LEVELS[a]
+        a = np.asarray(actions, dtype=np.float64)
+        if a.shape != (n, len(ACTION_NAMES)):
+            raise ValueError(f"actions must have shape ({n}, 3), got {a.shape}")
+        return unit_doses(a)
+
+    @property
+    def max_episode_steps(self) -> int:
+        """Steps until the horizon."""
+        return self.config.max_episode_steps
+
+    def make_core(self, n: int, parallel: bool) -> TumorImmuneCore:
+        """A batched core with this environment's configuration (used by the vector envs)."""
+        return TumorImmuneCore(n, self.config, parallel=parallel)
+
+    def draw_patient(self, rng: np.random.Generator) -> int:
+        """Draw a cohort index (the single env and the vector envs draw identically)."""
+        return int(rng.integers(len(self.core.cohort)))
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -181,7 +219,7 @@ class TumorImmuneEnv(gym.Env):
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; valid: patient")
         if patient is None:
-            patient = int(self.np_random.integers(len(self.core.cohort)))
+            patient = self.draw_patient(self.np_random)
         elif isinstance(patient, str):
             ids = self.core.cohort.ids
             if patient not in ids:

@@ -10,16 +10,19 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from tme_env.envs.core import TumorImmuneCore
-from tme_env.envs.tumor_immune import ACTION_TOLERANCE, DISCRETE_LEVELS, TumorImmuneEnv
+from tme_env.envs.depillis import DePillis2003ChemoEnv
+from tme_env.envs.tumor_immune import TumorImmuneEnv
 
-__all__ = ["TumorImmuneVectorEnv"]
+__all__ = ["BatchedVectorEnv", "DePillis2003ChemoVectorEnv", "TumorImmuneVectorEnv"]
 
 
-class TumorImmuneVectorEnv(gym.vector.VectorEnv):
-    """``num_envs`` copies of `TumorImmuneEnv` stepped together by the parallel kernel.
+class BatchedVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` copies of a single environment stepped together by the parallel kernel.
 
-    Sub-environment ``i`` behaves exactly like a single `TumorImmuneEnv` reset with seed
+    ``env_class`` is the single environment; it provides ``make_core(n, parallel)`` (a batched
+    core), ``draw_patient(rng)`` and ``batch_doses(actions, n)``.
+
+    Sub-environment ``i`` behaves exactly like a single environment reset with seed
     ``seed + i`` (patient draw and measurement noise from its own generator, the same
     per-patient integrator code): tested transition for transition. Autoreset follows
     Gymnasium 1.x ``NEXT_STEP`` semantics: the step after an episode ends resets that
@@ -30,23 +33,22 @@ class TumorImmuneVectorEnv(gym.vector.VectorEnv):
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    env_class: type[gym.Env] = TumorImmuneEnv
 
     def __init__(
         self, num_envs: int = 8, max_episode_steps: int | None = None, **env_kwargs: Any
     ) -> None:
-        """Create ``num_envs`` sub-environments (keyword arguments as `TumorImmuneEnv`)."""
+        """Create ``num_envs`` sub-environments (keyword arguments as ``env_class``)."""
         if int(num_envs) < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         env_kwargs.pop("render_mode", None)
-        self._template = TumorImmuneEnv(**env_kwargs)
-        self.config = self._template.config
-        self.discrete = self._template.discrete
+        self._template = self.env_class(**env_kwargs)
         self.num_envs = int(num_envs)
         self.max_episode_steps = (
             int(max_episode_steps) if max_episode_steps is not None
-            else self.config.max_episode_steps
+            else self._template.max_episode_steps
         )  # fmt: skip
-        self.core = TumorImmuneCore(self.num_envs, self.config, parallel=True)
+        self.core = self._template.make_core(self.num_envs, parallel=True)
         self.single_observation_space = self._template.observation_space
         self.single_action_space = self._template.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -61,7 +63,7 @@ class TumorImmuneVectorEnv(gym.vector.VectorEnv):
         if seed is not None:
             self._rngs[i] = seeding.np_random(seed)[0]  # as gymnasium.Env.reset(seed=...)
         if patient is None:
-            patient = int(self._rngs[i].integers(len(self.core.cohort)))
+            patient = self._template.draw_patient(self._rngs[i])
         self.core.set_patient(i, patient, self._rngs)
         self._elapsed[i] = 0
         self._needs_reset[i] = False
@@ -89,22 +91,7 @@ class TumorImmuneVectorEnv(gym.vector.VectorEnv):
         return self.core.observe(), self._vector_info(self.core.info())
 
     def _doses(self, actions: Any) -> np.ndarray:
-        if self.discrete:
-            a = np.asarray(actions)
-            if a.shape != (self.num_envs,) or not np.issubdtype(a.dtype, np.integer):
-                raise ValueError(f"actions must be {self.num_envs} integers, got {actions!r}")
-            if np.any((a < 0) | (a >= len(DISCRETE_LEVELS))):
-                raise ValueError(f"actions must lie in [0, {len(DISCRETE_LEVELS) - 1}], got {a}")
-            return DISCRETE_LEVELS[a]
-        a = np.asarray(actions, dtype=np.float64)
-        if a.shape != (self.num_envs, 3):
-            raise ValueError(f"actions must have shape ({self.num_envs}, 3), got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"actions must be finite, got {a[~np.isfinite(a)][0]}")
-        out = (a < -ACTION_TOLERANCE) | (a > 1.0 + ACTION_TOLERANCE)
-        if out.any():
-            raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {a[out][0]}")
-        return np.clip(a, 0.0, 1.0)
+        return self._template.batch_doses(actions, self.num_envs)
 
     def step(
         self, actions: Any
@@ -129,3 +116,15 @@ class TumorImmuneVectorEnv(gym.vector.VectorEnv):
             out[k] = v
             out[f"_{k}"] = mask
         return out
+
+
+class TumorImmuneVectorEnv(BatchedVectorEnv):
+    """Native vector env of `TumorImmuneEnv` (``gym.make_vec`` of the ``tme/TumorImmune*`` ids)."""
+
+    env_class = TumorImmuneEnv
+
+
+class DePillis2003ChemoVectorEnv(BatchedVectorEnv):
+    """Native vector env of `DePillis2003ChemoEnv` (``tme/DePillis2003Chemo-v0``)."""
+
+    env_class = DePillis2003ChemoEnv

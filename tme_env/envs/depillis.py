@@ -1,0 +1,210 @@
+"""The classic single-drug chemotherapy control problem on de Pillis & Radunskaya (2003).
+
+This is the setting of Ahn & Park (2011, natural actor-critic) and of DTR-Bench's
+``AhnChemoEnv``: one patient with the nominal BIOMD0000000909 parameters, starting at
+(N, T, I, u) = (0.9, 0.2, 0.005, 0), a drug infusion rate chosen every 0.25 day for 150 days.
+The reward is DTR-Bench's design (not Ahn & Park's, which was not recovered; models.md §1a):
+``r = N/N0 - T/T0 - v`` per step, and ``-100`` with termination when normal cells fall below
+70% of their initial level.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from tme_env.models import get as get_model
+from tme_env.simulator.stepper import BatchStepper
+
+__all__ = ["DEPILLIS_INFO_KEYS", "DePillis2003ChemoCore", "DePillis2003ChemoEnv"]
+
+_MODEL = get_model("depillis2003")
+#: DTR-Bench AhnChemoEnv default initial state ("case 2" of Ahn & Park, models.md §1).
+INITIAL_STATE = (0.9, 0.2, 0.005, 0.0)
+#: Normal cells below this fraction of their initial level end the episode (DTR-Bench).
+NORMAL_FLOOR = 0.7
+#: Reward on constraint violation (DTR-Bench).
+VIOLATION_REWARD = -100.0
+#: Maximal infusion rate v_max (de Pillis & Radunskaya: 0 <= v <= 1).
+V_MAX = 1.0
+
+DEPILLIS_INFO_KEYS = ("day", "N", "T", "I", "u", "dose", "violation")
+
+
+class DePillis2003ChemoCore:
+    """``n`` de Pillis 2003 patients, one decision interval per `step` (batched)."""
+
+    def __init__(self, n: int, interval_days: float, horizon_days: float, parallel: bool) -> None:
+        """Allocate the stepper for ``n`` nominal patients."""
+        self.n = int(n)
+        self.interval_days = float(interval_days)
+        self.horizon_days = float(horizon_days)
+        params = np.tile(_MODEL.default_parameters.to_array(), (self.n, 1))
+        self.stepper = BatchStepper(_MODEL, params, (0.0, self.interval_days), parallel=parallel)
+        self.y0 = np.array(INITIAL_STATE)
+        self.y = np.tile(self.y0, (self.n, 1))
+        self.steps = np.zeros(self.n, dtype=np.int64)
+        self.dose = np.zeros(self.n)
+        self.violation = np.zeros(self.n, dtype=bool)
+        self._rates = np.zeros((self.n, 1, 1))
+
+    def set_patient(self, i: int, patient: Any, rngs: list[np.random.Generator]) -> None:  # noqa: ARG002
+        """Reset slot ``i`` to the nominal patient at its initial state."""
+        self.y[i] = self.y0
+        self.steps[i] = 0
+        self.dose[i] = 0.0
+        self.violation[i] = False
+
+    def observe(self) -> np.ndarray:
+        """``[N, T, I, u, elapsed / horizon]`` for every slot, float32."""
+        t = self.steps * self.interval_days / self.horizon_days
+        return np.concatenate([self.y, t[:, None]], axis=1).astype(np.float32)
+
+    def step(
+        self,
+        doses: np.ndarray,
+        rngs: list[np.random.Generator],  # noqa: ARG002 - deterministic model
+        active: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Infuse ``v = dose * V_MAX`` for one interval; reward and constraint (see module)."""
+        active = np.ones(self.n, dtype=bool) if active is None else np.asarray(active, bool)
+        self._rates[:, 0, 0] = np.where(active, doses[:, 0] * V_MAX, 0.0)
+        y_prev = self.y
+        self.y = self.stepper.step(y_prev, self._rates)
+        self.y[~active] = y_prev[~active]
+        self.steps[active] += 1
+        self.dose[active] = doses[active, 0]
+        n0, t0 = INITIAL_STATE[0], INITIAL_STATE[1]
+        violation = (self.y[:, 0] < NORMAL_FLOOR * n0) & active
+        self.violation = violation
+        reward = self.y[:, 0] / n0 - self.y[:, 1] / t0 - self.dose
+        reward = np.where(violation, VIOLATION_REWARD, reward)
+        reward = np.where(active, reward, 0.0)
+        return reward, violation.copy(), self.info()
+
+    def info(self) -> dict[str, np.ndarray]:
+        """The info record (`DEPILLIS_INFO_KEYS`) of every slot."""
+        return {
+            "day": self.steps * self.interval_days,
+            "N": self.y[:, 0].copy(),
+            "T": self.y[:, 1].copy(),
+            "I": self.y[:, 2].copy(),
+            "u": self.y[:, 3].copy(),
+            "dose": self.dose.copy(),
+            "violation": self.violation.astype(float),
+        }
+
+
+class DePillis2003ChemoEnv(gym.Env):
+    """Chemotherapy scheduling on de Pillis & Radunskaya (2003) (Ahn & Park 2011 setting).
+
+    ## Description
+
+    One patient (nominal BIOMD0000000909 parameters) with normal cells N, tumour T, immune
+    cells I and drug u (normalised units). Every ``decision_interval_days`` (0.25) the agent
+    chooses the drug infusion rate. The treatment that moves the patient into the tumour-free
+    basin (continuous dosing for the first ~10 days) also pushes N towards its 70% floor.
+
+    ## Action Space
+
+    ``Box(0, 1, (1,), float32)``: infusion rate as a fraction of v_max = 1 (held over the
+    interval). Values within 1e-6 of the bounds are clipped; NaN, inf or further out raise.
+
+    ## Observation Space
+
+    | Num | Observation | Min | Max |
+    |-----|-------------|-----|-----|
+    | 0 | normal cells N | 0 | 2 |
+    | 1 | tumour cells T | 0 | 2 |
+    | 2 | immune cells I | 0 | 5 |
+    | 3 | drug concentration u | 0 | 50 |
+    | 4 | elapsed time / horizon | 0 | 2 |
+
+    ## Rewards
+
+    DTR-Bench's ``AhnChemoEnv`` design: ``r = N/N0 - T/T0 - v``; ``-100`` on violation.
+
+    ## Starting State
+
+    (N, T, I, u) = (0.9, 0.2, 0.005, 0) (DTR-Bench default, "case 2" of Ahn & Park).
+
+    ## Episode End
+
+    1. Termination: N < 0.7 N0 (constraint violation).
+    2. Truncation: 150 days (600 steps of 0.25 day) through ``max_episode_steps``.
+
+    ## Arguments
+
+    | Parameter | Type | Default | Description |
+    |-----------|------|---------|-------------|
+    | `decision_interval_days` | float | 0.25 | days per step |
+    | `horizon_days` | float | 150.0 | horizon (time normalisation) |
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, decision_interval_days: float = 0.25, horizon_days: float = 150.0) -> None:
+        """Create the environment."""
+        for name, value in (("decision_interval_days", decision_interval_days),
+                            ("horizon_days", horizon_days)):  # fmt: skip
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+        self.interval_days = float(decision_interval_days)
+        self.horizon_days = float(horizon_days)
+        self.core = self.make_core(1, parallel=False)
+        self.observation_space = spaces.Box(
+            np.zeros(5, np.float32), np.array([2, 2, 5, 50, 2], np.float32), dtype=np.float32
+        )
+        self.action_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+        self._done = True
+
+    @property
+    def max_episode_steps(self) -> int:
+        """Steps until the horizon."""
+        return math.ceil(self.horizon_days / self.interval_days)
+
+    def make_core(self, n: int, parallel: bool) -> DePillis2003ChemoCore:
+        """A batched core with this environment's settings (used by the vector env)."""
+        return DePillis2003ChemoCore(n, self.interval_days, self.horizon_days, parallel)
+
+    def draw_patient(self, rng: np.random.Generator) -> None:  # noqa: ARG002
+        """The nominal patient (no draw)."""
+        return None
+
+    def batch_doses(self, actions: Any, n: int) -> np.ndarray:
+        """Validate ``n`` actions (shape ``(n, 1)``)."""
+        from tme_env.envs.tumor_immune import unit_doses
+
+        a = np.asarray(actions, dtype=np.float64)
+        if a.shape != (n, 1):
+            raise ValueError(f"actions must have shape ({n}, 1), got {a.shape}")
+        return unit_doses(a)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """Start an episode at the nominal initial state."""
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"unknown reset options {sorted(options)}; this env takes none")
+        self.core.set_patient(0, None, [self.np_random])
+        self._done = False
+        return self.core.observe()[0], {k: float(v[0]) for k, v in self.core.info().items()}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, float]]:
+        """Infuse the drug for one interval."""
+        if self._done:
+            raise RuntimeError("the episode has ended (or never started): call reset() first")
+        doses = self.batch_doses(np.asarray(action, dtype=np.float64).reshape(1, -1), 1)
+        reward, terminated, info = self.core.step(doses, [self.np_random])
+        self._done = bool(terminated[0])
+        info1 = {k: float(v[0]) for k, v in info.items()}
+        return self.core.observe()[0], float(reward[0]), bool(terminated[0]), False, info1
