@@ -4,7 +4,10 @@
    (random actions pre-drawn, automatic resets counted as in a training loop).
 2. The native vector env (``gym.make_vec``, N=256) on 1 and 2 threads, in patient-steps/s,
    vs the single env.
-3. SB3 PPO end-to-end fps (timesteps / wall time of ``learn()``): `make_sb3_vec_env` with 64
+3. ``tme/DePillis2003Chemo-v0`` (0.25-day steps) vs a ``solve_ivp``-per-step implementation
+   of the same environment (RK45 at the same tolerances, plain-Python right-hand side) —
+   the design of DTR-Bench's ``AhnChemoEnv``.
+4. SB3 PPO end-to-end fps (timesteps / wall time of ``learn()``): `make_sb3_vec_env` with 64
    envs and batch size 1024 vs PPO with default settings on 8 ``DummyVecEnv`` copies.
 
 Usage::
@@ -15,10 +18,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import gymnasium as gym
 import numba
+import numpy as np
 
 import tme_env
 
@@ -51,6 +56,63 @@ def vector_rate(env_id: str, num_envs: int, steps: int, threads: int) -> float:
     rate = num_envs * steps / (time.perf_counter() - t0)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     return rate
+
+
+class SolveIvpDePillisEnv:
+    """Reference: the same environment, integrating each 0.25-day step with ``solve_ivp``."""
+
+    P = dict(a1=0.2, a2=0.3, a3=0.1, b1=1.0, b2=1.0, c1=1.0, c2=0.5, c3=1.0, c4=1.0,
+             d1=0.2, d2=1.0, r1=1.5, r2=1.0, s=0.33, alpha=0.3, rho=0.01)  # fmt: skip
+
+    def __init__(self, dt: float = 0.25, rtol: float = 1e-6, atol: float = 1e-9) -> None:
+        """Set the step and tolerances (the compiled env's defaults)."""
+        self.dt, self.rtol, self.atol = dt, rtol, atol
+        self.y = np.array([0.9, 0.2, 0.005, 0.0])
+
+    def reset(self) -> np.ndarray:
+        """Back to the initial state."""
+        self.y = np.array([0.9, 0.2, 0.005, 0.0])
+        return self.y.astype(np.float32)
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool]:
+        """One interval with solve_ivp."""
+        from scipy.integrate import solve_ivp
+
+        p, v = self.P, float(action[0])
+        exp = math.exp
+
+        def f(t: float, y: np.ndarray) -> list[float]:
+            n, tum, imm, u = y
+            k = 1.0 - exp(-u)
+            return [
+                p["r2"] * n * (1 - p["b2"] * n) - p["c4"] * tum * n - p["a3"] * k * n,
+                p["r1"] * tum * (1 - p["b1"] * tum) - p["c2"] * imm * tum - p["c3"] * tum * n
+                - p["a2"] * k * tum,
+                p["s"] + p["rho"] * imm * tum / (p["alpha"] + tum) - p["c1"] * imm * tum
+                - p["d1"] * imm - p["a1"] * k * imm,
+                v - p["d2"] * u,
+            ]  # fmt: skip
+
+        sol = solve_ivp(f, (0.0, self.dt), self.y, method="RK45", rtol=self.rtol, atol=self.atol)
+        self.y = sol.y[:, -1]
+        reward = self.y[0] / 0.9 - self.y[1] / 0.2 - v
+        violation = self.y[0] < 0.63
+        return self.y.astype(np.float32), (-100.0 if violation else reward), bool(violation)
+
+
+def depillis_rates(steps: int) -> tuple[float, float]:
+    """Steps/s of the compiled de Pillis env (gym.make) and of the solve_ivp reference."""
+    ours = single_env_rate("tme/DePillis2003Chemo-v0", steps)
+    ref = SolveIvpDePillisEnv()
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(0, 1, (steps // 10, 1))
+    ref.reset()
+    t0 = time.perf_counter()
+    for k, a in enumerate(actions):
+        _, _, done = ref.step(a)
+        if done or k % 600 == 599:
+            ref.reset()
+    return ours, len(actions) / (time.perf_counter() - t0)
 
 
 def ppo_fps(total: int) -> tuple[float, float]:
@@ -92,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         label = f"native vector env N=256, {threads} thread(s) (patient-steps/s)"
         print(f"{label:<52}{rate:>14,.0f}{rate / tme:>9.1f}x  (vs single env; target 3x at 2 "
               "threads)")  # fmt: skip
+    ours, ref = depillis_rates(args.steps)
+    print(f"{'tme/DePillis2003Chemo-v0, 0.25-day steps (steps/s)':<52}{ours:>14,.0f}"
+          f"{ours / ref:>9.1f}x  (vs solve_ivp per step; target 30x)")  # fmt: skip
+    print(f"{'solve_ivp-per-step reference env (steps/s)':<52}{ref:>14,.0f}")
     fast, slow = ppo_fps(args.ppo_steps)
     print(f"{'PPO, make_sb3_vec_env 64 envs, batch 1024 (fps)':<52}{fast:>14,.0f}"
           f"{fast / slow:>9.1f}x  (vs default PPO on 8 DummyVecEnv; target 5x)")  # fmt: skip
