@@ -42,3 +42,10 @@ def test_second_process_loads_kernels_from_the_cache(tmp_path):
     ]
     assert runs[0] == ["0", "2"]  # cold: both kernels compiled
     assert runs[1] == ["2", "0"]  # warm: both loaded from disk
+
+
+def test_import_is_light():
+    # `import tme_env` registers the environments but must not pull in torch / SB3.
+    code = "import sys, tme_env; print('torch' in sys.modules, 'stable_baselines3' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
