@@ -69,7 +69,8 @@ def diameter_mm(burden: np.ndarray) -> np.ndarray:
 def neutropenia_grade(anc: np.ndarray) -> np.ndarray:
     """CTCAE v5 'neutrophil count decreased' grade (0-4) of an ANC in 1e9 cells/L."""
     anc = np.asarray(anc, dtype=float)
-    return np.select([anc < 0.5, anc < 1.0, anc < 1.5, anc < 2.0], [4, 3, 2, 1], 0)
+    # Each threshold crossed adds one grade (NaN crosses none and reads as grade 0).
+    return (anc < 2.0).astype(np.int64) + (anc < 1.5) + (anc < 1.0) + (anc < 0.5)
 
 
 def blood_mdsc_per_ul(mdsc_cells: np.ndarray) -> np.ndarray:

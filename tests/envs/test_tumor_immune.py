@@ -149,3 +149,20 @@ def test_any_in_range_actions_keep_states_valid(patient, actions):
         assert env.observation_space.contains(obs)
         if terminated:
             break
+
+
+def test_compiled_info_agrees_with_the_clinical_readouts():
+    from tme_env import clinical
+
+    env = gym.make("tme/TumorImmune-v0", **SMALL).unwrapped
+    env.reset(seed=0, options={"patient": 3})
+    for a in ([1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.5, 0.5, 0.0]):
+        *_, info = env.step(np.array(a, dtype=np.float32))
+        y = dict(zip(tme_env.models.get("tme").state_names, env.core.y[0], strict=True))
+        burden = y["S"] + y["R"]
+        assert info["tumour_cells"] == burden
+        assert info["diameter_mm"] == pytest.approx(float(clinical.diameter_mm(burden)))
+        assert info["neutropenia_grade"] == float(clinical.neutropenia_grade(y["ANC"]))
+        assert info["blood_mdsc_per_ul"] == pytest.approx(float(clinical.blood_mdsc_per_ul(y["M"])))
+        hot = float(clinical.hotness(y["E"], y["M"], env.core.hot_ratio[0]))
+        assert info["hotness"] == pytest.approx(hot) and info["is_hot"] == float(hot >= 0.5)

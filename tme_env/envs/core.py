@@ -15,8 +15,10 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from numba import njit
 
 from tme_env import clinical
+from tme_env._jit import JIT_FLAGS
 from tme_env.models.tme import MODEL, STATE_NAMES
 from tme_env.patients import VirtualPatient, cohort
 from tme_env.simulator.stepper import BatchStepper
@@ -39,6 +41,12 @@ CURE_CELLS = 1.0
 
 _CELL_STATES = ("S", "R", "E", "X", "M")
 _IDX = {name: i for i, name in enumerate(STATE_NAMES)}
+#: Columns shown as log10(1 + x) in the full observation: cell counts and the damage signal.
+_LOG_COLS = np.array([_IDX[name] for name in (*_CELL_STATES, "D")])
+_S, _R, _E, _M, _ANC = (_IDX[k] for k in ("S", "R", "E", "M", "ANC"))
+_DEATH = clinical.DEATH_BURDEN_CELLS
+_BLOOD = clinical.BLOOD_MDSC_PER_UL_PER_CELL
+_HOT = clinical.HOT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,11 @@ class TumorImmuneCore:
         self.biopsy_age = np.zeros(self.n)
         self.measured = np.zeros((self.n, 4))  # log10 burden, detectable, ANC, log10 MDSC
         self._rates = np.zeros((self.n, 2, 3))
+        self._info = np.zeros((self.n, len(INFO_KEYS)))
+        w = config.reward
+        self._weights = np.array(
+            [w.survival, w.death, w.cure, w.tumour, w.toxicity, w.hotness], dtype=np.float64
+        )
 
     # --- patients -----------------------------------------------------------------------
     def set_patient(
@@ -237,9 +250,7 @@ class TumorImmuneCore:
         t_frac = self.steps * self.config.decision_interval_days / self.config.horizon_days
         if self.config.observation == "full":
             y = self.y.copy()
-            for name in _CELL_STATES:
-                y[:, _IDX[name]] = np.log10(1.0 + np.maximum(y[:, _IDX[name]], 0.0))
-            y[:, _IDX["D"]] = np.log10(1.0 + np.maximum(y[:, _IDX["D"]], 0.0))
+            y[:, _LOG_COLS] = np.log10(1.0 + np.maximum(y[:, _LOG_COLS], 0.0))
             obs = np.concatenate([y, t_frac[:, None], self.last_action], axis=1)
         else:
             obs = np.concatenate(
@@ -255,7 +266,8 @@ class TumorImmuneCore:
         actions: np.ndarray,
         rngs: list[np.random.Generator],
         active: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, dict]:
+        with_info: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, dict | None]:
         """Apply doses ``actions`` (validated, shape ``(n, 3)`` in [0, 1]) for one interval.
 
         Dosing: chemotherapy and anti-PD-1 are infused over the first day of the interval
@@ -273,12 +285,12 @@ class TumorImmuneCore:
         state, counters and random generators are left untouched and their reward is 0.
 
         Returns:
-            ``(reward, terminated, info)`` with arrays over the ``n`` slots.
+            ``(reward, terminated, info)`` with arrays over the ``n`` slots (``info`` is None
+            when ``with_info`` is False; `info_row` then reads one slot's record).
         """
         cfg = self.config
         active = np.ones(self.n, dtype=bool) if active is None else np.asarray(active, bool)
         y_prev = self.y
-        n0 = y_prev[:, _IDX["S"]] + y_prev[:, _IDX["R"]]
         self._rates[:, 0, 0] = actions[:, 0]
         self._rates[:, 0, 1] = actions[:, 1]
         self._rates[:, :, 2] = actions[:, 2:3]
@@ -293,62 +305,86 @@ class TumorImmuneCore:
         due = (self.steps[rows] % k == 0) if k > 0 else np.zeros(rows.size, dtype=bool)
         self._measure(rows[~due], rngs, biopsy=False)
         self._measure(rows[due], rngs, biopsy=True)
-        n1 = self.y[:, _IDX["S"]] + self.y[:, _IDX["R"]]
-        anc = self.y[:, _IDX["ANC"]]
-        dead = n1 >= clinical.DEATH_BURDEN_CELLS
-        toxic = anc < FATAL_ANC
-        cured = (n1 < CURE_CELLS) & ~dead & ~toxic
-        died = dead | toxic
-        terminated = died | cured
-        w = cfg.reward
-        hot = clinical.hotness(self.y[:, _IDX["E"]], self.y[:, _IDX["M"]], self.hot_ratio)
-        grade = clinical.neutropenia_grade(anc)
-        parts = {
-            "reward_survival": w.survival * (~died),
-            "reward_death": -w.death * died,
-            "reward_cure": w.cure * cured,
-            "reward_tumour": -w.tumour
-            * (np.log10(np.maximum(n1, 1.0)) - np.log10(np.maximum(n0, 1.0))),
-            "reward_toxicity": -w.toxicity * (grade >= 3),
-            "reward_hotness": w.hotness * hot,
-        }
-        parts = {k: np.where(active, v, 0.0) for k, v in parts.items()}
-        terminated &= active
-        reward = sum(parts.values())
-        info = self.info(parts)
-        info["dead"] = (dead & active).astype(float)
-        info["toxic_death"] = (toxic & active).astype(float)
-        info["cured"] = (cured & active).astype(float)
-        return np.asarray(reward, dtype=np.float64), terminated, info
+        reward = np.empty(self.n)
+        terminated = np.empty(self.n, dtype=np.bool_)
+        _post_step(
+            y_prev, self.y, active, self.last_action, self.steps,
+            cfg.decision_interval_days, self.hot_ratio, self._weights, self._info,
+            reward, terminated,
+        )  # fmt: skip
+        return reward, terminated, (self._info_dict() if with_info else None)
 
-    def info(self, parts: dict | None = None) -> dict[str, np.ndarray]:
-        """The info record (`INFO_KEYS`) of all slots, as float arrays."""
-        y = self.y
-        burden = y[:, _IDX["S"]] + y[:, _IDX["R"]]
-        hot = clinical.hotness(y[:, _IDX["E"]], y[:, _IDX["M"]], self.hot_ratio)
-        zeros = np.zeros(self.n)
-        out = {
-            "day": self.steps * self.config.decision_interval_days,
-            "tumour_cells": burden,
-            "log10_tumour_cells": np.log10(np.maximum(burden, 1.0)),
-            "diameter_mm": clinical.diameter_mm(burden),
-            "resistant_fraction": np.divide(
-                y[:, _IDX["R"]], burden, out=zeros.copy(), where=burden > 0
-            ),
-            "anc": y[:, _IDX["ANC"]],
-            "neutropenia_grade": clinical.neutropenia_grade(y[:, _IDX["ANC"]]).astype(float),
-            "blood_mdsc_per_ul": clinical.blood_mdsc_per_ul(y[:, _IDX["M"]]),
-            "hotness": hot,
-            "is_hot": (hot >= clinical.HOT_THRESHOLD).astype(float),
-            "dose_chemo": self.last_action[:, 0].copy(),
-            "dose_anti_pd1": self.last_action[:, 1].copy(),
-            "dose_inhibitor": self.last_action[:, 2].copy(),
-        }
-        for key in INFO_KEYS:
-            if key not in out:
-                out[key] = (
-                    zeros.copy()
-                    if parts is None or key not in parts
-                    else np.asarray(parts[key], dtype=float)
-                )
-        return {k: np.asarray(out[k], dtype=np.float64) for k in INFO_KEYS}
+    def info(self) -> dict[str, np.ndarray]:
+        """The info record (`INFO_KEYS`) of all slots for the current state (no reward)."""
+        reward = np.empty(self.n)
+        terminated = np.empty(self.n, dtype=np.bool_)
+        _post_step(
+            self.y, self.y, np.zeros(self.n, dtype=np.bool_), self.last_action, self.steps,
+            self.config.decision_interval_days, self.hot_ratio, self._weights, self._info,
+            reward, terminated,
+        )  # fmt: skip
+        return self._info_dict()
+
+    def info_row(self, i: int) -> dict[str, float]:
+        """Slot ``i``'s info record after the last `step` or `info` call, as floats."""
+        return dict(zip(INFO_KEYS, self._info[i].tolist(), strict=True))
+
+    def _info_dict(self) -> dict[str, np.ndarray]:
+        return {k: self._info[:, j].copy() for j, k in enumerate(INFO_KEYS)}
+
+
+@njit(**JIT_FLAGS)
+def _post_step(
+    y_prev, y, active, last_action, steps, dt, hot_ratio, w, info, reward, terminated
+):  # pragma: no cover - compiled
+    """Reward terms, termination and the info row of every slot, in one compiled pass.
+
+    The clinical quantities repeat `tme_env.clinical` (diameter, CTCAE grade, blood MDSC,
+    hotness) in scalar form; ``tests/envs`` checks the two against each other.
+    """
+    for i in range(y.shape[0]):
+        n0 = y_prev[i, _S] + y_prev[i, _R]
+        n1 = y[i, _S] + y[i, _R]
+        anc = y[i, _ANC]
+        eff = max(y[i, _E], 0.0)
+        mdsc = max(y[i, _M], 0.0)
+        denom = eff + hot_ratio[i] * mdsc
+        hot = eff / denom if denom > 0.0 else 0.0
+        grade = float((anc < 2.0) + (anc < 1.5) + (anc < 1.0) + (anc < 0.5))
+        dead = n1 >= _DEATH
+        toxic = anc < FATAL_ANC
+        cured = (n1 < CURE_CELLS) and not dead and not toxic
+        died = dead or toxic
+        on = active[i]
+        parts = (
+            w[0] * (not died),
+            -w[1] * died,
+            w[2] * cured,
+            -w[3] * (np.log10(max(n1, 1.0)) - np.log10(max(n0, 1.0))),
+            -w[4] * (grade >= 3.0),
+            w[5] * hot,
+        )
+        row = info[i]
+        row[0] = steps[i] * dt
+        row[1] = n1
+        row[2] = np.log10(max(n1, 1.0))
+        row[3] = 10.0 * np.cbrt(6.0 * max(n1, 0.0) / 1e9 / np.pi)
+        row[4] = y[i, _R] / n1 if n1 > 0.0 else 0.0
+        row[5] = anc
+        row[6] = grade
+        row[7] = _BLOOD * y[i, _M]
+        row[8] = hot
+        row[9] = 1.0 if hot >= _HOT else 0.0
+        row[10] = last_action[i, 0]
+        row[11] = last_action[i, 1]
+        row[12] = last_action[i, 2]
+        total = 0.0
+        for k in range(6):
+            v = parts[k] if on else 0.0
+            row[13 + k] = v
+            total += v
+        row[19] = 1.0 if (dead and on) else 0.0
+        row[20] = 1.0 if (toxic and on) else 0.0
+        row[21] = 1.0 if (cured and on) else 0.0
+        reward[i] = total
+        terminated[i] = on and (died or cured)

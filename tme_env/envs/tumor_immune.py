@@ -237,7 +237,8 @@ class TumorImmuneEnv(gym.Env):
             )
         self.core.set_patient(0, patient, [self.np_random])
         self._done = False
-        info = {k: float(v[0]) for k, v in self.core.info().items()}
+        self.core.info()
+        info = self.core.info_row(0)
         self._history = [info]
         return self.core.observe()[0], info
 
@@ -246,11 +247,12 @@ class TumorImmuneEnv(gym.Env):
         if self._done:
             raise RuntimeError("the episode has ended (or never started): call reset() first")
         doses = self._action_to_doses(action)
-        reward, terminated, info = self.core.step(doses[None, :], [self.np_random])
-        info1 = {k: float(v[0]) for k, v in info.items()}
+        reward, terminated, _ = self.core.step(doses[None, :], [self.np_random], with_info=False)
+        info1 = self.core.info_row(0)
         self._done = bool(terminated[0])
-        self._history.append(info1)
-        return self.core.observe()[0], float(reward[0]), bool(terminated[0]), False, info1
+        if self.render_mode is not None:
+            self._history.append(info1)
+        return self.core.observe()[0], float(reward[0]), self._done, False, info1
 
     def render(self) -> np.ndarray | None:
         """An RGB image of the trajectory so far (``render_mode="rgb_array"``)."""
