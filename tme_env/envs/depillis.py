@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from tme_env.envs.tumor_immune import ACTION_TOLERANCE
 from tme_env.models import get as get_model
 from tme_env.simulator.stepper import BatchStepper
 
@@ -160,6 +161,15 @@ class DePillis2003ChemoEnv(gym.Env):
         self.interval_days = float(decision_interval_days)
         self.horizon_days = float(horizon_days)
         self.core = self.make_core(1, parallel=False)
+        st = self.core.stepper
+        # The single env integrates straight from the core's state: share the buffer.
+        st._y0[...] = self.core.y
+        self.core.y = st._y0
+        self._kernel_args = (
+            *st._rhs, st._y0, st._params, st._seg_ptr, st._seg_start, st._seg_end, st._seg_u,
+            st._seg_jump, st._t_eval, st.rtol, st.atol, st.max_steps, st._y_out, st._status,
+            st._t_fail, st._state_fail, st.n_steps,
+        )  # fmt: skip
         self.observation_space = spaces.Box(
             np.zeros(5, np.float32), np.array([2, 2, 5, 50, 2], np.float32), dtype=np.float32
         )
@@ -196,15 +206,49 @@ class DePillis2003ChemoEnv(gym.Env):
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; this env takes none")
         self.core.set_patient(0, None, [self.np_random])
+        self._steps = 0
         self._done = False
         return self.core.observe()[0], {k: float(v[0]) for k, v in self.core.info().items()}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, float]]:
-        """Infuse the drug for one interval."""
+        """Infuse the drug for one interval.
+
+        A lean path for one patient: scalar checks, one compiled integrator call on the
+        stepper's preallocated arrays, scalar reward. It computes exactly what the batched
+        core computes (the vector env is tested against it).
+        """
         if self._done:
             raise RuntimeError("the episode has ended (or never started): call reset() first")
-        doses = self.batch_doses(np.asarray(action, dtype=np.float64).reshape(1, -1), 1)
-        reward, terminated, info = self.core.step(doses, [self.np_random])
-        self._done = bool(terminated[0])
-        info1 = {k: float(v[0]) for k, v in info.items()}
-        return self.core.observe()[0], float(reward[0]), bool(terminated[0]), False, info1
+        a = action if isinstance(action, np.ndarray) else np.asarray(action, dtype=np.float64)
+        if a.shape != (1,):
+            raise ValueError(f"action must have shape (1,), got {a.shape}")
+        v = float(a[0])
+        if not (-ACTION_TOLERANCE <= v <= 1.0 + ACTION_TOLERANCE):  # False for NaN too
+            if v != v or v in (math.inf, -math.inf):
+                raise ValueError(f"action must be finite, got {v}")
+            raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {v}")
+        v = min(max(v, 0.0), 1.0)
+        core = self.core
+        st = core.stepper
+        st._seg_u[0, 0] = v * V_MAX  # core.y is st._y0: the kernel starts from the state
+        st._kernel(*self._kernel_args)
+        end = st._y_out[0, :, 1]
+        n, tum, imm, u = end.tolist()
+        if st._status[0] != 0 or not (
+            min(n, tum, imm, u) >= 0.0 and max(n, tum, imm, u) < math.inf
+        ):
+            st._check_result_now()  # raises SimulationError, or accepts round-off undershoot
+        core.y[0] = end
+        self._steps += 1
+        core.steps[0] = self._steps
+        core.dose[0] = v
+        n0, t0 = INITIAL_STATE[0], INITIAL_STATE[1]
+        violation = n < NORMAL_FLOOR * n0
+        core.violation[0] = violation
+        reward = VIOLATION_REWARD if violation else n / n0 - tum / t0 - v
+        self._done = violation
+        day = self._steps * self.interval_days
+        obs = np.array([n, tum, imm, u, day / self.horizon_days], dtype=np.float32)
+        info = {"day": day, "N": n, "T": tum, "I": imm, "u": u, "dose": v,
+                "violation": float(violation)}  # fmt: skip
+        return obs, reward, violation, False, info

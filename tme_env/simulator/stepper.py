@@ -154,6 +154,13 @@ class BatchStepper:
         self.model.parameter_class.from_array(row)
         self._params[index] = row
 
+    def _check_result_now(self) -> None:
+        """Full result check of the last kernel call (raises `SimulationError`)."""
+        _check_result(
+            self.model, self._t_eval, self._y_out, self._status, self._t_fail,
+            self._state_fail, self.rtol, self.atol, self.max_steps,
+        )  # fmt: skip
+
     def step(self, y: np.ndarray, rates: np.ndarray) -> np.ndarray:
         """Integrate one interval.
 
@@ -191,9 +198,6 @@ class BatchStepper:
         # Fast path: every patient succeeded and every state is finite and non-negative.
         # Otherwise the full check raises (or accepts round-off undershoots, see simulate).
         if not _end_is_clean(self._y_out, self._status):
-            _check_result(
-                self.model, self._t_eval, self._y_out, self._status, self._t_fail,
-                self._state_fail, self.rtol, self.atol, self.max_steps,
-            )  # fmt: skip
+            self._check_result_now()
         end = self._y_out[:, :, 1]
         return end.copy()
