@@ -21,7 +21,7 @@ from tme_env import clinical
 from tme_env._jit import JIT_FLAGS
 from tme_env.models.tme import MODEL, STATE_NAMES
 from tme_env.patients import VirtualPatient, cohort
-from tme_env.simulator.stepper import BatchStepper
+from tme_env.simulator.stepper import BatchStepper, _end_is_clean
 
 __all__ = [
     "ACTION_NAMES",
@@ -41,8 +41,11 @@ CURE_CELLS = 1.0
 
 _CELL_STATES = ("S", "R", "E", "X", "M")
 _IDX = {name: i for i, name in enumerate(STATE_NAMES)}
-#: Columns shown as log10(1 + x) in the full observation: cell counts and the damage signal.
-_LOG_COLS = np.array([_IDX[name] for name in (*_CELL_STATES, "D")])
+#: The full observation shows the first _N_LOG states (cell counts and the damage signal) as
+#: log10(1 + x); `_observe_full` relies on this kernel order.
+_N_LOG = 6
+if tuple(STATE_NAMES[:_N_LOG]) != (*_CELL_STATES, "D"):  # pragma: no cover - import guard
+    raise ImportError(f"tme state order changed: {STATE_NAMES}; update _observe_full")
 _S, _R, _E, _M, _ANC = (_IDX[k] for k in ("S", "R", "E", "M", "ANC"))
 _DEATH = clinical.DEATH_BURDEN_CELLS
 _BLOOD = clinical.BLOOD_MDSC_PER_UL_PER_CELL
@@ -196,6 +199,14 @@ class TumorImmuneCore:
         self.measured = np.zeros((self.n, 4))  # log10 burden, detectable, ANC, log10 MDSC
         self._rates = np.zeros((self.n, 2, 3))
         self._info = np.zeros((self.n, len(INFO_KEYS)))
+        self._all_active = np.ones(self.n, dtype=np.bool_)
+        st = self.stepper
+        self._kernel_args = (
+            *st._rhs, st._y0, st._params, st._seg_ptr, st._seg_start, st._seg_end, st._seg_u,
+            st._seg_jump, st._t_eval, st.rtol, st.atol, st.max_steps, st._y_out, st._status,
+            st._t_fail, st._state_fail, st.n_steps,
+        )  # fmt: skip
+        self._obs = np.zeros((self.n, observation_bounds(config.observation)[0].size), np.float32)
         w = config.reward
         self._weights = np.array(
             [w.survival, w.death, w.cure, w.tumour, w.toxicity, w.hotness], dtype=np.float64
@@ -246,18 +257,18 @@ class TumorImmuneCore:
 
     # --- observations -------------------------------------------------------------------
     def observe(self) -> np.ndarray:
-        """Observations of all slots, float32, shape ``(n, obs_dim)``."""
-        t_frac = self.steps * self.config.decision_interval_days / self.config.horizon_days
-        if self.config.observation == "full":
-            y = self.y.copy()
-            y[:, _LOG_COLS] = np.log10(1.0 + np.maximum(y[:, _LOG_COLS], 0.0))
-            obs = np.concatenate([y, t_frac[:, None], self.last_action], axis=1)
-        else:
-            obs = np.concatenate(
-                [self.measured, self.biopsy[:, None], self.biopsy_age[:, None] / 52.0,
-                 t_frac[:, None], self.last_action],
-                axis=1,
-            )  # fmt: skip
+        """Observations of all slots, float32, shape ``(n, obs_dim)`` (a new array)."""
+        cfg = self.config
+        if cfg.observation == "full":
+            _observe_full(self.y, self.steps, cfg.decision_interval_days / cfg.horizon_days,
+                          self.last_action, self._obs)  # fmt: skip
+            return self._obs.copy()
+        t_frac = self.steps * cfg.decision_interval_days / cfg.horizon_days
+        obs = np.concatenate(
+            [self.measured, self.biopsy[:, None], self.biopsy_age[:, None] / 52.0,
+             t_frac[:, None], self.last_action],
+            axis=1,
+        )  # fmt: skip
         return obs.astype(np.float32)
 
     # --- one decision interval ---------------------------------------------------------
@@ -289,17 +300,19 @@ class TumorImmuneCore:
             when ``with_info`` is False; `info_row` then reads one slot's record).
         """
         cfg = self.config
-        active = np.ones(self.n, dtype=bool) if active is None else np.asarray(active, bool)
-        y_prev = self.y
-        self._rates[:, 0, 0] = actions[:, 0]
-        self._rates[:, 0, 1] = actions[:, 1]
-        self._rates[:, :, 2] = actions[:, 2:3]
-        self._rates[~active] = 0.0
-        self.y = self.stepper.step(y_prev, self._rates)
-        self.y[~active] = y_prev[~active]
-        self.steps[active] += 1
-        self.last_action[active] = actions[active]
-        self.biopsy_age[active] += cfg.decision_interval_days / 7.0
+        active = self._all_active if active is None else np.asarray(active, dtype=np.bool_)
+        st = self.stepper
+        # st._y0 receives the current state (kept as y_prev for the reward); one compiled
+        # pass writes the inputs of both sub-intervals.
+        _prepare(actions, active, self.y, st._y0, st._seg_u)
+        st._kernel(*self._kernel_args)
+        if not _end_is_clean(st._y_out, st._status):
+            st._check_result_now()  # raises SimulationError (or accepts round-off)
+        _advance(
+            active, st._y_out, self.y, actions, self.last_action, self.steps, self.biopsy_age,
+            cfg.decision_interval_days / 7.0,
+        )  # fmt: skip
+        y_prev = st._y0
         rows = np.flatnonzero(active)
         k = cfg.biopsy_every_steps
         due = (self.steps[rows] % k == 0) if k > 0 else np.zeros(rows.size, dtype=bool)
@@ -388,3 +401,53 @@ def _post_step(
         row[21] = 1.0 if (cured and on) else 0.0
         reward[i] = total
         terminated[i] = on and (died or cured)
+
+
+@njit(**JIT_FLAGS)
+def _prepare(actions, active, y, y0, seg_u):  # pragma: no cover - compiled
+    """Copy the state into the kernel's start buffer and write the dosing inputs.
+
+    Sub-interval 0 (day 0-1): chemo, anti-PD-1 and inhibitor rates; sub-interval 1: the
+    inhibitor only. Inactive slots get no drug.
+    """
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            y0[i, j] = y[i, j]
+        on = 1.0 if active[i] else 0.0
+        seg_u[2 * i, 0] = on * actions[i, 0]
+        seg_u[2 * i, 1] = on * actions[i, 1]
+        seg_u[2 * i, 2] = on * actions[i, 2]
+        seg_u[2 * i + 1, 0] = 0.0
+        seg_u[2 * i + 1, 1] = 0.0
+        seg_u[2 * i + 1, 2] = on * actions[i, 2]
+
+
+@njit(**JIT_FLAGS)
+def _advance(
+    active, y_out, y, actions, last_action, steps, biopsy_age, weeks
+):  # pragma: no cover - compiled
+    """Take the interval's end state and counters for the active slots."""
+    for i in range(y.shape[0]):
+        if not active[i]:
+            continue
+        for j in range(y.shape[1]):
+            y[i, j] = y_out[i, j, 1]
+        for j in range(3):
+            last_action[i, j] = actions[i, j]
+        steps[i] += 1
+        biopsy_age[i] += weeks
+
+
+@njit(**JIT_FLAGS)
+def _observe_full(y, steps, dt_over_h, last_action, out):  # pragma: no cover - compiled
+    """The full observation: log10(1 + x) of cells and damage, the rest raw, time, doses."""
+    n_s = y.shape[1]
+    for i in range(y.shape[0]):
+        for j in range(n_s):
+            v = y[i, j]
+            if j < _N_LOG:  # S, R, E, X, M, D (kernel order)
+                v = np.log10(1.0 + max(v, 0.0))
+            out[i, j] = v
+        out[i, n_s] = steps[i] * dt_over_h
+        for k in range(3):
+            out[i, n_s + 1 + k] = last_action[i, k]
