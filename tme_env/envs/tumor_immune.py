@@ -175,12 +175,16 @@ class TumorImmuneEnv(gym.Env):
                     f"action must be an integer in [0, {len(DISCRETE_LEVELS) - 1}], got {action!r}"
                 )
             return DISCRETE_LEVELS[int(action)]
-        a = np.asarray(action, dtype=np.float64)
+        a = action if isinstance(action, np.ndarray) else np.asarray(action, dtype=np.float64)
         if a.shape != (len(ACTION_NAMES),):
             raise ValueError(
                 f"action must have shape (3,) [chemo, anti_pd1, inhibitor], got {a.shape}"
             )
-        return unit_doses(a[None, :])[0]
+        c, p, i = a.tolist()
+        lo, hi = -ACTION_TOLERANCE, 1.0 + ACTION_TOLERANCE
+        if not (lo <= c <= hi and lo <= p <= hi and lo <= i <= hi):  # False for NaN too
+            return unit_doses(np.asarray(a, dtype=np.float64))  # raises, naming the value
+        return np.array([min(max(c, 0.0), 1.0), min(max(p, 0.0), 1.0), min(max(i, 0.0), 1.0)])
 
     def batch_doses(self, actions: Any, n: int) -> np.ndarray:
         """Validate a batch of ``n`` actions and return the doses, shape ``(n, 3)``."""
