@@ -18,7 +18,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
+import os
+import sys
 import time
 
 import gymnasium as gym
@@ -26,6 +27,9 @@ import numba
 import numpy as np
 
 import tme_env
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simulator import _rhs2003  # noqa: E402 - the plain-Python de Pillis rhs, defined once
 
 
 def single_env_rate(env_id: str, steps: int) -> float:
@@ -59,10 +63,10 @@ def vector_rate(env_id: str, num_envs: int, steps: int, threads: int) -> float:
 
 
 class SolveIvpDePillisEnv:
-    """Reference: the same environment, integrating each 0.25-day step with ``solve_ivp``."""
+    """Reference: the same environment, integrating each 0.25-day step with ``solve_ivp``.
 
-    P = dict(a1=0.2, a2=0.3, a3=0.1, b1=1.0, b2=1.0, c1=1.0, c2=0.5, c3=1.0, c4=1.0,
-             d1=0.2, d2=1.0, r1=1.5, r2=1.0, s=0.33, alpha=0.3, rho=0.01)  # fmt: skip
+    The right-hand side is the plain-Python one of the simulator benchmark (``_rhs2003``).
+    """
 
     def __init__(self, dt: float = 0.25, rtol: float = 1e-6, atol: float = 1e-9) -> None:
         """Set the step and tolerances (the compiled env's defaults)."""
@@ -78,22 +82,9 @@ class SolveIvpDePillisEnv:
         """One interval with solve_ivp."""
         from scipy.integrate import solve_ivp
 
-        p, v = self.P, float(action[0])
-        exp = math.exp
-
-        def f(t: float, y: np.ndarray) -> list[float]:
-            n, tum, imm, u = y
-            k = 1.0 - exp(-u)
-            return [
-                p["r2"] * n * (1 - p["b2"] * n) - p["c4"] * tum * n - p["a3"] * k * n,
-                p["r1"] * tum * (1 - p["b1"] * tum) - p["c2"] * imm * tum - p["c3"] * tum * n
-                - p["a2"] * k * tum,
-                p["s"] + p["rho"] * imm * tum / (p["alpha"] + tum) - p["c1"] * imm * tum
-                - p["d1"] * imm - p["a1"] * k * imm,
-                v - p["d2"] * u,
-            ]  # fmt: skip
-
-        sol = solve_ivp(f, (0.0, self.dt), self.y, method="RK45", rtol=self.rtol, atol=self.atol)
+        v = float(action[0])
+        sol = solve_ivp(_rhs2003(v), (0.0, self.dt), self.y, method="RK45", rtol=self.rtol,
+                        atol=self.atol)  # fmt: skip
         self.y = sol.y[:, -1]
         reward = self.y[0] / 0.9 - self.y[1] / 0.2 - v
         violation = self.y[0] < 0.63
