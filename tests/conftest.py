@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from numba import njit
 
 from tme_env.models import InputVar, Model, ModelParameters, StateVar, param
+
+# CI explores the same hypothesis examples on every run (a red build is then reproducible);
+# local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @dataclass(frozen=True, slots=True)
