@@ -38,3 +38,12 @@ def test_simulate_bad_input_is_a_clean_error(capsys):
     assert "unknown parameter 'zz'" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="NAME=VALUE"):
         main(["simulate", "depillis2003", "--state", "T"])
+
+
+def test_regimens_lists_every_regimen(capsys):
+    from tme_env.regimens import available
+
+    assert main(["regimens"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in available())
+    assert "KEYNOTE-189" in out and "1.5e9/L" in out

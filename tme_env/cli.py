@@ -5,6 +5,7 @@ Sub-commands:
 * ``tme models [NAME]``: list the registered models, or show one model's states, inputs and
   parameter table (value, unit, source).
 * ``tme simulate MODEL``: integrate a model under a schedule and print or save the trajectory.
+* ``tme regimens``: list the standard regimens with their schedules and sources.
 """
 
 from __future__ import annotations
@@ -93,6 +94,17 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_regimens(args: argparse.Namespace) -> int:  # noqa: ARG001 - uniform signature
+    from tme_env.regimens import REGIMENS
+
+    for spec in REGIMENS.values():
+        print(f"{spec.name:<22} {spec.description}")
+        print(f"{'':<22} source: {spec.source}")
+    print("\nAll regimens delay chemotherapy while ANC < 1.5e9/L and reduce it by 20% after "
+          "grade-4 neutropenia (tme_env/regimens/policies.py).")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``tme`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -103,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_models = sub.add_parser("models", help="list models or describe one")
     p_models.add_argument("name", nargs="?", help="model to describe")
     p_models.set_defaults(func=_cmd_models)
+
+    p_reg = sub.add_parser("regimens", help="list the standard regimens and their schedules")
+    p_reg.set_defaults(func=_cmd_regimens)
 
     p_sim = sub.add_parser("simulate", help="integrate a model and print/save CSV")
     p_sim.add_argument("model", help="registered model name (see `tme models`)")

@@ -1,0 +1,284 @@
+"""Standard clinical regimens as policies with Stable-Baselines3's ``predict`` interface.
+
+Every regimen decides, at each decision interval, the doses ``[chemo, anti-PD-1, inhibitor]``
+(fractions of the maximum) from what it can see in the observation (the day, the neutrophil
+count, the tumour burden) and its own bookkeeping, so that regimens and trained agents go
+through one evaluation path. Timing constants come from `tme_env.regimens.schedules` (the
+fixed schedules used with `tme_env.simulate`); without neutropenia a regimen doses exactly
+as its fixed schedule does (tested).
+
+Clinical rules applied to chemotherapy in every regimen (documented here once):
+
+* **delay**: a due chemotherapy dose is postponed while the observed neutrophil count is
+  below 1.5e9/L (the usual day-1 re-treatment criterion, models.md §5); the cycle clock
+  restarts on the day the dose is actually given;
+* **reduction**: after an observed grade-4 neutropenia (ANC < 0.5e9/L) later chemotherapy
+  doses are reduced by 20%, at most twice (to 64%).
+
+Observation layouts (`tme_env.envs.TumorImmuneEnv`): the full observation carries
+log10(1 + cells) of the sensitive and resistant clones (indices 0, 1), the ANC (13) and the
+elapsed fraction of the horizon (14); the clinical one the imaging log10 burden (0), the
+ANC (2) and the elapsed fraction (6). With weekly decisions (the envs' default) a "q3w"
+drug is given every third week.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tme_env.regimens.schedules import (
+    CYCLE_DAYS,
+    INDUCTION_CYCLES,
+    MAINTENANCE_CHEMO_DOSE,
+    PEMBROLIZUMAB_MAX_DOSES,
+)
+
+__all__ = ["REGIMENS", "Regimen", "RegimenSpec", "available", "get"]
+
+#: ANC (1e9/L) below which a due chemotherapy dose is delayed.
+DELAY_ANC = 1.5
+#: ANC (1e9/L) of grade-4 neutropenia, which triggers a dose reduction.
+GRADE4_ANC = 0.5
+#: Dose reduction factor after grade-4 neutropenia, and the lowest level reached.
+REDUCTION, MIN_LEVEL = 0.8, 0.8**2
+#: Metronomic chemotherapy: a quarter of the full dose every week (cyclophosphamide 50 mg/day
+#: orally in the clinic; Colleoni 2002, models.md §6).
+METRONOMIC_DOSE = 0.25
+#: Suppressor-inhibitor during chemotherapy cycles: the first two weeks of each cycle.
+INHIBITOR_WEEKS_PER_CYCLE = 2
+
+
+@dataclass(frozen=True)
+class RegimenSpec:
+    """What a regimen gives and when (see `REGIMENS`)."""
+
+    name: str
+    description: str
+    source: str
+    chemo: str = "none"  # "none" | "mtd" | "induction" | "metronomic" | "adaptive"
+    anti_pd1: str = "none"  # "none" | "concurrent" | "after-induction" | "q3w"
+    inhibitor: bool = False
+
+
+REGIMENS: dict[str, RegimenSpec] = {
+    spec.name: spec
+    for spec in (
+        RegimenSpec("no-treatment", "no treatment", "reference arm"),
+        RegimenSpec(
+            "mtd-chemo",
+            "platinum doublet at full dose q3w x4, then pemetrexed maintenance q3w",
+            "KEYNOTE-189 control arm (Gandhi et al., NEJM 2018)",
+            chemo="mtd",
+        ),
+        RegimenSpec(
+            "chemo-ici-concurrent",
+            "mtd-chemo plus pembrolizumab 200 mg q3w (up to 35 doses) from day 1",
+            "KEYNOTE-189 experimental arm (Gandhi et al., NEJM 2018)",
+            chemo="mtd",
+            anti_pd1="concurrent",
+        ),
+        RegimenSpec(
+            "chemo-then-ici",
+            "doublet q3w x4 (no maintenance), then pembrolizumab q3w (up to 35 doses)",
+            "sequential chemo then checkpoint blockade (PACIFIC / TONIC designs, models.md §6)",
+            chemo="induction",
+            anti_pd1="after-induction",
+        ),
+        RegimenSpec(
+            "metronomic-chemo",
+            "a quarter of the full dose every week",
+            "metronomic low-dose chemotherapy (Colleoni et al., Ann Oncol 2002)",
+            chemo="metronomic",
+        ),
+        RegimenSpec(
+            "metronomic-chemo-ici",
+            "metronomic chemo plus pembrolizumab q3w (up to 35 doses)",
+            "metronomic chemo + checkpoint blockade (Ghiringhelli 2007; models.md §6)",
+            chemo="metronomic",
+            anti_pd1="q3w",
+        ),
+        RegimenSpec(
+            "chemo-inhibitor",
+            "mtd-chemo plus the suppressor-inhibitor in the first 2 weeks of every cycle",
+            "chemo + MDSC-targeting agent (sunitinib-like, models.md §3a/§6)",
+            chemo="mtd",
+            inhibitor=True,
+        ),
+        RegimenSpec(
+            "chemo-ici-inhibitor",
+            "chemo-ici-concurrent plus the inhibitor in the first 2 weeks of every cycle",
+            "all three levers",
+            chemo="mtd",
+            anti_pd1="concurrent",
+            inhibitor=True,
+        ),
+        RegimenSpec(
+            "adaptive-at50",
+            "full-dose chemo q3w until the burden is below 50% of baseline, paused until it "
+            "is back to baseline",
+            "adaptive therapy AT50 (Zhang et al. 2017; Strobl et al. 2021; models.md §4a)",
+            chemo="adaptive",
+        ),
+    )
+}
+
+
+def available() -> tuple[str, ...]:
+    """Names of the standard regimens."""
+    return tuple(REGIMENS)
+
+
+def get(
+    name: str,
+    observation: str = "full",
+    decision_interval_days: float = 7.0,
+    horizon_days: float = 1095.0,
+) -> Regimen:
+    """Build a regimen policy for environments with the given settings.
+
+    Raises:
+        ValueError: On an unknown regimen name (the message lists the valid ones).
+    """
+    if name not in REGIMENS:
+        raise ValueError(f"unknown regimen {name!r}; available: {', '.join(REGIMENS)}")
+    return Regimen(REGIMENS[name], observation, decision_interval_days, horizon_days)
+
+
+class Regimen:
+    """A standard regimen as a policy: ``predict(obs, state, episode_start, deterministic)``.
+
+    Works on one observation ``(obs_dim,)`` or a batch ``(n, obs_dim)``. The regimen's
+    bookkeeping (next chemotherapy day, dose level, doses given, baseline burden, pause) is
+    the returned ``state``; pass it back in, with ``episode_start`` True for environments that
+    have just been reset (SB3's ``evaluate_policy`` does both).
+    """
+
+    def __init__(
+        self,
+        spec: RegimenSpec,
+        observation: str = "full",
+        decision_interval_days: float = 7.0,
+        horizon_days: float = 1095.0,
+    ) -> None:
+        """See `get`."""
+        if observation not in ("full", "clinical"):
+            raise ValueError(f"unknown observation {observation!r}; valid: full, clinical")
+        self.spec = spec
+        self.observation = observation
+        self.dt = float(decision_interval_days)
+        self.horizon = float(horizon_days)
+        self._anc_col, self._time_col = (13, 14) if observation == "full" else (2, 6)
+
+    def __repr__(self) -> str:
+        """The regimen's name."""
+        return f"Regimen({self.spec.name!r})"
+
+    # --- observation helpers --------------------------------------------------------------
+    def _day(self, obs: np.ndarray) -> np.ndarray:
+        return (
+            np.round(obs[:, self._time_col].astype(np.float64) * self.horizon / self.dt) * self.dt
+        )
+
+    def _log10_burden(self, obs: np.ndarray) -> np.ndarray:
+        if self.observation == "full":
+            s = 10.0 ** obs[:, 0].astype(np.float64) - 1.0
+            r = 10.0 ** obs[:, 1].astype(np.float64) - 1.0
+            return np.log10(np.maximum(s + r, 1.0))
+        return obs[:, 0].astype(np.float64)
+
+    @staticmethod
+    def _new_state(n: int) -> dict[str, np.ndarray]:
+        return {
+            "next_chemo_day": np.zeros(n),
+            "chemo_doses": np.zeros(n, dtype=np.int64),
+            "level": np.ones(n),
+            "pd1_doses": np.zeros(n, dtype=np.int64),
+            "next_pd1_day": np.full(n, np.nan),
+            "cycle_start": np.full(n, np.nan),
+            "baseline": np.full(n, np.nan),
+            "paused": np.zeros(n, dtype=bool),
+        }
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: dict[str, np.ndarray] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,  # noqa: ARG002 - regimens are deterministic
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Doses for the next interval, and the updated bookkeeping."""
+        obs = np.asarray(observation, dtype=np.float32)
+        single = obs.ndim == 1
+        obs = np.atleast_2d(obs)
+        n = obs.shape[0]
+        if state is None or len(state["level"]) != n:
+            state = self._new_state(n)
+        else:
+            state = {k: v.copy() for k, v in state.items()}
+        if episode_start is not None:
+            fresh = np.asarray(episode_start, dtype=bool).reshape(-1)
+            if fresh.any():
+                new = self._new_state(int(fresh.sum()))
+                for k in state:
+                    state[k][fresh] = new[k]
+        day = self._day(obs)
+        anc = obs[:, self._anc_col].astype(np.float64)
+        log_burden = self._log10_burden(obs)
+        state["baseline"] = np.where(np.isnan(state["baseline"]), log_burden, state["baseline"])
+        action = np.zeros((n, 3), dtype=np.float32)
+        spec = self.spec
+        # Dose reduction after an observed grade-4 neutropenia.
+        g4 = anc < GRADE4_ANC
+        state["level"] = np.where(g4, np.maximum(state["level"] * REDUCTION, MIN_LEVEL),
+                                  state["level"])  # fmt: skip
+        # --- chemotherapy -------------------------------------------------------------------
+        if spec.chemo != "none":
+            due = day >= state["next_chemo_day"] - 1e-9
+            if spec.chemo == "metronomic":
+                dose = np.full(n, METRONOMIC_DOSE)
+                interval = self.dt
+            else:
+                induction = state["chemo_doses"] < INDUCTION_CYCLES
+                dose = np.where(induction, 1.0, MAINTENANCE_CHEMO_DOSE)
+                interval = CYCLE_DAYS
+                if spec.chemo == "induction":
+                    due &= induction
+                if spec.chemo == "adaptive":
+                    dose = np.ones(n)
+                    # AT50: pause once the burden is below half the baseline, resume once it
+                    # is back at the baseline (log10: baseline - log10 2, baseline).
+                    below = log_burden < state["baseline"] - math.log10(2.0)
+                    back = log_burden >= state["baseline"]
+                    state["paused"] = np.where(below, True, np.where(back, False, state["paused"]))
+                    due &= ~state["paused"]
+            give = due & (anc >= DELAY_ANC)
+            action[:, 0] = np.where(give, dose * state["level"], 0.0)
+            state["chemo_doses"] += give
+            state["next_chemo_day"] = np.where(give, day + interval, state["next_chemo_day"])
+            state["cycle_start"] = np.where(give, day, state["cycle_start"])
+        # --- suppressor-inhibitor: the first weeks of every chemotherapy cycle --------------
+        if spec.inhibitor:
+            in_cycle = (day - state["cycle_start"]) < INHIBITOR_WEEKS_PER_CYCLE * self.dt - 1e-9
+            action[:, 2] = np.where(~np.isnan(state["cycle_start"]) & in_cycle, 1.0, 0.0)
+        # --- anti-PD-1 q3w, up to 35 doses ----------------------------------------------------
+        if spec.anti_pd1 != "none":
+            if spec.anti_pd1 == "after-induction":
+                start_ok = state["chemo_doses"] >= INDUCTION_CYCLES
+                first = np.isnan(state["next_pd1_day"]) & start_ok
+                # Start one cycle after the last induction dose.
+                state["next_pd1_day"] = np.where(first, state["cycle_start"] + CYCLE_DAYS,
+                                                 state["next_pd1_day"])  # fmt: skip
+            else:
+                state["next_pd1_day"] = np.where(np.isnan(state["next_pd1_day"]), day,
+                                                 state["next_pd1_day"])  # fmt: skip
+            due = (day >= state["next_pd1_day"] - 1e-9) & (
+                state["pd1_doses"] < PEMBROLIZUMAB_MAX_DOSES
+            )
+            action[:, 1] = np.where(due, 1.0, 0.0)
+            state["pd1_doses"] += due
+            state["next_pd1_day"] = np.where(due, state["next_pd1_day"] + CYCLE_DAYS,
+                                             state["next_pd1_day"])  # fmt: skip
+        return (action[0] if single else action), state
