@@ -6,6 +6,7 @@ Sub-commands:
   parameter table (value, unit, source).
 * ``tme simulate MODEL``: integrate a model under a schedule and print or save the trajectory.
 * ``tme regimens``: list the standard regimens with their schedules and sources.
+* ``tme trial``: run a virtual trial of regimens (and trained SB3 models) and write a report.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from collections.abc import Sequence
 
@@ -105,6 +107,36 @@ def _cmd_regimens(args: argparse.Namespace) -> int:  # noqa: ARG001 - uniform si
     return 0
 
 
+def _cmd_trial(args: argparse.Namespace) -> int:
+    from tme_env import regimens
+    from tme_env.envs import ENV_IDS
+    from tme_env.trials.virtual import run_trial, write_report
+
+    if args.env not in ENV_IDS:
+        raise ValueError(f"unknown env {args.env!r}; valid: {', '.join(ENV_IDS)}")
+    observation = ENV_IDS[args.env].get("observation", "full")
+    names = regimens.available() if args.policies == "all" else args.policies.split(",")
+    policies = {name: regimens.get(name, observation=observation) for name in names}
+    for path in args.model:
+        from stable_baselines3.common.base_class import BaseAlgorithm
+
+        from tme_env.agents_loader import load_sb3_model
+
+        model: BaseAlgorithm = load_sb3_model(path)
+        policies[os.path.splitext(os.path.basename(path))[0]] = model
+    result = run_trial(policies, env_id=args.env, split=args.split, n_patients=args.n_patients,
+                       seed=args.seed, progress=True)  # fmt: skip
+    reference = args.reference or ("mtd-chemo" if "mtd-chemo" in policies else names[0])
+    rows = write_report(result, args.out, reference=reference)
+    print(f"\n{'arm':<24}{'median OS mo':>13}{'RMST mo':>9}{'ORR':>6}{'HR OS':>7}{'score':>7}")
+    for r in rows:
+        print(f"{r['arm']:<24}{r['median_os_months']:>13.1f}{r['rmst_os_months']:>9.1f}"
+              f"{r['objective_response_rate']:>6.0%}{r['hazard_ratio_os']:>7.2f}"
+              f"{r['benchmark_score']:>7.0f}")  # fmt: skip
+    print(f"\nwrote {args.out}/report.md (reference arm {reference})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``tme`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -118,6 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_reg = sub.add_parser("regimens", help="list the standard regimens and their schedules")
     p_reg.set_defaults(func=_cmd_regimens)
+
+    p_trial = sub.add_parser("trial", help="run a virtual trial of regimens / trained policies")
+    p_trial.add_argument("--env", default="tme/TumorImmune-v0", help="environment id")
+    p_trial.add_argument("--policies", default="all", help="comma-separated regimens, or all")
+    p_trial.add_argument("--model", action="append", default=[], help="trained SB3 model .zip")
+    p_trial.add_argument("--split", default="test", help="cohort split (train/validation/test)")
+    p_trial.add_argument("--n-patients", type=int, default=500, help="patients per arm")
+    p_trial.add_argument("--seed", type=int, default=0, help="measurement-noise seed")
+    p_trial.add_argument("--reference", default=None, help="reference arm (default mtd-chemo)")
+    p_trial.add_argument("--out", default="trial", help="output folder")
+    p_trial.set_defaults(func=_cmd_trial)
 
     p_sim = sub.add_parser("simulate", help="integrate a model and print/save CSV")
     p_sim.add_argument("model", help="registered model name (see `tme models`)")

@@ -1,0 +1,26 @@
+"""Load a trained Stable-Baselines3 model from its ``.zip`` (any supported algorithm)."""
+
+from __future__ import annotations
+
+import zipfile
+
+__all__ = ["load_sb3_model"]
+
+
+def load_sb3_model(path: str):  # noqa: ANN201 - an SB3 BaseAlgorithm
+    """Load ``path`` with the algorithm class recorded in it (PPO, SAC, TD3, A2C, DQN).
+
+    Raises:
+        ValueError: If the file is not an SB3 model archive of a known algorithm.
+    """
+    import stable_baselines3 as sb3
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            data = zf.read("data").decode()
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path!r} is not a stable-baselines3 model archive: {exc}") from None
+    for name in ("PPO", "SAC", "TD3", "A2C", "DQN"):
+        if f"stable_baselines3.{name.lower()}." in data:
+            return getattr(sb3, name).load(path, device="cpu")
+    raise ValueError(f"{path!r}: unknown algorithm; supported: PPO, SAC, TD3, A2C, DQN")
