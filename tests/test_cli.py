@@ -47,3 +47,21 @@ def test_regimens_lists_every_regimen(capsys):
     out = capsys.readouterr().out
     assert all(name in out for name in available())
     assert "KEYNOTE-189" in out and "1.5e9/L" in out
+
+
+def test_trial_with_regimens_and_a_trained_model(tmp_path, capsys):
+    from stable_baselines3 import PPO
+
+    import tme_env
+
+    venv = tme_env.make_sb3_vec_env("tme/TumorImmune-v0", n_envs=4, seed=0, cohort_size=8)
+    path = tmp_path / "ppo_tiny.zip"
+    PPO("MlpPolicy", venv, n_steps=32, batch_size=64, seed=0, device="cpu").learn(128).save(path)
+    out = tmp_path / "trial"
+    rc = main(["trial", "--policies", "no-treatment,mtd-chemo", "--model", str(path),
+               "--n-patients", "10", "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "ppo_tiny" in text and "mtd-chemo" in text
+    assert (out / "report.md").exists()
+    assert main(["trial", "--policies", "folfox", "--n-patients", "5", "--out", str(out)]) == 2

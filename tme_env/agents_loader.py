@@ -20,7 +20,13 @@ def load_sb3_model(path: str):  # noqa: ANN201 - an SB3 BaseAlgorithm
             data = zf.read("data").decode()
     except (OSError, KeyError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path!r} is not a stable-baselines3 model archive: {exc}") from None
-    for name in ("PPO", "SAC", "TD3", "A2C", "DQN"):
+    # Off-policy algorithms store their own policy classes; PPO and A2C share
+    # ActorCriticPolicy and differ by their hyperparameters (clip_range vs RMSprop).
+    for name in ("SAC", "TD3", "DQN"):
         if f"stable_baselines3.{name.lower()}." in data:
             return getattr(sb3, name).load(path, device="cpu")
+    if '"clip_range"' in data:
+        return sb3.PPO.load(path, device="cpu")
+    if "rms_prop" in data:
+        return sb3.A2C.load(path, device="cpu")
     raise ValueError(f"{path!r}: unknown algorithm; supported: PPO, SAC, TD3, A2C, DQN")

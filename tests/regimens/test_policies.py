@@ -122,3 +122,31 @@ def test_unknown_regimen():
     with pytest.raises(ValueError, match="unknown regimen 'folfox'; available: no-treatment"):
         regimens.get("folfox")
     assert "adaptive-at50" in tme_env.regimens.available()
+
+
+def test_on_a_fixed_patient_chemo_is_given_only_when_neutrophils_allow():
+    # A patient of the test split, treated weekly in the env: every chemotherapy dose falls on
+    # a visit with ANC >= 1.5e9/L, a due dose is postponed exactly while ANC is below it, and
+    # without any delay the doses come every 3 weeks.
+    env = gym.make("tme/TumorImmune-v0", split="test", cohort_size=64, max_episode_steps=60)
+    policy = regimens.get("mtd-chemo")
+    # The patient with the lowest neutrophil baseline is the one most likely to need delays.
+    anc0 = [p.initial_state["ANC"] for p in env.unwrapped.core.cohort]
+    obs, _ = env.reset(seed=0, options={"patient": int(np.argmin(anc0))})
+    state, visits = None, []
+    for w in range(60):
+        action, state = policy.predict(obs, state, episode_start=np.array([w == 0]))
+        visits.append((w * 7.0, float(obs[13]), float(action[0])))
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+    given = [(d, anc) for d, anc, dose in visits if dose > 0]
+    assert len(given) >= 5 and all(anc >= 1.5 for _, anc in given)
+    next_due = 0.0
+    for day, anc, dose in visits:
+        if day >= next_due:
+            assert (dose > 0) == (anc >= 1.5), (day, anc, dose)
+            if dose > 0:
+                next_due = day + 21.0
+        else:
+            assert dose == 0.0

@@ -43,6 +43,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         env_kwargs.pop("render_mode", None)
         self._template = self.env_class(**env_kwargs)
+        self.config = getattr(self._template, "config", None)
         self.num_envs = int(num_envs)
         self.max_episode_steps = (
             int(max_episode_steps) if max_episode_steps is not None

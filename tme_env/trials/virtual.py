@@ -74,10 +74,17 @@ def _run_arm(
     venv = TumorImmuneVectorEnv(num_envs=n, **kwargs)
     obs, info = venv.reset(seed=seed, options={"patients": list(range(n))})
     horizon_steps = venv.max_episode_steps
-    dt = venv._template.config.decision_interval_days
+    dt = venv.config.decision_interval_days
     alive = np.ones(n, dtype=bool)
     burden = np.full((n, horizon_steps + 1), np.nan)
-    burden[:, 0] = info["tumour_cells"]
+    # What imaging sees: the exact burden in the full env; in the clinical env the noisy
+    # measurement it reports (floored at the detection limit), as a radiologist would.
+    noisy = venv.config.observation == "clinical"
+
+    def seen() -> np.ndarray:
+        return 10.0 ** venv.core.measured[:, 0] if noisy else info["tumour_cells"]
+
+    burden[:, 0] = seen()
     hot_steps = np.zeros(n)
     worst = np.asarray(info["neutropenia_grade"], dtype=float).copy()
     doses = np.zeros((n, horizon_steps, 3))
@@ -92,7 +99,7 @@ def _run_arm(
         doses[live, k] = np.column_stack(
             [info["dose_chemo"], info["dose_anti_pd1"], info["dose_inhibitor"]]
         )[live]
-        burden[live, k + 1] = info["tumour_cells"][live]
+        burden[live, k + 1] = seen()[live]
         hot_steps[live] += info["is_hot"][live]
         worst[live] = np.maximum(worst[live], info["neutropenia_grade"][live])
         died = live & ((info["dead"] > 0) | (info["toxic_death"] > 0))
