@@ -162,7 +162,9 @@ def test_compiled_info_agrees_with_the_clinical_readouts():
         burden = y["S"] + y["R"]
         assert info["tumour_cells"] == burden
         assert info["diameter_mm"] == pytest.approx(float(clinical.diameter_mm(burden)))
-        assert info["neutropenia_grade"] == float(clinical.neutropenia_grade(y["ANC"]))
+        daily_anc = env.core.stepper.outputs[0, env.core.model_anc_index, 1:]
+        assert info["anc_nadir"] == daily_anc.min() <= info["anc"]
+        assert info["neutropenia_grade"] == float(clinical.neutropenia_grade(daily_anc.min()))
         assert info["blood_mdsc_per_ul"] == pytest.approx(float(clinical.blood_mdsc_per_ul(y["M"])))
         hot = float(clinical.hotness(y["E"], y["M"], env.core.hot_ratio[0]))
         assert info["hotness"] == pytest.approx(hot) and info["is_hot"] == float(hot >= 0.5)

@@ -149,6 +149,7 @@ INFO_KEYS = (
     "diameter_mm",
     "resistant_fraction",
     "anc",
+    "anc_nadir",
     "neutropenia_grade",
     "blood_mdsc_per_ul",
     "hotness",
@@ -186,10 +187,14 @@ class TumorImmuneCore:
         self._cohort_y0 = self.cohort.initial_states_array()
         self._hot_ratio = self._cohort_params[:, MODEL.parameter_names.index("hot_ratio")]
         dt = config.decision_interval_days
+        # Daily outputs within each interval: the neutrophil nadir (~day 8 after a dose) is
+        # read from them, so toxicity is judged on the worst day, not on the visit day.
         self.stepper = BatchStepper(
             MODEL, np.repeat(self._cohort_params[:1], self.n, axis=0), (0.0, 1.0, dt),
-            parallel=parallel,
+            parallel=parallel, n_outputs=max(2, math.ceil(dt) + 1),
         )  # fmt: skip
+        self.anc_nadir = np.zeros(self.n)
+        self.model_anc_index = _IDX["ANC"]
         self.y = np.repeat(self._cohort_y0[:1], self.n, axis=0)
         self.hot_ratio = np.ones(self.n)
         self.steps = np.zeros(self.n, dtype=np.int64)
@@ -225,6 +230,7 @@ class TumorImmuneCore:
         self.stepper.set_params(i, params)
         self.hot_ratio[i] = params[MODEL.parameter_names.index("hot_ratio")]
         self.y[i] = y0
+        self.anc_nadir[i] = y0[_IDX["ANC"]]
         self.steps[i] = 0
         self.last_action[i] = 0.0
         self._measure([i], rngs, biopsy=True)
@@ -289,7 +295,7 @@ class TumorImmuneCore:
 
             r = w_survival [alive] - w_death [died] + w_cure [cured]
                 - w_tumour (log10 N_end - log10 N_start)
-                - w_toxicity [neutropenia grade >= 3 at the interval end]
+                - w_toxicity [neutropenia grade >= 3 on the worst day of the interval]
                 + w_hotness H_end
 
         Slots where ``active`` is False (just reset by a vector env) do not advance: their
@@ -310,7 +316,7 @@ class TumorImmuneCore:
             st._check_result_now()  # raises SimulationError (or accepts round-off)
         _advance(
             active, st._y_out, self.y, actions, self.last_action, self.steps, self.biopsy_age,
-            cfg.decision_interval_days / 7.0,
+            cfg.decision_interval_days / 7.0, self.anc_nadir,
         )  # fmt: skip
         y_prev = st._y0
         rows = np.flatnonzero(active)
@@ -323,7 +329,7 @@ class TumorImmuneCore:
         _post_step(
             y_prev, self.y, active, self.last_action, self.steps,
             cfg.decision_interval_days, self.hot_ratio, self._weights, self._info,
-            reward, terminated,
+            reward, terminated, self.anc_nadir,
         )  # fmt: skip
         return reward, terminated, (self._info_dict() if with_info else None)
 
@@ -334,7 +340,7 @@ class TumorImmuneCore:
         _post_step(
             self.y, self.y, np.zeros(self.n, dtype=np.bool_), self.last_action, self.steps,
             self.config.decision_interval_days, self.hot_ratio, self._weights, self._info,
-            reward, terminated,
+            reward, terminated, self.anc_nadir,
         )  # fmt: skip
         return self._info_dict()
 
@@ -348,7 +354,7 @@ class TumorImmuneCore:
 
 @njit(**JIT_FLAGS)
 def _post_step(
-    y_prev, y, active, last_action, steps, dt, hot_ratio, w, info, reward, terminated
+    y_prev, y, active, last_action, steps, dt, hot_ratio, w, info, reward, terminated, anc_nadir
 ):  # pragma: no cover - compiled
     """Reward terms, termination and the info row of every slot, in one compiled pass.
 
@@ -359,13 +365,14 @@ def _post_step(
         n0 = y_prev[i, _S] + y_prev[i, _R]
         n1 = y[i, _S] + y[i, _R]
         anc = y[i, _ANC]
+        low = anc_nadir[i]  # the lowest daily ANC of the interval (worst-day toxicity)
         eff = max(y[i, _E], 0.0)
         mdsc = max(y[i, _M], 0.0)
         denom = eff + hot_ratio[i] * mdsc
         hot = eff / denom if denom > 0.0 else 0.0
-        grade = float((anc < 2.0) + (anc < 1.5) + (anc < 1.0) + (anc < 0.5))
+        grade = float((low < 2.0) + (low < 1.5) + (low < 1.0) + (low < 0.5))
         dead = n1 >= _DEATH
-        toxic = anc < FATAL_ANC
+        toxic = low < FATAL_ANC
         cured = (n1 < CURE_CELLS) and not dead and not toxic
         died = dead or toxic
         on = active[i]
@@ -384,21 +391,22 @@ def _post_step(
         row[3] = 10.0 * np.cbrt(6.0 * max(n1, 0.0) / 1e9 / np.pi)
         row[4] = y[i, _R] / n1 if n1 > 0.0 else 0.0
         row[5] = anc
-        row[6] = grade
-        row[7] = _BLOOD * y[i, _M]
-        row[8] = hot
-        row[9] = 1.0 if hot >= _HOT else 0.0
-        row[10] = last_action[i, 0]
-        row[11] = last_action[i, 1]
-        row[12] = last_action[i, 2]
+        row[6] = low
+        row[7] = grade
+        row[8] = _BLOOD * y[i, _M]
+        row[9] = hot
+        row[10] = 1.0 if hot >= _HOT else 0.0
+        row[11] = last_action[i, 0]
+        row[12] = last_action[i, 1]
+        row[13] = last_action[i, 2]
         total = 0.0
         for k in range(6):
             v = parts[k] if on else 0.0
-            row[13 + k] = v
+            row[14 + k] = v
             total += v
-        row[19] = 1.0 if (dead and on) else 0.0
-        row[20] = 1.0 if (toxic and on) else 0.0
-        row[21] = 1.0 if (cured and on) else 0.0
+        row[20] = 1.0 if (dead and on) else 0.0
+        row[21] = 1.0 if (toxic and on) else 0.0
+        row[22] = 1.0 if (cured and on) else 0.0
         reward[i] = total
         terminated[i] = on and (died or cured)
 
@@ -424,14 +432,19 @@ def _prepare(actions, active, y, y0, seg_u):  # pragma: no cover - compiled
 
 @njit(**JIT_FLAGS)
 def _advance(
-    active, y_out, y, actions, last_action, steps, biopsy_age, weeks
+    active, y_out, y, actions, last_action, steps, biopsy_age, weeks, anc_nadir
 ):  # pragma: no cover - compiled
-    """Take the interval's end state and counters for the active slots."""
+    """Take the interval's end state, its lowest daily ANC and the counters (active slots)."""
+    last = y_out.shape[2] - 1
     for i in range(y.shape[0]):
         if not active[i]:
             continue
         for j in range(y.shape[1]):
-            y[i, j] = y_out[i, j, 1]
+            y[i, j] = y_out[i, j, last]
+        low = y_out[i, _ANC, 1]
+        for k in range(2, last + 1):
+            low = min(low, y_out[i, _ANC, k])
+        anc_nadir[i] = low
         for j in range(3):
             last_action[i, j] = actions[i, j]
         steps[i] += 1

@@ -56,11 +56,12 @@ def _load(y, rates, y0, seg_u):  # pragma: no cover - compiled
 @njit(**JIT_FLAGS)
 def _end_is_clean(y_out, status):  # pragma: no cover - compiled
     """True if every patient succeeded and every end state is finite and non-negative."""
+    last = y_out.shape[2] - 1
     for i in range(y_out.shape[0]):
         if status[i] != 0:
             return False
         for j in range(y_out.shape[1]):
-            v = y_out[i, j, 1]
+            v = y_out[i, j, last]
             if not (v >= 0.0 and v < np.inf):
                 return False
     return True
@@ -79,6 +80,9 @@ class BatchStepper:
         atol: Absolute tolerance (default: the model's).
         parallel: Use the multi-threaded kernel.
         max_steps: Integration step budget per patient and call.
+        n_outputs: Output times per interval, evenly spaced from its start to its end (>= 2);
+            intermediate ones (e.g. daily values for a nadir) are read from `outputs` and do
+            not change the integration.
 
     Example:
         >>> import numpy as np, tme_env
@@ -102,8 +106,11 @@ class BatchStepper:
         atol: float | None = None,
         parallel: bool = True,
         max_steps: int = DEFAULT_MAX_STEPS,
+        n_outputs: int = 2,
     ) -> None:
         """Validate once and allocate every kernel array."""
+        if int(n_outputs) < 2:
+            raise ValueError(f"n_outputs must be >= 2, got {n_outputs}")
         m = resolve_model(model)
         p = np.array(params, dtype=np.float64, ndmin=2)
         n_pat, n_par = p.shape
@@ -136,13 +143,18 @@ class BatchStepper:
         self._seg_end = np.tile(bp[1:], n_pat)
         self._seg_u = np.zeros((n_pat * k, n_in))
         self._seg_jump = np.zeros((n_pat * k, n_s))
-        self._t_eval = np.array([0.0, self.interval_days])
-        self._y_out = np.empty((n_pat, n_s, 2))
+        self._t_eval = np.linspace(0.0, self.interval_days, int(n_outputs))
+        self._y_out = np.empty((n_pat, n_s, int(n_outputs)))
         self._status = np.zeros(n_pat, dtype=np.int64)
         self._t_fail = np.zeros(n_pat)
         self._state_fail = np.zeros(n_pat, dtype=np.int64)
         self.n_steps = np.zeros(n_pat, dtype=np.int64)
         self._kernel = kernels.integrate_batch if parallel else kernels.integrate_single
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """States at the output times of the last step, shape ``(n, n_states, n_outputs)``."""
+        return self._y_out
 
     def set_params(self, index: int, params: np.ndarray) -> None:
         """Replace one patient's parameters (kernel order), e.g. when an environment resets.
@@ -199,5 +211,5 @@ class BatchStepper:
         # Otherwise the full check raises (or accepts round-off undershoots, see simulate).
         if not _end_is_clean(self._y_out, self._status):
             self._check_result_now()
-        end = self._y_out[:, :, 1]
+        end = self._y_out[:, :, -1]
         return end.copy()
