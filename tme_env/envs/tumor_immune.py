@@ -84,8 +84,9 @@ class TumorImmuneEnv(gym.Env):
 
     ``r = w_survival [alive] - w_death [died] + w_cure [cured] - w_tumour Δlog10(burden)
     - w_toxicity [neutropenia grade >= 3] + w_hotness H``, weights `RewardWeights`
-    (defaults 0.1, 10, 10, 1, 0.5, 0.1). Each term is in ``info`` (``reward_*``). The
-    benchmark scores outcomes (survival), not reward.
+    (defaults 0.1, 10, 10, 1, 0.5, 0.1). The neutropenia grade is that of the interval's
+    lowest daily ANC (``info["anc_nadir"]``), not of the visit day. Each term is in ``info``
+    (``reward_*``). The benchmark scores outcomes (survival), not reward.
 
     ## Starting State
 
@@ -95,7 +96,8 @@ class TumorImmuneEnv(gym.Env):
 
     ## Episode End
 
-    1. Termination: death (tumour >= 1e12 cells, or ANC < 0.1e9/L: fatal neutropenia) or cure
+    1. Termination: death (tumour >= 1e12 cells, or ANC < 0.1e9/L on any day of the interval:
+       fatal neutropenia) or cure
        (tumour < 1 cell).
     2. Truncation: the horizon (default 3 years = 157 weekly steps) through
        ``max_episode_steps`` of the registered ids.
