@@ -7,6 +7,9 @@ Sub-commands:
 * ``tme simulate MODEL``: integrate a model under a schedule and print or save the trajectory.
 * ``tme regimens``: list the standard regimens with their schedules and sources.
 * ``tme trial``: run a virtual trial of regimens (and trained SB3 models) and write a report.
+* ``tme train``: train an SB3 agent (run folder, TensorBoard, clinical evaluation).
+* ``tme evaluate``: a trained model against every standard regimen in a virtual trial.
+* ``tme quickstart``: train PPO briefly, then the virtual trial against all regimens.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -137,6 +141,46 @@ def _cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from agents.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        algo=args.algo, env_id=args.env, timesteps=args.timesteps, seed=args.seed,
+        config_file=args.config, out=args.out, eval_every=args.eval_every,
+        eval_patients=args.eval_patients, resume=args.resume,
+    )  # fmt: skip
+    run = train(cfg)
+    ev = json.loads((run / "evaluation.json").read_text())
+    print(f"\nrun folder: {run}")
+    print(
+        f"validation ({ev['patients']} patients): median OS {ev['median_os_months']:.1f} mo, "
+        f"RMST {ev['rmst_os_months']:.1f} mo, benchmark score {ev['benchmark_score']:.0f}"
+    )
+    print(f"TensorBoard: tensorboard --logdir {args.out}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    args.policies = "all"
+    args.reference = None
+    return _cmd_trial(args)
+
+
+def _cmd_quickstart(args: argparse.Namespace) -> int:
+    from agents.train import TrainConfig, train
+
+    print(f"1/2 training PPO on tme/TumorImmune-v0 for {args.timesteps:,} steps ...")
+    run = train(TrainConfig(algo="ppo", timesteps=args.timesteps, seed=args.seed,
+                            out=os.path.join(args.out, "runs"), eval_every=args.timesteps // 4,
+                            eval_patients=200))  # fmt: skip
+    print("2/2 virtual trial on the test split: PPO vs every standard regimen ...")
+    trial = argparse.Namespace(env="tme/TumorImmune-v0", policies="all",
+                               model=[str(run / "model.zip")], split="test",
+                               n_patients=args.n_patients, seed=args.seed, reference=None,
+                               out=os.path.join(args.out, "trial"))  # fmt: skip
+    return _cmd_trial(trial)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``tme`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -161,6 +205,34 @@ def build_parser() -> argparse.ArgumentParser:
     p_trial.add_argument("--reference", default=None, help="reference arm (default mtd-chemo)")
     p_trial.add_argument("--out", default="trial", help="output folder")
     p_trial.set_defaults(func=_cmd_trial)
+
+    p_train = sub.add_parser("train", help="train an SB3 agent (run folder, TensorBoard)")
+    p_train.add_argument("--algo", default="ppo", help="ppo, a2c, sac, td3, dqn, recurrentppo")
+    p_train.add_argument("--env", default="tme/TumorImmune-v0", help="environment id")
+    p_train.add_argument("--timesteps", type=int, default=200_000, help="training timesteps")
+    p_train.add_argument("--seed", type=int, default=0, help="seed")
+    p_train.add_argument("--config", default=None, help="YAML overriding the hyperparameters")
+    p_train.add_argument("--out", default="runs", help="parent folder of the run folder")
+    p_train.add_argument("--eval-every", type=int, default=50_000, help="steps between evals")
+    p_train.add_argument("--eval-patients", type=int, default=200, help="validation patients")
+    p_train.add_argument("--resume", default=None, help="checkpoint .zip to continue from")
+    p_train.set_defaults(func=_cmd_train)
+
+    p_eval = sub.add_parser("evaluate", help="virtual trial of a trained model vs the regimens")
+    p_eval.add_argument("--model", action="append", required=True, help="trained model .zip")
+    p_eval.add_argument("--env", default="tme/TumorImmune-v0", help="environment id")
+    p_eval.add_argument("--split", default="test", help="cohort split")
+    p_eval.add_argument("--n-patients", type=int, default=500, help="patients per arm")
+    p_eval.add_argument("--seed", type=int, default=0, help="measurement-noise seed")
+    p_eval.add_argument("--out", default="evaluation", help="output folder")
+    p_eval.set_defaults(func=_cmd_evaluate)
+
+    p_quick = sub.add_parser("quickstart", help="train PPO briefly, then the virtual trial")
+    p_quick.add_argument("--out", default="quickstart", help="output folder")
+    p_quick.add_argument("--timesteps", type=int, default=300_000, help="PPO timesteps")
+    p_quick.add_argument("--n-patients", type=int, default=500, help="test patients per arm")
+    p_quick.add_argument("--seed", type=int, default=0, help="seed")
+    p_quick.set_defaults(func=_cmd_quickstart)
 
     p_sim = sub.add_parser("simulate", help="integrate a model and print/save CSV")
     p_sim.add_argument("model", help="registered model name (see `tme models`)")

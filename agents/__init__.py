@@ -1,0 +1,1 @@
+"""Stable-Baselines3 training and evaluation on the tme environments (`tme train`)."""
