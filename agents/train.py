@@ -161,8 +161,16 @@ def train(cfg: TrainConfig) -> Path:
         raise ValueError(f"{cfg.algo} needs a continuous env, e.g. tme/TumorImmune-v0")
     n_envs = int(hyper.pop("n_envs", 8))
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    run = Path(cfg.out) / f"{cfg.env_id.replace('/', '_')}__{cfg.algo}__{cfg.seed}__{stamp}"
-    run.mkdir(parents=True, exist_ok=False)
+    base = Path(cfg.out) / f"{cfg.env_id.replace('/', '_')}__{cfg.algo}__{cfg.seed}__{stamp}"
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    run, k = base, 1
+    while True:  # two runs started in the same second get distinct folders
+        try:
+            run.mkdir()
+            break
+        except FileExistsError:
+            k += 1
+            run = base.with_name(f"{base.name}-{k}")
     (run / "config.yml").write_text(yaml.safe_dump(
         {"train": cfg.__dict__, "hyperparameters": {**hyper, "n_envs": n_envs}}, sort_keys=False
     ))  # fmt: skip

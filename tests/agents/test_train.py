@@ -81,3 +81,9 @@ def test_each_algorithm_trains(tmp_path, algo, env_id):
                      config_file=str(small)))  # fmt: skip
     ev = json.loads((run / "evaluation.json").read_text())
     assert ev["timesteps"] >= 1500 and ev["patients"] == 16
+
+
+def test_runs_started_in_the_same_second_get_distinct_folders(tmp_path):
+    a = train(_cfg(tmp_path, timesteps=64, eval_every=10**9))
+    b = train(_cfg(tmp_path, timesteps=64, eval_every=10**9))
+    assert a != b and a.exists() and b.exists()
