@@ -19,6 +19,7 @@ __all__ = [
     "chemo_anti_pd1_concurrent",
     "chemo_q3w",
     "chemo_then_anti_pd1",
+    "chemo_ici_inhibitor",
     "chemo_with_inhibitor",
     "keynote189",
     "no_treatment",
@@ -105,3 +106,9 @@ def chemo_with_inhibitor(horizon_days: float = 1095.0, days_per_cycle: float = 1
     for start, _end, _rate in list(out):
         out.append((start, min(start + days_per_cycle, horizon_days), {"inhibitor": 1.0}))
     return out
+
+
+def chemo_ici_inhibitor(horizon_days: float = 1095.0) -> Schedule:
+    """All three: the KEYNOTE-189 experimental arm plus the inhibitor in weeks 1-2 of each cycle."""
+    inhibitor = [x for x in chemo_with_inhibitor(horizon_days) if "inhibitor" in x[2]]
+    return chemo_anti_pd1_concurrent(horizon_days) + inhibitor
