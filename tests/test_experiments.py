@@ -27,3 +27,22 @@ def test_studies_run_on_small_cohorts(tmp_path, capsys):
     assert (tmp_path / "s.png").stat().st_size > 0 and (tmp_path / "s.csv").exists()
     assert biomarker_study.main(["--patients", "40", "--out", str(tmp_path / "b.png")]) == 0
     assert "AUC" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_agents_benchmark_quick_mode(tmp_path):
+    import benchmark_agents
+
+    out = tmp_path / "bench"
+    rc = benchmark_agents.main(["--quick", "--results", str(tmp_path / "res"), "--out", str(out)])
+    assert rc == 0
+    table = (tmp_path / "bench_quick.md").read_text()
+    assert "ppo" in table and "chemo-ici-inhibitor" in table
+
+
+@pytest.mark.slow
+def test_depillis_literature_runs(capsys):
+    import depillis_literature
+
+    assert depillis_literature.main(["--timesteps", "2048"]) == 0
+    assert "Ahn & Park shape" in capsys.readouterr().out

@@ -8,7 +8,7 @@ __all__ = ["load_sb3_model"]
 
 
 def load_sb3_model(path: str):  # noqa: ANN201 - an SB3 BaseAlgorithm
-    """Load ``path`` with the algorithm class recorded in it (PPO, SAC, TD3, A2C, DQN).
+    """Load ``path`` with the algorithm recorded in it (PPO, A2C, SAC, TD3, DQN, RecurrentPPO).
 
     Raises:
         ValueError: If the file is not an SB3 model archive of a known algorithm.
@@ -25,8 +25,14 @@ def load_sb3_model(path: str):  # noqa: ANN201 - an SB3 BaseAlgorithm
     for name in ("SAC", "TD3", "DQN"):
         if f"stable_baselines3.{name.lower()}." in data:
             return getattr(sb3, name).load(path, device="cpu")
+    if "sb3_contrib" in data:
+        from sb3_contrib import RecurrentPPO
+
+        return RecurrentPPO.load(path, device="cpu")
     if '"clip_range"' in data:
         return sb3.PPO.load(path, device="cpu")
-    if "rms_prop" in data:
+    if "RMSprop" in data:
         return sb3.A2C.load(path, device="cpu")
-    raise ValueError(f"{path!r}: unknown algorithm; supported: PPO, SAC, TD3, A2C, DQN")
+    raise ValueError(
+        f"{path!r}: unknown algorithm; supported: PPO, A2C, SAC, TD3, DQN, RecurrentPPO"
+    )
