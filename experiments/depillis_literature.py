@@ -5,8 +5,9 @@ decisions every 0.25 day for 150 days, DTR-Bench's reward ``N/N0 - T/T0 - v`` (-
 end of the episode if N < 0.7 N0). Policies: no treatment, constant full dosing, constant
 dosing for the first 10 days then none (the shape of Ahn & Park's NAC solution, "continuing
 drug injection from the beginning until an appropriate time"), pulsed dosing (1 day in 7),
-and PPO trained on the environment. Reported: episode return, tumour and normal cells at day
-150, the lowest normal-cell level, and whether the N >= 0.7 N0 constraint held.
+PPO trained on the environment, and DQN on a 3-level discretisation of the dose. Reported:
+episode return, tumour and normal cells at day 150, the lowest normal-cell level, and whether
+the N >= 0.7 N0 constraint held.
 
 Usage::
 
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     """Evaluate the fixed policies and a trained PPO policy; print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--timesteps", type=int, default=200_000, help="PPO training budget")
+    ap.add_argument("--dqn-timesteps", type=int, default=100_000, help="DQN training budget")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -64,6 +66,26 @@ def main(argv: list[str] | None = None) -> int:
     policies[f"PPO ({args.timesteps:,} steps)"] = lambda obs, day: model.predict(
         obs, deterministic=True
     )[0]
+    # DQN on a discretised action (v in {0, 0.5, 1}) of the same environment.
+    from stable_baselines3 import DQN
+
+    levels = np.array([[0.0], [0.5], [1.0]], dtype=np.float32)
+
+    class Discrete3(gym.ActionWrapper):
+        def __init__(self, env: gym.Env) -> None:
+            super().__init__(env)
+            self.action_space = gym.spaces.Discrete(3)
+
+        def action(self, act: int) -> np.ndarray:
+            return levels[int(act)]
+
+    dqn_env = Discrete3(gym.make("tme/DePillis2003Chemo-v0"))
+    dqn = DQN("MlpPolicy", dqn_env, learning_starts=2000, train_freq=4, seed=args.seed,
+              exploration_fraction=0.3, device="cpu")  # fmt: skip
+    dqn.learn(total_timesteps=args.dqn_timesteps)
+    policies[f"DQN, v in {{0, .5, 1}} ({args.dqn_timesteps:,} steps)"] = lambda obs, day: levels[
+        int(dqn.predict(obs, deterministic=True)[0])
+    ]
     print("| policy | return | T day 150 | N day 150 | min N | N >= 0.7 N0 |")
     print("|---|---|---|---|---|---|")
     for name, policy in policies.items():

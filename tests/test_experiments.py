@@ -44,5 +44,5 @@ def test_agents_benchmark_quick_mode(tmp_path):
 def test_depillis_literature_runs(capsys):
     import depillis_literature
 
-    assert depillis_literature.main(["--timesteps", "2048"]) == 0
+    assert depillis_literature.main(["--timesteps", "2048", "--dqn-timesteps", "2500"]) == 0
     assert "Ahn & Park shape" in capsys.readouterr().out
