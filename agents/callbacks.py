@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+
+from tme_env.io import atomic_write_json
 
 __all__ = ["ClinicalEvalCallback", "DiscreteDoses", "TqdmCallback"]
 
@@ -95,9 +95,7 @@ class ClinicalEvalCallback(BaseCallback):
                 self.logger.record(f"clinical/{tag}", float(value))
         self.logger.dump(self.num_timesteps)
         self.history.append({"timesteps": int(self.num_timesteps), **row})
-        tmp = self.run_dir / "evaluations.json.tmp"
-        tmp.write_text(json.dumps(self.history, indent=2, default=float))
-        os.replace(tmp, self.run_dir / "evaluations.json")
+        atomic_write_json(self.run_dir / "evaluations.json", self.history)
         if row["benchmark_score"] > self.best_score:
             self.best_score = row["benchmark_score"]
             self.model.save(self.run_dir / "best_model.zip")

@@ -23,8 +23,6 @@ runs pickle: load only files you trust.
 from __future__ import annotations
 
 import inspect
-import json
-import os
 import subprocess
 import sys
 import time
@@ -34,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import yaml
+
+from tme_env.io import atomic_write_json
 
 __all__ = ["ALGOS", "TrainConfig", "load_hyperparams", "train"]
 
@@ -141,12 +141,6 @@ def _git_commit() -> str | None:
         return None
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=float))
-    os.replace(tmp, path)
-
-
 def train(cfg: TrainConfig) -> Path:
     """Train one agent; return its run folder (see the module docstring)."""
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
@@ -175,7 +169,7 @@ def train(cfg: TrainConfig) -> Path:
         {"train": cfg.__dict__, "hyperparameters": {**hyper, "n_envs": n_envs}}, sort_keys=False
     ))  # fmt: skip
     (run / "command.txt").write_text(" ".join(sys.argv) + "\n")
-    _write_json(run / "meta.json", {"tme_env_version": tme_env.__version__,
+    atomic_write_json(run / "meta.json", {"tme_env_version": tme_env.__version__,
                                     "git_commit": _git_commit(), "started": stamp})  # fmt: skip
     venv = tme_env.make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed)
     cls = _algo_class(cfg.algo)
@@ -199,7 +193,7 @@ def train(cfg: TrainConfig) -> Path:
     model.save(run / "model.zip")
     final = evaluator.evaluate(model)
     final["timesteps"] = int(model.num_timesteps)
-    _write_json(run / "evaluation.json", final)
+    atomic_write_json(run / "evaluation.json", final)
     return run
 
 

@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 
 import matplotlib
 
@@ -29,6 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tme_env import clinical  # noqa: E402
+from tme_env.io import atomic_savefig  # noqa: E402
 from tme_env.patients import cohort  # noqa: E402
 from tme_env.regimens import schedules  # noqa: E402
 from tme_env.trials import run_schedule  # noqa: E402
@@ -81,10 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"{args.patients} patients)")  # fmt: skip
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    tmp = args.out + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
-    os.replace(tmp, args.out)
+    atomic_savefig(fig, args.out)
     print(f"wrote {args.out}")
     return 0
 

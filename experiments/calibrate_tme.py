@@ -33,6 +33,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
+from tme_env.io import atomic_write_json
 from tme_env.models.tme import TMEParameters
 from tme_env.patients import RESISTANT_MEDIAN, cohort
 from tme_env.regimens import schedules
@@ -139,15 +140,6 @@ def loss(fig: dict[str, float]) -> float:
     return float(total)
 
 
-def _write_json(path: str, data: dict) -> None:
-    """Write ``data`` as JSON atomically (temporary file, then rename)."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
-
-
 def _to_values(x: np.ndarray) -> dict[str, float]:
     out = {}
     for (name, _start, lo, hi), xi in zip(FREE, x, strict=True):
@@ -193,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         if val < best["loss"]:
             best.update(loss=val, values=_to_values(x), figures=fig)
             # Checkpoint: an interrupted search keeps its best point (atomic write).
-            _write_json(args.out + ".partial", {"evaluations": len(history), **best})
+            atomic_write_json(args.out + ".partial", {"evaluations": len(history), **best})
         if len(history) % 10 == 0:
             print(f"  eval {len(history):4d}  loss {val:9.3f}  best {min(history):9.3f}  "
                   f"({time.time() - t0:.0f} s)", flush=True)  # fmt: skip
@@ -235,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures_start": fig0,
         "figures_fitted": fig1,
     }
-    _write_json(args.out, report)
+    atomic_write_json(args.out, report)
     if os.path.exists(args.out + ".partial"):
         os.remove(args.out + ".partial")
 

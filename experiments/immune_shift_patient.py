@@ -17,7 +17,6 @@ is immune-hot at presentation is shown.
 from __future__ import annotations
 
 import argparse
-import os
 
 import matplotlib
 
@@ -27,6 +26,7 @@ import numpy as np  # noqa: E402
 
 import tme_env  # noqa: E402
 from tme_env import clinical  # noqa: E402
+from tme_env.io import atomic_savefig  # noqa: E402
 from tme_env.patients import cohort  # noqa: E402
 from tme_env.regimens import schedules  # noqa: E402
 
@@ -111,10 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     fig.suptitle("The immune shift: chemotherapy recruits MDSCs, the tumour turns cold, the "
                  "resistant clone regrows", fontsize=12)  # fmt: skip
     fig.tight_layout()
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    tmp = args.out + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
-    os.replace(tmp, args.out)
+    atomic_savefig(fig, args.out)
     print(f"wrote {args.out} ({patient.patient_id})")
     return 0
 

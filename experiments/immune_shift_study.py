@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tme_env import clinical  # noqa: E402
+from tme_env.io import atomic_savefig  # noqa: E402
 from tme_env.patients import cohort  # noqa: E402
 from tme_env.regimens import schedules  # noqa: E402
 from tme_env.trials import km_median, run_schedule  # noqa: E402
@@ -93,10 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(f"Immune shift, validation cohort ({args.patients} patients): median and IQR")
     fig.tight_layout()
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    tmp = args.out + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
-    os.replace(tmp, args.out)
+    atomic_savefig(fig, args.out)
     table = os.path.splitext(args.out)[0] + ".csv"
     with open(table + ".tmp", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
