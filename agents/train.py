@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from tme_env.io import atomic_write_json
@@ -195,10 +194,3 @@ def train(cfg: TrainConfig) -> Path:
     final["timesteps"] = int(model.num_timesteps)
     atomic_write_json(run / "evaluation.json", final)
     return run
-
-
-def quick_summary(evaluation: dict[str, Any]) -> str:
-    """One line of the clinical evaluation."""
-    return ", ".join(
-        f"{k} {v:.2f}" for k, v in evaluation.items() if isinstance(v, (int, float, np.floating))
-    )

@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tme_env.envs.tumor_immune import ACTION_TOLERANCE
+from tme_env.envs.tumor_immune import ACTION_TOLERANCE, unit_doses
 from tme_env.models import get as get_model
 from tme_env.simulator.stepper import BatchStepper
 
@@ -191,8 +191,6 @@ class DePillis2003ChemoEnv(gym.Env):
 
     def batch_doses(self, actions: Any, n: int) -> np.ndarray:
         """Validate ``n`` actions (shape ``(n, 1)``)."""
-        from tme_env.envs.tumor_immune import unit_doses
-
         a = np.asarray(actions, dtype=np.float64)
         if a.shape != (n, 1):
             raise ValueError(f"actions must have shape ({n}, 1), got {a.shape}")

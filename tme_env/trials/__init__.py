@@ -15,7 +15,14 @@ from tme_env.patients import Cohort
 from tme_env.simulator import simulate_batch
 from tme_env.simulator.simulate import state_index
 
-__all__ = ["ArmResult", "hazard_ratio", "km_median", "run_schedule", "survival_at"]
+__all__ = [
+    "ArmResult",
+    "cox_hazard_ratio",
+    "hazard_ratio",
+    "km_median",
+    "run_schedule",
+    "survival_at",
+]
 
 
 @dataclass(frozen=True)
@@ -94,10 +101,14 @@ def survival_at(times: np.ndarray, events: np.ndarray, day: float) -> float:
     return float(km.survival_function_at_times(day).iloc[0])
 
 
-def hazard_ratio(
+def cox_hazard_ratio(
     times_a: np.ndarray, events_a: np.ndarray, times_b: np.ndarray, events_b: np.ndarray
-) -> float:
-    """Cox proportional-hazards ratio of arm ``a`` against reference arm ``b``."""
+) -> tuple[float, float, float]:
+    """Cox proportional-hazards ratio of arm ``a`` against reference arm ``b``, with its 95% CI.
+
+    Returns:
+        ``(hazard_ratio, ci_low, ci_high)``.
+    """
     import pandas as pd
     from lifelines import CoxPHFitter
 
@@ -109,4 +120,12 @@ def hazard_ratio(
         }
     )
     cph = CoxPHFitter().fit(df, duration_col="T", event_col="E")
-    return float(np.exp(cph.params_["arm"]))
+    low, high = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
+    return float(np.exp(cph.params_["arm"])), float(low), float(high)
+
+
+def hazard_ratio(
+    times_a: np.ndarray, events_a: np.ndarray, times_b: np.ndarray, events_b: np.ndarray
+) -> float:
+    """Cox proportional-hazards ratio of arm ``a`` against reference arm ``b``."""
+    return cox_hazard_ratio(times_a, events_a, times_b, events_b)[0]

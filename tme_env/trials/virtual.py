@@ -29,6 +29,7 @@ import numpy as np
 from tme_env import clinical
 from tme_env.envs import ENV_IDS
 from tme_env.envs.vector import TumorImmuneVectorEnv
+from tme_env.trials import cox_hazard_ratio
 
 __all__ = ["ArmOutcomes", "TrialResult", "run_trial", "summarise", "write_report"]
 
@@ -118,10 +119,11 @@ def _run_arm(
     horizon = horizon_steps * dt
     os_event = ~np.isnan(death_day)
     os_days = np.where(os_event, death_day, horizon)
-    pfs_days, pfs_event = clinical.progression_time(t, np.maximum(filled, 1.0))
+    filled = np.maximum(filled, 1.0)
+    pfs_days, pfs_event = clinical.progression_time(t, filled)
     pfs_days = np.where(os_event & (death_day < pfs_days), death_day, pfs_days)
     pfs_event = pfs_event | os_event
-    bor = clinical.best_overall_response(t, np.maximum(filled, 1.0))
+    bor = clinical.best_overall_response(t, filled)
     ids = venv.core.cohort.ids[:n]
     outcomes = ArmOutcomes(
         name, ids, os_days, os_event, np.minimum(pfs_days, os_days), pfs_event, bor, cured,
@@ -172,7 +174,7 @@ def run_trial(
 
 def summarise(result: TrialResult, reference: str | None = None) -> list[dict[str, Any]]:
     """One row of statistics per arm (see the module docstring for the benchmark score)."""
-    from lifelines import CoxPHFitter, KaplanMeierFitter
+    from lifelines import KaplanMeierFitter
     from lifelines.statistics import logrank_test
     from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
@@ -205,23 +207,16 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
     if ref not in result.arms:
         raise ValueError(f"reference arm {ref!r} is not in the trial: {list(result.arms)}")
     ref_arm = result.arms[ref]
-    import pandas as pd
-
     for row in rows:
         arm = result.arms[row["arm"]]
         if row["arm"] == ref:
             row.update(hazard_ratio_os=1.0, hr_ci_low=1.0, hr_ci_high=1.0, logrank_p=1.0)
             continue
         test = logrank_test(arm.os_days, ref_arm.os_days, arm.os_event, ref_arm.os_event)
-        df = pd.DataFrame({
-            "T": np.r_[arm.os_days, ref_arm.os_days],
-            "E": np.r_[arm.os_event, ref_arm.os_event].astype(int),
-            "arm": np.r_[np.ones(len(arm.os_days)), np.zeros(len(ref_arm.os_days))],
-        })  # fmt: skip
-        cph = CoxPHFitter().fit(df, duration_col="T", event_col="E")
-        ci = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
-        row.update(hazard_ratio_os=float(np.exp(cph.params_["arm"])), hr_ci_low=float(ci[0]),
-                   hr_ci_high=float(ci[1]), logrank_p=float(test.p_value))  # fmt: skip
+        hr, low, high = cox_hazard_ratio(arm.os_days, arm.os_event, ref_arm.os_days,
+                                         ref_arm.os_event)  # fmt: skip
+        row.update(hazard_ratio_os=hr, hr_ci_low=low, hr_ci_high=high,
+                   logrank_p=float(test.p_value))  # fmt: skip
     standard = [n for n in rmst if n in REGIMENS and n != "no-treatment"]
     for row in rows:
         if "no-treatment" in rmst and standard:
