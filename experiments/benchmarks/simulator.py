@@ -168,11 +168,14 @@ class KernelCall:
             np.zeros(n),
             np.zeros(n, dtype=np.int64),
             np.zeros(n, dtype=np.int64),
+            np.zeros(n),  # carried step sizes: reset before every call (a fresh start)
+            np.empty((n, kernels.N_WORK, len(m.states))),
         ]
         self.kernel = kernels.integrate_batch if parallel else kernels.integrate_single
 
     def __call__(self) -> np.ndarray:
         """Run the kernel; return the output array (patients, states, times)."""
+        self.args[18][:] = 0.0
         self.kernel(*self.args)
         if np.any(self.args[14] != 0):
             raise RuntimeError("integration failed")

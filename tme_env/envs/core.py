@@ -205,12 +205,6 @@ class TumorImmuneCore:
         self._rates = np.zeros((self.n, 2, 3))
         self._info = np.zeros((self.n, len(INFO_KEYS)))
         self._all_active = np.ones(self.n, dtype=np.bool_)
-        st = self.stepper
-        self._kernel_args = (
-            *st._rhs, st._y0, st._params, st._seg_ptr, st._seg_start, st._seg_end, st._seg_u,
-            st._seg_jump, st._t_eval, st.rtol, st.atol, st.max_steps, st._y_out, st._status,
-            st._t_fail, st._state_fail, st.n_steps,
-        )  # fmt: skip
         self._obs = np.zeros((self.n, observation_bounds(config.observation)[0].size), np.float32)
         w = config.reward
         self._weights = np.array(
@@ -311,12 +305,12 @@ class TumorImmuneCore:
         # st._y0 receives the current state (kept as y_prev for the reward); one compiled
         # pass writes the inputs of both sub-intervals.
         _prepare(actions, active, self.y, st._y0, st._seg_u)
-        st._kernel(*self._kernel_args)
+        st._kernel(*st.kernel_args)
         if not _end_is_clean(st._y_out, st._status):
             st._check_result_now()  # raises SimulationError (or accepts round-off)
         _advance(
             active, st._y_out, self.y, actions, self.last_action, self.steps, self.biopsy_age,
-            cfg.decision_interval_days / 7.0, self.anc_nadir,
+            cfg.decision_interval_days / 7.0, self.anc_nadir, st.h_carry,
         )  # fmt: skip
         y_prev = st._y0
         rows = np.flatnonzero(active)
@@ -432,12 +426,17 @@ def _prepare(actions, active, y, y0, seg_u):  # pragma: no cover - compiled
 
 @njit(**JIT_FLAGS)
 def _advance(
-    active, y_out, y, actions, last_action, steps, biopsy_age, weeks, anc_nadir
+    active, y_out, y, actions, last_action, steps, biopsy_age, weeks, anc_nadir, h_carry
 ):  # pragma: no cover - compiled
-    """Take the interval's end state, its lowest daily ANC and the counters (active slots)."""
+    """Take the interval's end state, its lowest daily ANC and the counters (active slots).
+
+    An inactive slot (just reset) keeps no carried step size: its first interval starts from
+    the integrator's heuristic, as in a single env after reset.
+    """
     last = y_out.shape[2] - 1
     for i in range(y.shape[0]):
         if not active[i]:
+            h_carry[i] = 0.0
             continue
         for j in range(y.shape[1]):
             y[i, j] = y_out[i, j, last]

@@ -56,6 +56,7 @@ class DePillis2003ChemoCore:
     def set_patient(self, i: int, patient: Any, rngs: list[np.random.Generator]) -> None:  # noqa: ARG002
         """Reset slot ``i`` to the nominal patient at its initial state."""
         self.y[i] = self.y0
+        self.stepper.restart(i)
         self.steps[i] = 0
         self.dose[i] = 0.0
         self.violation[i] = False
@@ -77,6 +78,7 @@ class DePillis2003ChemoCore:
         y_prev = self.y
         self.y = self.stepper.step(y_prev, self._rates)
         self.y[~active] = y_prev[~active]
+        self.stepper.h_carry[~active] = 0.0  # just reset: no carried step (as a single env)
         self.steps[active] += 1
         self.dose[active] = doses[active, 0]
         n0, t0 = INITIAL_STATE[0], INITIAL_STATE[1]
@@ -165,11 +167,7 @@ class DePillis2003ChemoEnv(gym.Env):
         # The single env integrates straight from the core's state: share the buffer.
         st._y0[...] = self.core.y
         self.core.y = st._y0
-        self._kernel_args = (
-            *st._rhs, st._y0, st._params, st._seg_ptr, st._seg_start, st._seg_end, st._seg_u,
-            st._seg_jump, st._t_eval, st.rtol, st.atol, st.max_steps, st._y_out, st._status,
-            st._t_fail, st._state_fail, st.n_steps,
-        )  # fmt: skip
+        self._kernel_args = st.kernel_args
         self.observation_space = spaces.Box(
             np.zeros(5, np.float32), np.array([2, 2, 5, 50, 2], np.float32), dtype=np.float32
         )

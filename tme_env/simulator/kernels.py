@@ -13,13 +13,19 @@ Error norm: RMS over states of ``err_i / (atol_i + rtol * max(|y_i|, |y_new_i|))
 Treatment schedules are piecewise constant: each patient has a list of *segments*
 ``[start, end)`` with a constant input vector and a state jump (bolus) applied at ``start``.
 Segment boundaries are integration breakpoints: a step never crosses one, and the integrator
-restarts (new initial step size, new first stage) at each. Outputs at a breakpoint time are
-taken *after* the jump there (right-continuous trajectories).
+restarts there (new first stage, fresh controller memory). The first trial step of a segment
+is the step size the controller proposed before the breakpoint (capped to the segment), or,
+for a patient's first segment without a carried step, Hairer's starting heuristic: a
+restart costs a rejected step at worst, instead of a ramp-up from a tiny step every time.
+The proposal after the last segment is handed back (``h_carry``), so a caller that integrates
+one decision interval per call (`tme_env.simulator.stepper.BatchStepper`) continues with it.
+Outputs at a breakpoint time are taken *after* the jump there (right-continuous
+trajectories).
 
 Conventions: all arrays are C-contiguous float64 (int64 for indices/status). Kernels write
-into caller-provided output arrays; they allocate only per-patient workspace before the step
-loop, never inside it. No validation, RNG or logging here: the Python wrappers in
-`tme_env.simulator.simulate` validate inputs and turn status codes into `SimulationError`.
+into caller-provided output and workspace arrays and allocate nothing. No validation, RNG or
+logging here: the Python wrappers in `tme_env.simulator.simulate` validate inputs and turn
+status codes into `SimulationError`.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from numba.extending import intrinsic
 from tme_env._jit import JIT_FLAGS
 
 __all__ = [
+    "N_WORK",
     "RHS_SIGNATURE",
     "rhs_addresses",
     "STATUS_MAX_STEPS",
@@ -43,6 +50,9 @@ __all__ = [
     "integrate_batch",
     "integrate_single",
 ]
+
+#: Rows of the per-patient scratch array ``work`` (states, stages, error, dense output).
+N_WORK = 15
 
 # Status codes written per patient.
 STATUS_OK = 0
@@ -206,29 +216,36 @@ def _integrate_patient(
     atol,
     max_steps,
     y_out,
+    h_start,
+    work,
 ):
     """Integrate one patient through segments ``k_first .. k_last-1``.
 
-    Writes ``y_out[:, j]`` for every ``t_eval[j]``. Returns ``(status, t_fail, state_fail,
-    n_steps)``.
+    Writes ``y_out[:, j]`` for every ``t_eval[j]``. ``h_start`` is the first trial step
+    (``<= 0``: the starting heuristic); ``work`` is a ``(N_WORK, n_states)`` scratch array.
+    Returns ``(status, t_fail, state_fail, n_steps, h_next)`` where ``h_next`` is the step
+    size proposed for whatever follows the last segment.
     """
     n = y0.shape[0]
     n_eval = t_eval.shape[0]
-    y = y0.copy()
-    ynew = y0.copy()
-    ytmp = np.empty(n)
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
-    k5 = np.empty(n)
-    k6 = np.empty(n)
-    k7 = np.empty(n)
-    err = np.zeros(n)
-    r2 = np.empty(n)
-    r3 = np.empty(n)
-    r4 = np.empty(n)
-    r5 = np.empty(n)
+    y = work[0]
+    ynew = work[1]
+    ytmp = work[2]
+    k1 = work[3]
+    k2 = work[4]
+    k3 = work[5]
+    k4 = work[6]
+    k5 = work[7]
+    k6 = work[8]
+    k7 = work[9]
+    err = work[10]
+    r2 = work[11]
+    r3 = work[12]
+    r4 = work[13]
+    r5 = work[14]
+    for i in range(n):
+        y[i] = y0[i]
+    h_carry = h_start
 
     e = 0  # next output index
     n_steps = 0
@@ -252,8 +269,12 @@ def _integrate_patient(
         rhs(t, y, p, u, k1)
         bad = _first_nonfinite(k1)
         if bad >= 0:
-            return STATUS_NONFINITE_RHS, t, bad, n_steps
-        h = _initial_step(rhs, t, y, p, u, k1, rtol, atol, span, ytmp, k2)
+            return STATUS_NONFINITE_RHS, t, bad, n_steps, h_carry
+        if h_carry > 0.0:
+            h = min(h_carry, span)
+        else:
+            h = _initial_step(rhs, t, y, p, u, k1, rtol, atol, span, ytmp, k2)
+        h_free = 0.0  # the controller's proposal when the last step was cut to the breakpoint
         facold = 1e-4
         last_rejected = False
         while True:
@@ -264,9 +285,11 @@ def _integrate_patient(
             if h < hmin:
                 h = hmin
             if n_steps >= max_steps:
-                return STATUS_MAX_STEPS, t, 0, n_steps
+                return STATUS_MAX_STEPS, t, 0, n_steps, h_carry
             last_step = False
             if t + 1.01 * h >= b:
+                if h > b - t:
+                    h_free = h
                 h = b - t
                 last_step = True
             # Stages.
@@ -307,8 +330,12 @@ def _integrate_patient(
             if not np.isfinite(enorm):
                 # Overflow or NaN inside the trial step: retry with a much smaller step.
                 if h <= hmin:
-                    return STATUS_STEP_COLLAPSE, t, _worst_state(y, ynew, err, rtol, atol), n_steps
+                    return (
+                        STATUS_STEP_COLLAPSE, t, _worst_state(y, ynew, err, rtol, atol), n_steps,
+                        h_carry,
+                    )  # fmt: skip
                 h *= _FAC_MIN
+                h_free = 0.0
                 last_rejected = True
                 continue
             fac11 = enorm**_EXPO1
@@ -356,19 +383,26 @@ def _integrate_patient(
                 # k1 (= k7) is finite here: a non-finite k7 makes the error estimate
                 # non-finite, and such steps are rejected above.
                 if last_step:
+                    # Carry the larger of the controller's proposals: a step cut short to hit
+                    # the breakpoint says little about the step the solution allows.
+                    h_carry = max(h_next, h_free)
                     break
                 h = h_next
             else:
                 if h <= hmin:
-                    return STATUS_STEP_COLLAPSE, t, _worst_state(y, ynew, err, rtol, atol), n_steps
+                    return (
+                        STATUS_STEP_COLLAPSE, t, _worst_state(y, ynew, err, rtol, atol), n_steps,
+                        h_carry,
+                    )  # fmt: skip
                 h = h / min(1.0 / _FAC_MIN, fac11 / _SAFE)
+                h_free = 0.0
                 last_rejected = True
     # Remaining outputs: the end of the last segment.
     while e < n_eval:
         for i in range(n):
             y_out[i, e] = y[i]
         e += 1
-    return STATUS_OK, t, -1, n_steps
+    return STATUS_OK, t, -1, n_steps, h_carry
 
 
 _BATCH_SIGNATURE = types.void(
@@ -390,48 +424,51 @@ _BATCH_SIGNATURE = types.void(
     _f8_1d,  # t_fail (patients,)
     _i8_1d,  # state_fail (patients,)
     _i8_1d,  # n_steps (patients,)
+    _f8_1d,  # h_carry (patients,): in, the first trial step (<= 0: heuristic); out, the next
+    _f8_3d,  # work (patients, N_WORK, states): scratch
 )
 
 
 @njit(**JIT_FLAGS)
 def _run_patient(
     i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
-    max_steps, y_out, status, t_fail, state_fail, n_steps,
+    max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
 ):  # fmt: skip
     """Integrate patient ``i`` and store its status; shared by the serial and parallel loops."""
-    s, tf, sf, ns = _integrate_patient(
+    s, tf, sf, ns, hn = _integrate_patient(
         rhs, y0[i], params[i], seg_start, seg_end, seg_u, seg_jump, seg_ptr[i], seg_ptr[i + 1],
-        t_eval, rtol, atol, max_steps, y_out[i],
+        t_eval, rtol, atol, max_steps, y_out[i], h_carry[i], work[i],
     )  # fmt: skip
     status[i] = s
     t_fail[i] = tf
     state_fail[i] = sf
     n_steps[i] = ns
+    h_carry[i] = hn
 
 
 @njit(_BATCH_SIGNATURE, parallel=True, **JIT_FLAGS)
 def integrate_batch(
     rhs_c_addr, rhs_jit_addr, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval,
-    rtol, atol, max_steps, y_out, status, t_fail, state_fail, n_steps,
+    rtol, atol, max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
 ):  # fmt: skip
     """Integrate many patients (own parameters, own schedules) in parallel over ``t_eval``."""
     rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
     for i in prange(y0.shape[0]):
         _run_patient(
             i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
-            max_steps, y_out, status, t_fail, state_fail, n_steps,
+            max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
         )  # fmt: skip
 
 
 @njit(_BATCH_SIGNATURE, **JIT_FLAGS)
 def integrate_single(
     rhs_c_addr, rhs_jit_addr, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval,
-    rtol, atol, max_steps, y_out, status, t_fail, state_fail, n_steps,
+    rtol, atol, max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
 ):  # fmt: skip
     """Serial twin of `integrate_batch` (same per-patient code, no thread-pool start-up)."""
     rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
     for i in range(y0.shape[0]):
         _run_patient(
             i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
-            max_steps, y_out, status, t_fail, state_fail, n_steps,
+            max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
         )  # fmt: skip

@@ -252,6 +252,8 @@ def _run(
         t_fail,
         state_fail,
         n_steps,
+        np.zeros(n_pat),  # no carried step: the first segment starts with the heuristic
+        np.empty((n_pat, kernels.N_WORK, n_states)),
     )
     _check_result(m, t, y_out, status, t_fail, state_fail, rtol, atol, max_steps)
     return y_out, n_steps

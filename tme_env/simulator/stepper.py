@@ -149,7 +149,17 @@ class BatchStepper:
         self._t_fail = np.zeros(n_pat)
         self._state_fail = np.zeros(n_pat, dtype=np.int64)
         self.n_steps = np.zeros(n_pat, dtype=np.int64)
+        #: Step size each patient's next interval starts with (0: the starting heuristic).
+        self.h_carry = np.zeros(n_pat)
+        self._work = np.empty((n_pat, kernels.N_WORK, n_s))
         self._kernel = kernels.integrate_batch if parallel else kernels.integrate_single
+        #: The kernel's arguments (all buffers are updated in place between calls).
+        self.kernel_args = (
+            *self._rhs, self._y0, self._params, self._seg_ptr, self._seg_start, self._seg_end,
+            self._seg_u, self._seg_jump, self._t_eval, self.rtol, self.atol, self.max_steps,
+            self._y_out, self._status, self._t_fail, self._state_fail, self.n_steps,
+            self.h_carry, self._work,
+        )  # fmt: skip
 
     @property
     def outputs(self) -> np.ndarray:
@@ -165,6 +175,16 @@ class BatchStepper:
         row = np.asarray(params, dtype=np.float64)
         self.model.parameter_class.from_array(row)
         self._params[index] = row
+        self.h_carry[index] = 0.0
+
+    def restart(self, index: int) -> None:
+        """Forget patient ``index``'s carried step size (a new trajectory starts there).
+
+        The integrator carries its step size from one call to the next; a new episode must
+        start from the starting heuristic so that its trajectory does not depend on the
+        previous one.
+        """
+        self.h_carry[index] = 0.0
 
     def _check_result_now(self) -> None:
         """Full result check of the last kernel call (raises `SimulationError`)."""
@@ -201,12 +221,7 @@ class BatchStepper:
             raise ValueError(f"input rates must be finite and non-negative, got {bad}")
         if code == 2:
             raise ValueError(f"states must be finite, got {y.reshape(-1)[k]}")
-        self._kernel(
-            *self._rhs, self._y0, self._params, self._seg_ptr, self._seg_start,
-            self._seg_end, self._seg_u, self._seg_jump, self._t_eval, self.rtol, self.atol,
-            self.max_steps, self._y_out, self._status, self._t_fail, self._state_fail,
-            self.n_steps,
-        )  # fmt: skip
+        self._kernel(*self.kernel_args)
         # Fast path: every patient succeeded and every state is finite and non-negative.
         # Otherwise the full check raises (or accepts round-off undershoots, see simulate).
         if not _end_is_clean(self._y_out, self._status):
