@@ -108,6 +108,31 @@ def test_carried_step_saves_the_restart_on_short_intervals():
         np.testing.assert_allclose(got, ref.y[:, -1], rtol=1e-5, atol=1e-8)
 
 
+def test_packed_layout_agrees_with_the_compiled_unpack():
+    """The Python views and the kernel's `unpack` see the same offsets and shapes."""
+    from tme_env.simulator import kernels
+
+    st = BatchStepper("tme", cohort("train", 3).parameters_array(), (0.0, 1.0, 7.0),
+                      n_outputs=8)  # fmt: skip
+    fbuf = np.arange(st._fbuf.size, dtype=np.float64)
+    ibuf = st._ibuf.copy()
+    ibuf[kernels.IB_HEADER :] = np.arange(ibuf.size - kernels.IB_HEADER) + 1000
+    views = kernels.packed_views(fbuf, ibuf)
+    unpacked = kernels.unpack(fbuf, ibuf)
+    order = ("y0", "params", "seg_ptr", "seg_start", "seg_end", "seg_u", "seg_jump", "t_eval",
+             None, "atol", None, "y_out", "status", "t_fail", "state_fail", "n_steps",
+             "h_carry", "work")  # fmt: skip
+    assert len(unpacked) == len(order)
+    for name, got in zip(order, unpacked, strict=True):
+        if name is not None:
+            np.testing.assert_array_equal(np.asarray(got), views[name], err_msg=name)
+    assert unpacked[8] == fbuf[kernels.FB_RTOL]
+    assert unpacked[10] == ibuf[kernels.IB_MAX_STEPS]
+    last = views["n_steps"]
+    assert last.base is ibuf and last[-1] == ibuf[-1]  # the int buffer is used to its end
+    assert views["work"][-1, -1, -1] == fbuf[-1]  # the float buffer too
+
+
 def test_stepper_validates_inputs():
     c = cohort("train", 2)
     stepper = BatchStepper("tme", c.parameters_array(), (0.0, 7.0))

@@ -21,7 +21,7 @@ from tme_env import clinical
 from tme_env._jit import JIT_FLAGS
 from tme_env.models.tme import MODEL, STATE_NAMES
 from tme_env.patients import VirtualPatient, cohort
-from tme_env.simulator.stepper import BatchStepper, _end_is_clean
+from tme_env.simulator.stepper import BatchStepper
 
 __all__ = [
     "ACTION_NAMES",
@@ -305,8 +305,7 @@ class TumorImmuneCore:
         # st._y0 receives the current state (kept as y_prev for the reward); one compiled
         # pass writes the inputs of both sub-intervals.
         _prepare(actions, active, self.y, st._y0, st._seg_u)
-        st._kernel(*st.kernel_args)
-        if not _end_is_clean(st._y_out, st._status):
+        if not st._kernel(*st.kernel_args):  # 1: every result clean
             st._check_result_now()  # raises SimulationError (or accepts round-off)
         _advance(
             active, st._y_out, self.y, actions, self.last_action, self.steps, self.biopsy_age,

@@ -33,6 +33,10 @@ VIOLATION_REWARD = -100.0
 #: Maximal infusion rate v_max (de Pillis & Radunskaya: 0 <= v <= 1).
 V_MAX = 1.0
 
+_LOW, _HIGH = -ACTION_TOLERANCE, 1.0 + ACTION_TOLERANCE
+_N_FLOOR = NORMAL_FLOOR * INITIAL_STATE[0]
+_INV_N0, _INV_T0 = 1.0 / INITIAL_STATE[0], 1.0 / INITIAL_STATE[1]
+
 DEPILLIS_INFO_KEYS = ("day", "N", "T", "I", "u", "dose", "violation")
 
 
@@ -81,10 +85,9 @@ class DePillis2003ChemoCore:
         self.stepper.h_carry[~active] = 0.0  # just reset: no carried step (as a single env)
         self.steps[active] += 1
         self.dose[active] = doses[active, 0]
-        n0, t0 = INITIAL_STATE[0], INITIAL_STATE[1]
-        violation = (self.y[:, 0] < NORMAL_FLOOR * n0) & active
+        violation = (self.y[:, 0] < _N_FLOOR) & active
         self.violation = violation
-        reward = self.y[:, 0] / n0 - self.y[:, 1] / t0 - self.dose
+        reward = self.y[:, 0] * _INV_N0 - self.y[:, 1] * _INV_T0 - self.dose
         reward = np.where(violation, VIOLATION_REWARD, reward)
         reward = np.where(active, reward, 0.0)
         return reward, violation.copy(), self.info()
@@ -164,9 +167,14 @@ class DePillis2003ChemoEnv(gym.Env):
         self.horizon_days = float(horizon_days)
         self.core = self.make_core(1, parallel=False)
         st = self.core.stepper
-        # The single env integrates straight from the core's state: share the buffer.
+        # The single env integrates straight from the core's state: share the buffer, and
+        # let the kernel copy each clean end state into it.
         st._y0[...] = self.core.y
         self.core.y = st._y0
+        st.continue_from_end(True)
+        self._state = st._y0[0]
+        self._rate = st._seg_u.reshape(-1)
+        self._kernel = st._kernel
         self._kernel_args = st.kernel_args
         self.observation_space = spaces.Box(
             np.zeros(5, np.float32), np.array([2, 2, 5, 50, 2], np.float32), dtype=np.float32
@@ -218,33 +226,24 @@ class DePillis2003ChemoEnv(gym.Env):
         a = action if isinstance(action, np.ndarray) else np.asarray(action, dtype=np.float64)
         if a.shape != (1,):
             raise ValueError(f"action must have shape (1,), got {a.shape}")
-        v = float(a[0])
-        if not (-ACTION_TOLERANCE <= v <= 1.0 + ACTION_TOLERANCE):  # False for NaN too
+        v = a.item()
+        if not (_LOW <= v <= _HIGH):  # False for NaN too
             if v != v or v in (math.inf, -math.inf):
                 raise ValueError(f"action must be finite, got {v}")
             raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {v}")
-        v = min(max(v, 0.0), 1.0)
-        core = self.core
-        st = core.stepper
-        st._seg_u[0, 0] = v * V_MAX  # core.y is st._y0: the kernel starts from the state
-        st._kernel(*self._kernel_args)
-        end = st._y_out[0, :, 1]
-        n, tum, imm, u = end.tolist()
-        if st._status[0] != 0 or not (
-            min(n, tum, imm, u) >= 0.0 and max(n, tum, imm, u) < math.inf
-        ):
+        v = 0.0 if v < 0.0 else (1.0 if v > 1.0 else float(v))
+        self._rate[0] = v * V_MAX
+        if not self._kernel(*self._kernel_args):  # clean: the end state is now the state
+            st = self.core.stepper
             st._check_result_now()  # raises SimulationError, or accepts round-off undershoot
-        core.y[0] = end
+            st._y0[...] = st._y_out[:, :, -1]
+        n, tum, imm, u = self._state.tolist()
         self._steps += 1
-        core.steps[0] = self._steps
-        core.dose[0] = v
-        n0, t0 = INITIAL_STATE[0], INITIAL_STATE[1]
-        violation = n < NORMAL_FLOOR * n0
-        core.violation[0] = violation
-        reward = VIOLATION_REWARD if violation else n / n0 - tum / t0 - v
+        violation = n < _N_FLOOR
+        reward = VIOLATION_REWARD if violation else n * _INV_N0 - tum * _INV_T0 - v
         self._done = violation
         day = self._steps * self.interval_days
-        obs = np.array([n, tum, imm, u, day / self.horizon_days], dtype=np.float32)
+        obs = np.array((n, tum, imm, u, day / self.horizon_days), np.float32)
         info = {"day": day, "N": n, "T": tum, "I": imm, "u": u, "dose": v,
                 "violation": float(violation)}  # fmt: skip
         return obs, reward, violation, False, info

@@ -53,20 +53,6 @@ def _load(y, rates, y0, seg_u):  # pragma: no cover - compiled
     return 0, -1
 
 
-@njit(**JIT_FLAGS)
-def _end_is_clean(y_out, status):  # pragma: no cover - compiled
-    """True if every patient succeeded and every end state is finite and non-negative."""
-    last = y_out.shape[2] - 1
-    for i in range(y_out.shape[0]):
-        if status[i] != 0:
-            return False
-        for j in range(y_out.shape[1]):
-            v = y_out[i, j, last]
-            if not (v >= 0.0 and v < np.inf):
-                return False
-    return True
-
-
 class BatchStepper:
     """Advance ``n_patients`` states over one interval per call with the compiled integrator.
 
@@ -136,30 +122,42 @@ class BatchStepper:
         self.max_steps = int(max_steps)
         n_s, n_in, k = len(m.states), len(m.inputs), self.n_segments
         self._rhs = kernels.rhs_addresses(m.rhs)
-        self._params = np.ascontiguousarray(p)
-        self._y0 = np.zeros((n_pat, n_s))
-        self._seg_ptr = np.arange(0, (n_pat + 1) * k, k, dtype=np.int64)
-        self._seg_start = np.tile(bp[:-1], n_pat)
-        self._seg_end = np.tile(bp[1:], n_pat)
-        self._seg_u = np.zeros((n_pat * k, n_in))
-        self._seg_jump = np.zeros((n_pat * k, n_s))
-        self._t_eval = np.linspace(0.0, self.interval_days, int(n_outputs))
-        self._y_out = np.empty((n_pat, n_s, int(n_outputs)))
-        self._status = np.zeros(n_pat, dtype=np.int64)
-        self._t_fail = np.zeros(n_pat)
-        self._state_fail = np.zeros(n_pat, dtype=np.int64)
-        self.n_steps = np.zeros(n_pat, dtype=np.int64)
-        #: Step size each patient's next interval starts with (0: the starting heuristic).
-        self.h_carry = np.zeros(n_pat)
-        self._work = np.empty((n_pat, kernels.N_WORK, n_s))
-        self._kernel = kernels.integrate_batch if parallel else kernels.integrate_single
-        #: The kernel's arguments (all buffers are updated in place between calls).
-        self.kernel_args = (
-            *self._rhs, self._y0, self._params, self._seg_ptr, self._seg_start, self._seg_end,
-            self._seg_u, self._seg_jump, self._t_eval, self.rtol, self.atol, self.max_steps,
-            self._y_out, self._status, self._t_fail, self._state_fail, self.n_steps,
-            self.h_carry, self._work,
-        )  # fmt: skip
+        n_eval, n_seg = int(n_outputs), n_pat * k
+        # Every kernel array is a view into one float64 and one int64 buffer, which the
+        # 4-argument packed kernels take (see kernels.unpack for the layout).
+        _, _, n_f, n_i = kernels.packed_layout(n_pat, n_s, n_par, n_in, n_seg, n_eval)
+        self._fbuf = np.zeros(n_f)
+        self._ibuf = np.zeros(n_i, dtype=np.int64)
+        self._ibuf[: kernels.IB_HEADER] = (n_pat, n_s, n_par, n_in, n_seg, n_eval,
+                                          self.max_steps, 0)  # fmt: skip
+        self._fbuf[kernels.FB_RTOL] = self.rtol
+        v = kernels.packed_views(self._fbuf, self._ibuf)
+        self._y0, self._params = v["y0"], v["params"]
+        self._y_out, self._work = v["y_out"], v["work"]
+        self._seg_ptr, self._seg_start, self._seg_end = v["seg_ptr"], v["seg_start"], v["seg_end"]
+        self._seg_u, self._seg_jump, self._t_eval = v["seg_u"], v["seg_jump"], v["t_eval"]
+        self._status, self._t_fail, self._state_fail = v["status"], v["t_fail"], v["state_fail"]
+        self.n_steps, self.h_carry, atol = v["n_steps"], v["h_carry"], v["atol"]
+        self._params[...] = p
+        self._seg_ptr[...] = np.arange(0, (n_pat + 1) * k, k)
+        self._seg_start[...] = np.tile(bp[:-1], n_pat)
+        self._seg_end[...] = np.tile(bp[1:], n_pat)
+        self._t_eval[...] = np.linspace(0.0, self.interval_days, n_eval)
+        atol[...] = self.atol
+        self.atol = atol
+        self._kernel = (
+            kernels.integrate_packed_batch if parallel else kernels.integrate_packed_single
+        )
+        #: The packed kernel's arguments; it returns 1 if every patient's result is clean.
+        self.kernel_args = (*self._rhs, self._fbuf, self._ibuf)
+
+    def continue_from_end(self, flag: bool) -> None:
+        """If set, a clean step copies the end states into the start buffer (``_y0``).
+
+        For a caller that keeps its state in ``_y0`` and always continues from the end of
+        the last interval (the single de Pillis env).
+        """
+        self._ibuf[kernels.IB_COPY_END] = int(bool(flag))
 
     @property
     def outputs(self) -> np.ndarray:
@@ -221,10 +219,10 @@ class BatchStepper:
             raise ValueError(f"input rates must be finite and non-negative, got {bad}")
         if code == 2:
             raise ValueError(f"states must be finite, got {y.reshape(-1)[k]}")
-        self._kernel(*self.kernel_args)
-        # Fast path: every patient succeeded and every state is finite and non-negative.
-        # Otherwise the full check raises (or accepts round-off undershoots, see simulate).
-        if not _end_is_clean(self._y_out, self._status):
+        # The kernel returns 1 when every patient succeeded with finite, non-negative end
+        # states; otherwise the full check raises (or accepts round-off undershoots, see
+        # simulate).
+        if not self._kernel(*self.kernel_args):
             self._check_result_now()
         end = self._y_out[:, :, -1]
         return end.copy()
