@@ -21,6 +21,7 @@ from tme_env import clinical
 from tme_env._jit import JIT_FLAGS
 from tme_env.models.tme import MODEL, STATE_NAMES
 from tme_env.patients import VirtualPatient, cohort
+from tme_env.simulator import kernels
 from tme_env.simulator.stepper import BatchStepper
 
 __all__ = [
@@ -202,14 +203,25 @@ class TumorImmuneCore:
         self.biopsy = np.zeros(self.n)
         self.biopsy_age = np.zeros(self.n)
         self.measured = np.zeros((self.n, 4))  # log10 burden, detectable, ANC, log10 MDSC
-        self._rates = np.zeros((self.n, 2, 3))
         self._info = np.zeros((self.n, len(INFO_KEYS)))
         self._all_active = np.ones(self.n, dtype=np.bool_)
         self._obs = np.zeros((self.n, observation_bounds(config.observation)[0].size), np.float32)
+        self._full = config.observation == "full"
+        self._parallel = bool(parallel)
+        self._dt_over_h = config.decision_interval_days / config.horizon_days
         w = config.reward
         self._weights = np.array(
             [w.survival, w.death, w.cure, w.tumour, w.toxicity, w.hotness], dtype=np.float64
         )
+        st = self.stepper
+        # Arguments of `_finish` and `_env_step` after (active, actions, reward, terminated):
+        # all persistent buffers.
+        self._finish_args = (
+            st._fbuf, st._ibuf, self._full, self.y, self.last_action, self.steps,
+            self.biopsy_age, self.anc_nadir, self.hot_ratio, self._info, self._obs,
+            np.array([dt / 7.0, dt, self._dt_over_h, *self._weights]),
+        )  # fmt: skip
+        self._step_args = (*st._rhs, self._parallel, *self._finish_args)
 
     # --- patients -----------------------------------------------------------------------
     def set_patient(
@@ -227,6 +239,8 @@ class TumorImmuneCore:
         self.anc_nadir[i] = y0[_IDX["ANC"]]
         self.steps[i] = 0
         self.last_action[i] = 0.0
+        if self._full:
+            _observe_full(self.y, self.steps, self._dt_over_h, self.last_action, self._obs)
         self._measure([i], rngs, biopsy=True)
 
     # --- measurements -------------------------------------------------------------------
@@ -259,10 +273,8 @@ class TumorImmuneCore:
     def observe(self) -> np.ndarray:
         """Observations of all slots, float32, shape ``(n, obs_dim)`` (a new array)."""
         cfg = self.config
-        if cfg.observation == "full":
-            _observe_full(self.y, self.steps, cfg.decision_interval_days / cfg.horizon_days,
-                          self.last_action, self._obs)  # fmt: skip
-            return self._obs.copy()
+        if self._full:
+            return self._obs.copy()  # kept current by `step` and `set_patient`
         t_frac = self.steps * cfg.decision_interval_days / cfg.horizon_days
         obs = np.concatenate(
             [self.measured, self.biopsy[:, None], self.biopsy_age[:, None] / 52.0,
@@ -301,29 +313,19 @@ class TumorImmuneCore:
         """
         cfg = self.config
         active = self._all_active if active is None else np.asarray(active, dtype=np.bool_)
-        st = self.stepper
-        # st._y0 receives the current state (kept as y_prev for the reward); one compiled
-        # pass writes the inputs of both sub-intervals.
-        _prepare(actions, active, self.y, st._y0, st._seg_u)
-        if not st._kernel(*st.kernel_args):  # 1: every result clean
-            st._check_result_now()  # raises SimulationError (or accepts round-off)
-        _advance(
-            active, st._y_out, self.y, actions, self.last_action, self.steps, self.biopsy_age,
-            cfg.decision_interval_days / 7.0, self.anc_nadir, st.h_carry,
-        )  # fmt: skip
-        y_prev = st._y0
-        rows = np.flatnonzero(active)
-        k = cfg.biopsy_every_steps
-        due = (self.steps[rows] % k == 0) if k > 0 else np.zeros(rows.size, dtype=bool)
-        self._measure(rows[~due], rngs, biopsy=False)
-        self._measure(rows[due], rngs, biopsy=True)
         reward = np.empty(self.n)
         terminated = np.empty(self.n, dtype=np.bool_)
-        _post_step(
-            y_prev, self.y, active, self.last_action, self.steps,
-            cfg.decision_interval_days, self.hot_ratio, self._weights, self._info,
-            reward, terminated, self.anc_nadir,
-        )  # fmt: skip
+        # One compiled call: the dosing inputs, the integrator, the new state, reward terms,
+        # termination, info rows and (full mode) the observation.
+        if not _env_step(active, actions, reward, terminated, *self._step_args):
+            self.stepper._check_result_now()  # raises SimulationError (or accepts round-off)
+            _finish(active, actions, reward, terminated, *self._finish_args)
+        if not self._full:
+            rows = np.flatnonzero(active)
+            k = cfg.biopsy_every_steps
+            due = (self.steps[rows] % k == 0) if k > 0 else np.zeros(rows.size, dtype=bool)
+            self._measure(rows[~due], rngs, biopsy=False)
+            self._measure(rows[due], rngs, biopsy=True)
         return reward, terminated, (self._info_dict() if with_info else None)
 
     def info(self) -> dict[str, np.ndarray]:
@@ -339,7 +341,13 @@ class TumorImmuneCore:
 
     def info_row(self, i: int) -> dict[str, float]:
         """Slot ``i``'s info record after the last `step` or `info` call, as floats."""
-        return dict(zip(INFO_KEYS, self._info[i].tolist(), strict=True))
+        return dict(zip(INFO_KEYS, self._info[i].tolist()))  # noqa: B905 - same length
+
+    def observe_row(self, i: int) -> np.ndarray:
+        """Slot ``i``'s observation (a new array): `observe` for one slot."""
+        if self._full:
+            return self._obs[i].copy()
+        return self.observe()[i]
 
     def _info_dict(self) -> dict[str, np.ndarray]:
         return {k: self._info[:, j].copy() for j, k in enumerate(INFO_KEYS)}
@@ -462,3 +470,53 @@ def _observe_full(y, steps, dt_over_h, last_action, out):  # pragma: no cover - 
         out[i, n_s] = steps[i] * dt_over_h
         for k in range(3):
             out[i, n_s + 1 + k] = last_action[i, k]
+
+
+@njit(**JIT_FLAGS)
+def _finish(
+    active, actions, reward, terminated, fbuf, ibuf, full, y, last_action, steps, biopsy_age,
+    anc_nadir, hot_ratio, info, obs, cfg,
+):  # pragma: no cover - compiled  # fmt: skip
+    """After a successful interval: new state and counters, reward/info, full observation.
+
+    ``cfg`` is ``[weeks per interval, interval days, interval / horizon, *reward weights]``.
+    """
+    (y_prev, _, _, _, _, _, _, _, _, _, _, y_out, _, _, _, _, h_carry, _) = kernels.unpack(
+        fbuf, ibuf
+    )
+    _advance(
+        active, y_out, y, actions, last_action, steps, biopsy_age, cfg[0], anc_nadir, h_carry
+    )  # fmt: skip
+    _post_step(
+        y_prev, y, active, last_action, steps, cfg[1], hot_ratio, cfg[3:], info, reward,
+        terminated, anc_nadir,
+    )  # fmt: skip
+    if full:
+        _observe_full(y, steps, cfg[2], last_action, obs)
+
+
+@njit(**JIT_FLAGS)
+def _env_step(
+    active, actions, reward, terminated, rhs_c_addr, rhs_jit_addr, parallel, fbuf, ibuf, full,
+    y, last_action, steps, biopsy_age, anc_nadir, hot_ratio, info, obs, cfg,
+):  # pragma: no cover - compiled  # fmt: skip
+    """One decision interval in one compiled call: inputs, integrator, `_finish`.
+
+    The kernel's start buffer ``y0`` keeps the interval's start state (the reward's
+    ``y_prev``). Returns 1, or 0 without finishing if some patient's result is not clean
+    (failed, or a non-finite or negative end state): the caller then runs the full check
+    and `_finish`.
+    """
+    views = kernels.unpack(fbuf, ibuf)
+    _prepare(actions, active, y, views[0], views[5])
+    if parallel:
+        clean = kernels.integrate_packed_batch(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)
+    else:
+        clean = kernels.integrate_packed_single(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)
+    if clean == 0:
+        return 0
+    _finish(
+        active, actions, reward, terminated, fbuf, ibuf, full, y, last_action, steps,
+        biopsy_age, anc_nadir, hot_ratio, info, obs, cfg,
+    )  # fmt: skip
+    return 1

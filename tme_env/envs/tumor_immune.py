@@ -167,8 +167,11 @@ class TumorImmuneEnv(gym.Env):
         )
         self._done = True
         self._history: list[dict[str, float]] = []
+        self._doses = np.zeros((1, len(ACTION_NAMES)))
+        self._dose_row = self._doses[0]
 
     def _action_to_doses(self, action: Any) -> np.ndarray:
+        """Validated doses of one action, shape ``(1, 3)`` (a buffer reused every step)."""
         if self.discrete:
             if isinstance(action, np.ndarray) and action.shape in ((), (1,)):
                 action = action.reshape(-1)[0]
@@ -176,17 +179,21 @@ class TumorImmuneEnv(gym.Env):
                 raise ValueError(
                     f"action must be an integer in [0, {len(DISCRETE_LEVELS) - 1}], got {action!r}"
                 )
-            return DISCRETE_LEVELS[int(action)]
-        a = action if isinstance(action, np.ndarray) else np.asarray(action, dtype=np.float64)
-        if a.shape != (len(ACTION_NAMES),):
+            return DISCRETE_LEVELS[int(action)][None, :]
+        a = action if type(action) is np.ndarray else np.asarray(action, dtype=np.float64)
+        if a.shape != (3,):
             raise ValueError(
                 f"action must have shape (3,) [chemo, anti_pd1, inhibitor], got {a.shape}"
             )
         c, p, i = a.tolist()
-        lo, hi = -ACTION_TOLERANCE, 1.0 + ACTION_TOLERANCE
-        if not (lo <= c <= hi and lo <= p <= hi and lo <= i <= hi):  # False for NaN too
-            return unit_doses(np.asarray(a, dtype=np.float64))  # raises, naming the value
-        return np.array([min(max(c, 0.0), 1.0), min(max(p, 0.0), 1.0), min(max(i, 0.0), 1.0)])
+        row = self._dose_row
+        if 0.0 <= c <= 1.0 and 0.0 <= p <= 1.0 and 0.0 <= i <= 1.0:  # False for NaN too
+            row[0] = c
+            row[1] = p
+            row[2] = i
+        else:
+            row[:] = unit_doses(np.asarray(a, dtype=np.float64))  # clips or raises
+        return self._doses
 
     def batch_doses(self, actions: Any, n: int) -> np.ndarray:
         """Validate a batch of ``n`` actions and return the doses, shape ``(n, 3)``."""
@@ -253,12 +260,12 @@ class TumorImmuneEnv(gym.Env):
         if self._done:
             raise RuntimeError("the episode has ended (or never started): call reset() first")
         doses = self._action_to_doses(action)
-        reward, terminated, _ = self.core.step(doses[None, :], [self.np_random], with_info=False)
+        reward, terminated, _ = self.core.step(doses, [self.np_random], with_info=False)
         info1 = self.core.info_row(0)
-        self._done = bool(terminated[0])
+        self._done = done = bool(terminated[0])
         if self.render_mode is not None:
             self._history.append(info1)
-        return self.core.observe()[0], float(reward[0]), self._done, False, info1
+        return self.core.observe_row(0), float(reward[0]), done, False, info1
 
     def render(self) -> np.ndarray | None:
         """An RGB image of the trajectory so far (``render_mode="rgb_array"``)."""
