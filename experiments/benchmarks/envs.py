@@ -1,7 +1,8 @@
 """Environment benchmark: steps/s against references measured in the same run.
 
 1. ``gym.make("tme/TumorImmune-v0")`` single-env steps/s vs ``gym.make("CartPole-v1")``
-   (random actions pre-drawn, automatic resets counted as in a training loop).
+   (random actions pre-drawn, automatic resets counted as in a training loop), and the
+   integrator alone on the same intervals (the bound for any env over this model).
 2. The native vector env (``gym.make_vec``, N=256) on 1 and 2 threads, in patient-steps/s,
    vs the single env.
 3. ``tme/DePillis2003Chemo-v0`` (0.25-day steps) vs a ``solve_ivp``-per-step implementation
@@ -44,6 +45,37 @@ def single_env_rate(env_id: str, steps: int) -> float:
         if terminated or truncated:
             env.reset()
     return steps / (time.perf_counter() - t0)
+
+
+def kernel_rate(steps: int) -> tuple[float, float]:
+    """Intervals per second of the integrator alone on ``tme/TumorImmune-v0``'s own intervals.
+
+    Runs the single env with the benchmark's random actions, records every interval's start
+    (state, parameters, carried step size, doses), then replays them through the env's
+    compiled kernel, timing each call alone. This bounds any single env over this model and
+    tolerance: an env with no overhead at all could not step faster. Returns
+    ``(intervals/s, mean integrator steps per interval)``.
+    """
+    env = gym.make("tme/TumorImmune-v0")
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(steps)]
+    env.reset(seed=0)
+    st = env.unwrapped.core.stepper
+    starts = []
+    for a in actions:
+        starts.append((st._params[0].copy(), env.unwrapped.core.y[0].copy(), st.h_carry[0]))
+        _, _, terminated, truncated, _ = env.step(a)
+        if terminated or truncated:
+            env.reset()
+    elapsed, n_steps = 0.0, 0
+    for (params, y, h), a in zip(starts, actions, strict=True):
+        st._params[0], st._y0[0], st.h_carry[0] = params, y, h
+        st._seg_u[0], st._seg_u[1] = a, (0.0, 0.0, a[2])
+        t0 = time.perf_counter()
+        st._kernel(*st.kernel_args)
+        elapsed += time.perf_counter() - t0
+        n_steps += st.n_steps[0]
+    return steps / elapsed, n_steps / steps
 
 
 def vector_rate(env_id: str, num_envs: int, steps: int, threads: int) -> float:
@@ -138,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'CartPole-v1 single env (steps/s)':<52}{cart:>14,.0f}")
     print(f"{'tme/TumorImmune-v0 single env (steps/s)':<52}{tme:>14,.0f}{tme / cart:>9.3f}x"
           "  (vs CartPole; target 0.5x)")  # fmt: skip
+    kern, per = kernel_rate(args.steps)
+    print(f"{'  its integrator alone (intervals/s)':<52}{kern:>14,.0f}{kern / cart:>9.3f}x"
+          f"  (vs CartPole: the bound for any env; {per:.1f} steps/interval)")  # fmt: skip
     for threads in (1, 2):
         if threads > numba.config.NUMBA_NUM_THREADS:
             continue

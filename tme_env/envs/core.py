@@ -459,13 +459,17 @@ def _advance(
 
 @njit(**JIT_FLAGS)
 def _observe_full(y, steps, dt_over_h, last_action, out):  # pragma: no cover - compiled
-    """The full observation: log10(1 + x) of cells and damage, the rest raw, time, doses."""
+    """The full observation: log10(1 + x) of cells and damage, the rest raw, time, doses.
+
+    States are floored at 0 (a round-off undershoot of a decaying state reads as 0).
+    """
     n_s = y.shape[1]
     for i in range(y.shape[0]):
         for j in range(n_s):
-            v = y[i, j]
+            # Every state is a non-negative quantity: a round-off undershoot reads as 0.
+            v = max(y[i, j], 0.0)
             if j < _N_LOG:  # S, R, E, X, M, D (kernel order)
-                v = np.log10(1.0 + max(v, 0.0))
+                v = np.log10(1.0 + v)
             out[i, j] = v
         out[i, n_s] = steps[i] * dt_over_h
         for k in range(3):

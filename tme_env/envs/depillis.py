@@ -66,9 +66,9 @@ class DePillis2003ChemoCore:
         self.violation[i] = False
 
     def observe(self) -> np.ndarray:
-        """``[N, T, I, u, elapsed / horizon]`` for every slot, float32."""
+        """``[N, T, I, u, elapsed / horizon]`` for every slot, float32 (states floored at 0)."""
         t = self.steps * self.interval_days / self.horizon_days
-        return np.concatenate([self.y, t[:, None]], axis=1).astype(np.float32)
+        return np.concatenate([np.maximum(self.y, 0.0), t[:, None]], axis=1).astype(np.float32)
 
     def step(
         self,
@@ -237,13 +237,27 @@ class DePillis2003ChemoEnv(gym.Env):
             st = self.core.stepper
             st._check_result_now()  # raises SimulationError, or accepts round-off undershoot
             st._y0[...] = st._y_out[:, :, -1]
-        n, tum, imm, u = self._state.tolist()
+            return self._finish_step(v, *self._state.tolist(), floor=True)
+        return self._finish_step(v, *self._state.tolist())
+
+    def _finish_step(
+        self, v: float, n: float, tum: float, imm: float, u: float, floor: bool = False
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, float]]:
+        """Reward, observation and info after an interval, as the batched core computes them.
+
+        ``floor``: an accepted round-off undershoot; the observation reads it as 0 (reward
+        and info report the state as computed).
+        """
         self._steps += 1
         violation = n < _N_FLOOR
         reward = VIOLATION_REWARD if violation else n * _INV_N0 - tum * _INV_T0 - v
         self._done = violation
         day = self._steps * self.interval_days
-        obs = np.array((n, tum, imm, u, day / self.horizon_days), np.float32)
+        if floor:
+            obs = np.array((max(n, 0.0), max(tum, 0.0), max(imm, 0.0), max(u, 0.0),
+                            day / self.horizon_days), np.float32)  # fmt: skip
+        else:
+            obs = np.array((n, tum, imm, u, day / self.horizon_days), np.float32)
         info = {"day": day, "N": n, "T": tum, "I": imm, "u": u, "dose": v,
                 "violation": float(violation)}  # fmt: skip
         return obs, reward, violation, False, info

@@ -72,6 +72,8 @@ class TumorImmuneEnv(gym.Env):
     | 5 | log10(1 + damage signal) | log10 damage units |
     | 6-8 | chemotherapy, anti-PD-1, inhibitor levels | dose units |
     | 9-13 | neutrophil progenitors, 3 transit compartments, ANC | 1e9 cells/L |
+
+    (States are floored at 0: a round-off undershoot of a decaying state reads as 0.)
     | 14 | elapsed time / horizon | - |
     | 15-17 | doses given in the last interval | dose fractions |
 

@@ -119,7 +119,9 @@ class BatchStepper:
         self.interval_days = float(bp[-1])
         self.n_segments = bp.size - 1
         self.rtol, self.atol = _resolve_tolerances(m, rtol, atol)
-        self.max_steps = int(max_steps)
+        max_steps = int(max_steps)
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         n_s, n_in, k = len(m.states), len(m.inputs), self.n_segments
         self._rhs = kernels.rhs_addresses(m.rhs)
         n_eval, n_seg = int(n_outputs), n_pat * k
@@ -129,7 +131,7 @@ class BatchStepper:
         self._fbuf = np.zeros(n_f)
         self._ibuf = np.zeros(n_i, dtype=np.int64)
         self._ibuf[: kernels.IB_HEADER] = (n_pat, n_s, n_par, n_in, n_seg, n_eval,
-                                          self.max_steps, 0)  # fmt: skip
+                                          max_steps, 0)  # fmt: skip
         self._fbuf[kernels.FB_RTOL] = self.rtol
         v = kernels.packed_views(self._fbuf, self._ibuf)
         self._y0, self._params = v["y0"], v["params"]
@@ -150,6 +152,17 @@ class BatchStepper:
         )
         #: The packed kernel's arguments; it returns 1 if every patient's result is clean.
         self.kernel_args = (*self._rhs, self._fbuf, self._ibuf)
+
+    @property
+    def max_steps(self) -> int:
+        """Integration step budget per patient and call (settable)."""
+        return int(self._ibuf[kernels.IB_MAX_STEPS])
+
+    @max_steps.setter
+    def max_steps(self, value: int) -> None:
+        if int(value) < 1:
+            raise ValueError(f"max_steps must be >= 1, got {value}")
+        self._ibuf[kernels.IB_MAX_STEPS] = int(value)
 
     def continue_from_end(self, flag: bool) -> None:
         """If set, a clean step copies the end states into the start buffer (``_y0``).
