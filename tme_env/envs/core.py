@@ -42,6 +42,7 @@ CURE_CELLS = 1.0
 
 _CELL_STATES = ("S", "R", "E", "X", "M")
 _IDX = {name: i for i, name in enumerate(STATE_NAMES)}
+_HOT_RATIO = MODEL.parameter_names.index("hot_ratio")
 #: The full observation shows the first _N_LOG states (cell counts and the damage signal) as
 #: log10(1 + x); `_observe_full` relies on this kernel order.
 _N_LOG = 6
@@ -186,7 +187,6 @@ class TumorImmuneCore:
         self.cohort = cohort(config.split, config.cohort_size)
         self._cohort_params = self.cohort.parameters_array()
         self._cohort_y0 = self.cohort.initial_states_array()
-        self._hot_ratio = self._cohort_params[:, MODEL.parameter_names.index("hot_ratio")]
         dt = config.decision_interval_days
         # Daily outputs within each interval: the neutrophil nadir (~day 8 after a dose) is
         # read from them, so toxicity is judged on the worst day, not on the visit day.
@@ -231,16 +231,19 @@ class TumorImmuneCore:
         if isinstance(patient, VirtualPatient):
             params = patient.parameters.to_array()
             y0 = np.array([patient.initial_state[s] for s in STATE_NAMES])
-        else:
+            self.stepper.set_params(i, params)
+        else:  # the cohort's rows were validated when the cohort was built
             params, y0 = self._cohort_params[patient], self._cohort_y0[patient]
-        self.stepper.set_params(i, params)
-        self.hot_ratio[i] = params[MODEL.parameter_names.index("hot_ratio")]
+            self.stepper.set_params(i, params, validate=False)
+        self.hot_ratio[i] = params[_HOT_RATIO]
         self.y[i] = y0
         self.anc_nadir[i] = y0[_IDX["ANC"]]
         self.steps[i] = 0
         self.last_action[i] = 0.0
         if self._full:
-            _observe_full(self.y, self.steps, self._dt_over_h, self.last_action, self._obs)
+            j = slice(i, i + 1)
+            _observe_full(self.y[j], self.steps[j], self._dt_over_h, self.last_action[j],
+                          self._obs[j])  # fmt: skip
         self._measure([i], rngs, biopsy=True)
 
     # --- measurements -------------------------------------------------------------------

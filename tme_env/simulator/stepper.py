@@ -177,14 +177,21 @@ class BatchStepper:
         """States at the output times of the last step, shape ``(n, n_states, n_outputs)``."""
         return self._y_out
 
-    def set_params(self, index: int, params: np.ndarray) -> None:
+    def set_params(self, index: int, params: np.ndarray, validate: bool = True) -> None:
         """Replace one patient's parameters (kernel order), e.g. when an environment resets.
+
+        Args:
+            index: The patient's row.
+            params: Its parameters in kernel order.
+            validate: Check every value (~0.1 ms); pass False only for rows already validated,
+                such as a cohort's (`tme_env.patients.Cohort.parameters_array`).
 
         Raises:
             ValueError: If a parameter is invalid (the message names it).
         """
         row = np.asarray(params, dtype=np.float64)
-        self.model.parameter_class.from_array(row)
+        if validate:
+            self.model.parameter_class.from_array(row)
         self._params[index] = row
         self.h_carry[index] = 0.0
 
