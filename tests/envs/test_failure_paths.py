@@ -66,3 +66,28 @@ def test_stepper_step_raises_on_a_failed_interval():
     st.max_steps = 2
     with pytest.raises(SimulationError, match=r"patient 0: .*\(max_steps=2\)"):
         st.step(c.initial_states_array(), np.zeros((2, 1, 3)))
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-6, 0.5, float("nan"), "1e-6"])
+def test_env_rtol_is_validated(bad):
+    with pytest.raises(ValueError, match="rtol must be None or a number"):
+        gym.make("tme/TumorImmune-v0", rtol=bad)
+
+
+def test_env_rtol_option_reaches_the_integrator_and_tighter_agrees():
+    """``rtol`` sets the integrator's tolerance; 1e-8 and the default 1e-6 agree closely."""
+    envs = [gym.make("tme/TumorImmune-v0", rtol=r) for r in (None, 1e-8)]
+    assert [e.unwrapped.core.stepper.rtol for e in envs] == [1e-6, 1e-8]
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(0, 1, (20, 3)).astype(np.float32)
+    infos = []
+    for e in envs:
+        e.reset(seed=5)
+        for a in actions:
+            _, _, terminated, _, info = e.step(a)
+            if terminated:
+                break
+        infos.append(info)
+    assert infos[0]["day"] == infos[1]["day"]
+    assert infos[0]["tumour_cells"] == pytest.approx(infos[1]["tumour_cells"], rel=1e-4)
+    assert infos[0]["anc"] == pytest.approx(infos[1]["anc"], rel=1e-4)

@@ -82,6 +82,9 @@ class EnvConfig:
         biopsy_every_steps: Steps between biopsies (CD8:MDSC ratio), 0 for never.
         biopsy_cv: Coefficient of variation of the biopsy ratio.
         reward: Reward weights.
+        rtol: Relative tolerance of the integrator; None (default) uses the model's (1e-6),
+            the accuracy `tme_env.simulate` gives. Looser values trade accuracy for speed
+            (``experiments/benchmarks/envs.py`` prints both for 1e-4).
     """
 
     decision_interval_days: float = 7.0
@@ -95,6 +98,7 @@ class EnvConfig:
     biopsy_every_steps: int = 6
     biopsy_cv: float = 0.2
     reward: RewardWeights = field(default_factory=RewardWeights)
+    rtol: float | None = None
 
     def __post_init__(self) -> None:
         """Validate every setting, naming the bad one."""
@@ -117,6 +121,10 @@ class EnvConfig:
             raise ValueError(f"biopsy_every_steps must be >= 0, got {self.biopsy_every_steps}")
         if isinstance(self.reward, dict):
             object.__setattr__(self, "reward", RewardWeights(**self.reward))
+        if self.rtol is not None and not (
+            isinstance(self.rtol, (int, float)) and 1e-12 <= self.rtol <= 1e-2
+        ):
+            raise ValueError(f"rtol must be None or a number in [1e-12, 1e-2], got {self.rtol!r}")
 
     @property
     def max_episode_steps(self) -> int:
@@ -192,7 +200,7 @@ class TumorImmuneCore:
         # read from them, so toxicity is judged on the worst day, not on the visit day.
         self.stepper = BatchStepper(
             MODEL, np.repeat(self._cohort_params[:1], self.n, axis=0), (0.0, 1.0, dt),
-            parallel=parallel, n_outputs=max(2, math.ceil(dt) + 1),
+            parallel=parallel, n_outputs=max(2, math.ceil(dt) + 1), rtol=config.rtol,
         )  # fmt: skip
         self.anc_nadir = np.zeros(self.n)
         self.model_anc_index = _IDX["ANC"]

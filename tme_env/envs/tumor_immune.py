@@ -121,6 +121,7 @@ class TumorImmuneEnv(gym.Env):
     | `split` | str | `"train"` | cohort split |
     | `cohort_size` | int | 256 | patients in the cohort |
     | `reward` | dict | `{}` | reward weight overrides (`RewardWeights` fields) |
+    | `rtol` | float | None | integrator tolerance; None: the model's 1e-6 (as `simulate`) |
     | `render_mode` | str | None | `"rgb_array"`: a plot of the trajectory so far |
 
     >>> import gymnasium as gym, tme_env
@@ -145,6 +146,7 @@ class TumorImmuneEnv(gym.Env):
         cohort_size: int = 256,
         reward: dict[str, float] | None = None,
         render_mode: str | None = None,
+        rtol: float | None = None,
     ) -> None:
         """Create the environment (see the class docstring for the arguments)."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -156,6 +158,7 @@ class TumorImmuneEnv(gym.Env):
             cohort_size=cohort_size,
             observation=observation,
             reward=reward or {},
+            rtol=rtol,
         )
         self.discrete = bool(discrete)
         self.render_mode = render_mode
