@@ -4,11 +4,16 @@
 tens of microseconds. An RL environment advances the same patients by one decision interval
 at a time with inputs that are constant on a few sub-intervals (e.g. a chemotherapy infusion
 on the first day, an oral inhibitor all week). `BatchStepper` validates the model and
-parameters once, keeps every kernel array allocated, and on each `step` only copies the new
-inputs in and calls the compiled integrator.
+parameters once, keeps every kernel array in two preallocated buffers (one float64, one
+int64) and on each `step` only copies the new inputs in and calls a 4-argument compiled entry
+(`tme_env.simulator.kernels.integrate_packed_single` / ``_batch``).
 
-Each patient is integrated with the same per-patient kernel code as `simulate`; the result of
-a step equals `simulate` over the same interval with the same inputs, bit for bit (tested).
+Each patient is integrated with the same per-patient kernel code as `simulate`. A patient's
+step size is carried from one call to the next (its next interval starts with the step the
+controller proposed, instead of re-growing one from the starting heuristic); `restart`
+forgets it, e.g. when an episode starts. After `restart`, a step equals `simulate` over the
+same interval with the same inputs, bit for bit; chained steps agree with one `simulate`
+call over all intervals to the integration tolerance (both tested).
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ class BatchStepper:
         rtol: Relative tolerance (default: the model's).
         atol: Absolute tolerance (default: the model's).
         parallel: Use the multi-threaded kernel.
-        max_steps: Integration step budget per patient and call.
+        max_steps: Integration step budget per patient and call (also settable later).
         n_outputs: Output times per interval, evenly spaced from its start to its end (>= 2);
             intermediate ones (e.g. daily values for a nadir) are read from `outputs` and do
             not change the integration.
