@@ -564,7 +564,9 @@ def unpack(fbuf, ibuf):
     """The views of `integrate_single`'s arguments (after the rhs) inside the two buffers.
 
     The views are built with `numba.carray` and own no reference to the buffers: they are
-    valid while the caller holds ``fbuf`` and ``ibuf`` (for the duration of a call). A
+    valid while the caller holds ``fbuf`` and ``ibuf`` (for the duration of a call). For
+    compiled callers only; Python code uses `packed_views`, whose views keep the buffers
+    alive. A
     reference-counted slice costs ~17 ns to make and drop; with ~40 views per call, that was
     half the fixed cost of a short interval.
     """
