@@ -29,6 +29,7 @@ import numba
 import numpy as np
 
 import tme_env
+from tme_env.envs.core import _prepare
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simulator import _rhs2003  # noqa: E402 - the plain-Python de Pillis rhs, defined once
@@ -75,9 +76,11 @@ def kernel_rate(steps: int) -> tuple[float, float]:
         if terminated or truncated:
             env.reset()
     elapsed, n_steps = 0.0, 0
+    active = np.ones(1, dtype=np.bool_)
     for (params, y, h), a in zip(starts, actions, strict=True):
-        st._params[0], st._y0[0], st.h_carry[0] = params, y, h
-        st._seg_u[0], st._seg_u[1] = a, (0.0, 0.0, a[2])
+        st._params[0], st.h_carry[0] = params, h
+        # The env's own input layout: state into the start buffer, doses into the segments.
+        _prepare(np.asarray(a, dtype=np.float64)[None], active, y[None], st._y0, st._seg_u)
         t0 = time.perf_counter()
         st._kernel(*st.kernel_args)
         elapsed += time.perf_counter() - t0

@@ -477,7 +477,6 @@ def _observe_full(y, steps, dt_over_h, last_action, out):  # pragma: no cover - 
     n_s = y.shape[1]
     for i in range(y.shape[0]):
         for j in range(n_s):
-            # Every state is a non-negative quantity: a round-off undershoot reads as 0.
             v = max(y[i, j], 0.0)
             if j < _N_LOG:  # S, R, E, X, M, D (kernel order)
                 v = np.log10(1.0 + v)

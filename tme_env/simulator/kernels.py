@@ -636,6 +636,9 @@ def _finish_packed(y0, y_out, status, copy_end):
 
 
 _PACKED_SIGNATURE = types.int64(types.int64, types.int64, _f8_1d, _i8_1d)
+# The packed entries repeat the patient loop of `integrate_single` / `integrate_batch` rather
+# than calling them: passing the 18 unpacked views on through another call measured 0.4 us
+# more per call (0.7 -> 1.1 us for one 0.25-day de Pillis interval).
 
 
 @njit(_PACKED_SIGNATURE, **JIT_FLAGS)

@@ -198,7 +198,7 @@ class BatchStepper:
         if validate:
             self.model.parameter_class.from_array(row)
         self._params[index] = row
-        self.h_carry[index] = 0.0
+        self.restart(index)
 
     def restart(self, index: int) -> None:
         """Forget patient ``index``'s carried step size (a new trajectory starts there).
