@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 import tme_env
-from tme_env.envs.core import _prepare
+from tme_env.dosing import write_rates
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simulator import _rhs2003  # noqa: E402 - the plain-Python de Pillis rhs, defined once
@@ -68,21 +68,22 @@ def kernel_rate(steps: int) -> tuple[float, float]:
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(steps)]
     env.reset(seed=0)
-    st = env.unwrapped.core.stepper
+    core = env.unwrapped.core
+    st = core.stepper
     starts = []
     for a in actions:
-        starts.append((st._params[0].copy(), env.unwrapped.core.y[0].copy(), st.h_carry[0]))
+        starts.append((st.params[0].copy(), core.state.y[0].copy(), st.h_carry[0]))
         _, _, terminated, truncated, _ = env.step(a)
         if terminated or truncated:
             env.reset()
     elapsed, n_steps = 0.0, 0
     active = np.ones(1, dtype=np.bool_)
     for (params, y, h), a in zip(starts, actions, strict=True):
-        st._params[0], st.h_carry[0] = params, h
-        # The env's own input layout: state into the start buffer, doses into the segments.
-        _prepare(np.asarray(a, dtype=np.float64)[None], active, y[None], st._y0, st._seg_u)
+        st.params[0], st.h_carry[0], st.y0[0] = params, h, y
+        # The env's own dosing: doses into the sub-interval rates (tme_env.dosing).
+        write_rates(np.asarray(a, dtype=np.float64)[None], active, st.seg_u)
         t0 = time.perf_counter()
-        st._kernel(*st.kernel_args)
+        st.kernel(*st.kernel_args)
         elapsed += time.perf_counter() - t0
         n_steps += st.n_steps[0]
     return steps / elapsed, n_steps / steps

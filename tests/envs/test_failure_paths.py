@@ -55,7 +55,7 @@ def test_depillis_round_off_undershoot_is_accepted_and_the_state_advances():
     env.unwrapped.core.y[0, 3] = -1e-12  # drug u, none given: decays but stays negative
     obs, _, _, _, info = env.step(np.zeros(1, dtype=np.float32))
     st = env.unwrapped.core.stepper
-    np.testing.assert_array_equal(st._y0[0], st._y_out[0, :, -1])  # continued from the end
+    np.testing.assert_array_equal(st.y0[0], st.y_out[0, :, -1])  # continued from the end
     assert -1e-12 < info["u"] < 0.0 and info["day"] == 0.25
     assert obs[0] == np.float32(info["N"])
 

@@ -145,7 +145,7 @@ def test_any_in_range_actions_keep_states_valid(patient, actions):
         obs, reward, terminated, _, info = env.step(np.array(a, dtype=np.float32))
         assert np.all(np.isfinite(obs)) and np.isfinite(reward)
         assert tuple(info) == INFO_KEYS and all(np.isfinite(v) for v in info.values())
-        assert np.all(env.core.y >= -1e-3)  # populations never meaningfully negative
+        assert np.all(env.core.state.y >= -1e-3)  # populations never meaningfully negative
         assert env.observation_space.contains(obs)
         if terminated:
             break
@@ -158,13 +158,14 @@ def test_compiled_info_agrees_with_the_clinical_readouts():
     env.reset(seed=0, options={"patient": 3})
     for a in ([1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.5, 0.5, 0.0]):
         *_, info = env.step(np.array(a, dtype=np.float32))
-        y = dict(zip(tme_env.models.get("tme").state_names, env.core.y[0], strict=True))
+        y = dict(zip(tme_env.models.get("tme").state_names, env.core.state.y[0], strict=True))
         burden = y["S"] + y["R"]
         assert info["tumour_cells"] == burden
         assert info["diameter_mm"] == pytest.approx(float(clinical.diameter_mm(burden)))
-        daily_anc = env.core.stepper.outputs[0, env.core.model_anc_index, 1:]
+        anc_index = tme_env.models.get("tme").state_names.index("ANC")
+        daily_anc = env.core.stepper.outputs[0, anc_index, 1:]
         assert info["anc_nadir"] == daily_anc.min() <= info["anc"]
         assert info["neutropenia_grade"] == float(clinical.neutropenia_grade(daily_anc.min()))
         assert info["blood_mdsc_per_ul"] == pytest.approx(float(clinical.blood_mdsc_per_ul(y["M"])))
-        hot = float(clinical.hotness(y["E"], y["M"], env.core.hot_ratio[0]))
+        hot = float(clinical.hotness(y["E"], y["M"], env.core.state.hot_ratio[0]))
         assert info["hotness"] == pytest.approx(hot) and info["is_hot"] == float(hot >= 0.5)

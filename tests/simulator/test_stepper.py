@@ -109,28 +109,46 @@ def test_carried_step_saves_the_restart_on_short_intervals():
 
 
 def test_packed_layout_agrees_with_the_compiled_unpack():
-    """The Python views and the kernel's `unpack` see the same offsets and shapes."""
-    from tme_env.simulator import kernels
+    """The Python views and the kernel's `unpack` see the same arrays, by name."""
+    from tme_env.simulator import packed
 
     st = BatchStepper("tme", cohort("train", 3).parameters_array(), (0.0, 1.0, 7.0),
                       n_outputs=8)  # fmt: skip
-    fbuf = np.arange(st._fbuf.size, dtype=np.float64)
-    ibuf = st._ibuf.copy()
-    ibuf[kernels.IB_HEADER :] = np.arange(ibuf.size - kernels.IB_HEADER) + 1000
-    views = kernels.packed_views(fbuf, ibuf)
-    unpacked = kernels.unpack(fbuf, ibuf)
-    order = ("y0", "params", "seg_ptr", "seg_start", "seg_end", "seg_u", "seg_jump", "t_eval",
-             None, "atol", None, "y_out", "status", "t_fail", "state_fail", "n_steps",
-             "h_carry", "work")  # fmt: skip
-    assert len(unpacked) == len(order)
-    for name, got in zip(order, unpacked, strict=True):
-        if name is not None:
-            np.testing.assert_array_equal(np.asarray(got), views[name], err_msg=name)
-    assert unpacked[8] == fbuf[kernels.FB_RTOL]
-    assert unpacked[10] == ibuf[kernels.IB_MAX_STEPS]
+    _, _, fbuf0, ibuf0 = st.kernel_args
+    fbuf = np.arange(fbuf0.size, dtype=np.float64)
+    ibuf = ibuf0.copy()
+    views = packed.views(fbuf, ibuf)
+    names = [name for name, _, _ in packed.ARRAYS]
+    # Rewrite the int arrays (past the header) in a distinct pattern; the compiled unpack
+    # must read back the same contents as the Python views.
+    start = (views["seg_ptr"].ctypes.data - ibuf.ctypes.data) // ibuf.itemsize
+    ibuf[start:] = np.arange(ibuf.size - start) + 1000
+    views = packed.views(fbuf, ibuf)
+    unpacked = packed.unpack(fbuf, ibuf)
+    assert set(names) | {"rtol", "max_steps"} == set(packed.Packed._fields)
+    for name in names:
+        got = np.asarray(getattr(unpacked, name))
+        np.testing.assert_array_equal(got, views[name], err_msg=name)
+        assert got.shape == views[name].shape == st_shape(st, name), name
+    assert unpacked.rtol == fbuf[0] and st.rtol == fbuf0[0] == 1e-6
+    assert unpacked.max_steps == st.max_steps
     last = views["n_steps"]
     assert last.base is ibuf and last[-1] == ibuf[-1]  # the int buffer is used to its end
     assert views["work"][-1, -1, -1] == fbuf[-1]  # the float buffer too
+    # The stepper's public arrays are these views.
+    assert st.y0.shape == (3, 14) and st.seg_u.shape == (6, 3) and st.y_out.shape == (3, 14, 8)
+
+
+def st_shape(st: BatchStepper, name: str) -> tuple[int, ...]:
+    """The expected shape of a packed array, written out independently of the layout table."""
+    n, s, k = st.n_patients, len(st.model.states), st.n_segments * st.n_patients
+    return {
+        "y0": (n, s), "params": (n, len(st.model.parameter_names)), "seg_start": (k,),
+        "seg_end": (k,), "seg_u": (k, len(st.model.inputs)), "seg_jump": (k, s),
+        "t_eval": (8,), "atol": (s,), "y_out": (n, s, 8), "t_fail": (n,), "h_carry": (n,),
+        "work": (n, 15, s), "seg_ptr": (n + 1,), "status": (n,), "state_fail": (n,),
+        "n_steps": (n,),
+    }[name]  # fmt: skip
 
 
 def test_stepper_validates_inputs():

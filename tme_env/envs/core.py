@@ -1,9 +1,22 @@
 """Batched, framework-free core of the ``tme`` environments.
 
-`TumorImmuneCore` advances ``n`` virtual patients by one decision interval per call with the
-compiled integrator (`BatchStepper`) and computes observations, rewards, termination flags
-and the info record as arrays. The single Gymnasium env wraps a core of size 1; a vector env
-wraps a core of size N, so both give the same transitions by construction.
+`TumorImmuneCore` advances ``n`` virtual patients by one decision interval per call. Its
+mutable state is one named struct of arrays, `EnvState` (gymnax-style: the state is data, the
+functions are separate), and a step is the composition of separate functions:
+
+* **transition**: `tme_env.dosing.write_rates` (doses to input rates), the compiled integrator
+  (`BatchStepper`'s packed kernel), then `_advance` (end state, nadir, counters);
+* **termination**: `_terminal` (death by burden or fatal neutropenia, cure);
+* **reward**: `_reward_terms` (each weighted term, see `TumorImmuneCore.step`);
+* **observation**: `_observe_full` (compiled) or `TumorImmuneCore._measure` (noisy clinical
+  measurements, seeded per slot);
+* **info**: `_write_info`, one row per slot with the columns named by `INFO`.
+
+All of it runs in one compiled call per step (`_env_step`). Observation and info columns are
+addressed by name through `FULL_OBSERVATION`, `CLINICAL_OBSERVATION` and `INFO_KEYS` (the
+`IntEnum` classes `observation_fields` and `INFO`), never by number. The single Gymnasium env wraps
+a core of size 1 and a vector env a core of size N, so both give the same transitions by
+construction.
 
 Configuration that is not biology lives in `EnvConfig` and `RewardWeights` (the biology is in
 `TMEParameters` and the cohort).
@@ -11,145 +24,79 @@ Configuration that is not biology lives in `EnvConfig` and `RewardWeights` (the 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from numba import njit
 
 from tme_env import clinical
 from tme_env._jit import JIT_FLAGS
+from tme_env.dosing import ACTION_NAMES, interval_breakpoints, write_rates
+from tme_env.models.base import index_enum
 from tme_env.models.tme import MODEL, STATE_NAMES
 from tme_env.patients import VirtualPatient, cohort
-from tme_env.simulator import kernels
+from tme_env.simulator import packed
 from tme_env.simulator.stepper import BatchStepper
 
 __all__ = [
     "ACTION_NAMES",
+    "CLINICAL_OBSERVATION",
+    "FULL_OBSERVATION",
+    "INFO",
     "INFO_KEYS",
+    "Core",
     "EnvConfig",
+    "EnvState",
     "RewardWeights",
     "TumorImmuneCore",
+    "observation_bounds",
+    "observation_fields",
 ]
 
-#: Action components, each a fraction of the maximum dose in [0, 1].
-ACTION_NAMES = ("chemo", "anti_pd1", "inhibitor")
 #: Lethal neutropenia: ANC below this (1e9/L) ends the episode as a toxic death (assumed: a
 #: grade-4 nadir this deep carries a high risk of fatal neutropenic sepsis).
 FATAL_ANC = 0.1
 #: A tumour below one cell is extinct: cure.
 CURE_CELLS = 1.0
 
-_CELL_STATES = ("S", "R", "E", "X", "M")
-_IDX = {name: i for i, name in enumerate(STATE_NAMES)}
+_X = index_enum("_X", STATE_NAMES)
 _HOT_RATIO = MODEL.parameter_names.index("hot_ratio")
-#: The full observation shows the first _N_LOG states (cell counts and the damage signal) as
-#: log10(1 + x); `_observe_full` relies on this kernel order.
-_N_LOG = 6
-if tuple(STATE_NAMES[:_N_LOG]) != (*_CELL_STATES, "D"):  # pragma: no cover - import guard
+#: States shown as log10(1 + x) in the full observation (cell counts and the damage signal).
+_LOG_STATES = ("S", "R", "E", "X", "M", "D")
+_N_LOG = len(_LOG_STATES)
+if tuple(STATE_NAMES[:_N_LOG]) != _LOG_STATES:  # pragma: no cover - import guard
     raise ImportError(f"tme state order changed: {STATE_NAMES}; update _observe_full")
-_S, _R, _E, _M, _ANC = (_IDX[k] for k in ("S", "R", "E", "M", "ANC"))
 _DEATH = clinical.DEATH_BURDEN_CELLS
 _BLOOD = clinical.BLOOD_MDSC_PER_UL_PER_CELL
 _HOT = clinical.HOT_THRESHOLD
 
-
-@dataclass(frozen=True)
-class RewardWeights:
-    """Weights of the per-step reward (see `TumorImmuneCore.step` for the formula)."""
-
-    survival: float = 0.1
-    death: float = 10.0
-    cure: float = 10.0
-    tumour: float = 1.0
-    toxicity: float = 0.5
-    hotness: float = 0.1
-
-
-@dataclass(frozen=True)
-class EnvConfig:
-    """Environment settings (not biology).
-
-    Attributes:
-        decision_interval_days: Days between decisions (one env step).
-        horizon_days: Episode length; the registered ids set ``max_episode_steps`` from it.
-        split: Cohort split patients are drawn from (``train``, ``validation``, ``test``).
-        cohort_size: Number of patients in the cohort.
-        observation: ``"full"`` (log-scaled state) or ``"clinical"`` (noisy measurements).
-        imaging_cv: Coefficient of variation of the imaging burden measurement.
-        anc_cv: Coefficient of variation of the neutrophil count.
-        mdsc_cv: Coefficient of variation of the blood MDSC assay.
-        biopsy_every_steps: Steps between biopsies (CD8:MDSC ratio), 0 for never.
-        biopsy_cv: Coefficient of variation of the biopsy ratio.
-        reward: Reward weights.
-        rtol: Relative tolerance of the integrator; None (default) uses the model's (1e-6),
-            the accuracy `tme_env.simulate` gives. Looser values trade accuracy for speed
-            (``experiments/benchmarks/envs.py`` prints both for 1e-4).
-    """
-
-    decision_interval_days: float = 7.0
-    horizon_days: float = 1095.0
-    split: str = "train"
-    cohort_size: int = 256
-    observation: str = "full"
-    imaging_cv: float = 0.1
-    anc_cv: float = 0.05
-    mdsc_cv: float = 0.15
-    biopsy_every_steps: int = 6
-    biopsy_cv: float = 0.2
-    reward: RewardWeights = field(default_factory=RewardWeights)
-    rtol: float | None = None
-
-    def __post_init__(self) -> None:
-        """Validate every setting, naming the bad one."""
-        if not (math.isfinite(self.decision_interval_days) and self.decision_interval_days > 1.0):
-            raise ValueError(
-                "decision_interval_days must be finite and > 1 (chemotherapy is infused over "
-                f"the first day), got {self.decision_interval_days!r}"
-            )
-        if not (
-            math.isfinite(self.horizon_days) and self.horizon_days >= self.decision_interval_days
-        ):
-            raise ValueError(f"horizon_days must be >= one interval, got {self.horizon_days!r}")
-        if self.observation not in ("full", "clinical"):
-            raise ValueError(f"unknown observation {self.observation!r}; valid: full, clinical")
-        for name in ("imaging_cv", "anc_cv", "mdsc_cv", "biopsy_cv"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
-        if self.biopsy_every_steps < 0:
-            raise ValueError(f"biopsy_every_steps must be >= 0, got {self.biopsy_every_steps}")
-        if isinstance(self.reward, dict):
-            object.__setattr__(self, "reward", RewardWeights(**self.reward))
-        if self.rtol is not None and not (
-            isinstance(self.rtol, (int, float)) and 1e-12 <= self.rtol <= 1e-2
-        ):
-            raise ValueError(f"rtol must be None or a number in [1e-12, 1e-2], got {self.rtol!r}")
-
-    @property
-    def max_episode_steps(self) -> int:
-        """Steps until the horizon (truncation)."""
-        return int(math.ceil(self.horizon_days / self.decision_interval_days))
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable settings."""
-        return asdict(self)
-
-
-def observation_bounds(mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of each observation component of a mode (float32).
-
-    Generous physical bounds: log10 cell counts <= 13 (the lethal burden is 1e12), drug and
-    neutrophil levels <= 100 (steady states are below ~10), elapsed time / horizon <= 2.
-    """
-    if mode == "full":
-        low = np.zeros(len(STATE_NAMES) + 1 + len(ACTION_NAMES))
-        high = np.array([13.0] * 5 + [6.0] + [100.0] * 3 + [100.0] * 5 + [2.0] + [1.0] * 3)
-    else:
-        low = np.array([9.0, 0.0, 0.0, 0.0, -10.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-        high = np.array([13.0, 1.0, 100.0, 6.0, 10.0, 10.0, 2.0, 1.0, 1.0, 1.0])
-    return low.astype(np.float32), high.astype(np.float32)
-
+#: Full observation fields: log10(1 + x) of the cell states and the damage signal, the other
+#: states raw (``anc`` is the ANC state), elapsed time / horizon, the last doses.
+FULL_OBSERVATION = (
+    *(f"log10_{name}" for name in _LOG_STATES),
+    *(name.lower() if name == "ANC" else name for name in STATE_NAMES[_N_LOG:]),
+    "time_fraction",
+    *(f"last_{a}" for a in ACTION_NAMES),
+)
+#: Clinical observation fields (what a clinic measures; see `TumorImmuneEnv`).
+CLINICAL_OBSERVATION = (
+    "imaging_log10_burden",
+    "detectable",
+    "anc",
+    "log10_blood_mdsc",
+    "biopsy_log10_cd8_mdsc",
+    "biopsy_age_52w",
+    "time_fraction",
+    *(f"last_{a}" for a in ACTION_NAMES),
+)
+_FULL = index_enum("FullObservation", FULL_OBSERVATION)
+_CLIN = index_enum("ClinicalObservation", CLINICAL_OBSERVATION)
+#: The measured clinical values kept in `EnvState.measured` (the first clinical fields).
+_MEASURED = CLINICAL_OBSERVATION[:4]
 
 #: Keys of the info record, identical at reset and at every step (all numeric and finite).
 INFO_KEYS = (
@@ -164,9 +111,7 @@ INFO_KEYS = (
     "blood_mdsc_per_ul",
     "hotness",
     "is_hot",
-    "dose_chemo",
-    "dose_anti_pd1",
-    "dose_inhibitor",
+    *(f"dose_{a}" for a in ACTION_NAMES),
     "reward_survival",
     "reward_death",
     "reward_cure",
@@ -176,7 +121,225 @@ INFO_KEYS = (
     "dead",
     "toxic_death",
     "cured",
+    "imaging_tumour_cells",
 )
+#: Column of each info key (compile-time constants in the kernels).
+INFO = index_enum("Info", INFO_KEYS)
+_N_REWARD = 6
+
+
+def observation_fields(mode: str) -> type[IntEnum]:
+    """The named columns of an observation mode (``"full"`` or ``"clinical"``).
+
+    >>> from tme_env.envs.core import observation_fields
+    >>> int(observation_fields("clinical").anc)
+    2
+    """
+    if mode == "full":
+        return _FULL
+    if mode == "clinical":
+        return _CLIN
+    raise ValueError(f"unknown observation {mode!r}; valid: full, clinical")
+
+
+def observation_bounds(mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of each observation component of a mode (float32).
+
+    Generous physical bounds: log10 cell counts <= 13 (the lethal burden is 1e12), the
+    damage signal <= 6, drug and neutrophil levels <= 100 (steady states are below ~10),
+    elapsed time / horizon <= 2, doses in [0, 1].
+    """
+    fields = observation_fields(mode)
+    if mode == "full":
+        bounds = {f"log10_{s}": (0.0, 13.0) for s in _LOG_STATES[:5]} | {"log10_D": (0.0, 6.0)}
+        default = (0.0, 100.0)
+    else:
+        bounds = {"imaging_log10_burden": (9.0, 13.0), "detectable": (0.0, 1.0),
+                  "log10_blood_mdsc": (0.0, 6.0), "biopsy_log10_cd8_mdsc": (-10.0, 10.0),
+                  "biopsy_age_52w": (0.0, 10.0)}  # fmt: skip
+        default = (0.0, 100.0)
+    bounds |= {"time_fraction": (0.0, 2.0)} | {f"last_{a}": (0.0, 1.0) for a in ACTION_NAMES}
+    low, high = np.array([bounds.get(f.name, default) for f in fields]).T
+    return low.astype(np.float32), high.astype(np.float32)
+
+
+def _real(x: object) -> bool:
+    """A finite real number (not a bool)."""
+    return (
+        isinstance(x, (int, float, np.integer, np.floating))
+        and not isinstance(x, bool)
+        and math.isfinite(x)
+    )
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Weights of the per-step reward (see `TumorImmuneCore.step` for the formula)."""
+
+    survival: float = field(default=0.1, metadata=_doc("per step alive"))
+    death: float = field(default=10.0, metadata=_doc("penalty on death"))
+    cure: float = field(default=10.0, metadata=_doc("bonus on cure"))
+    tumour: float = field(default=1.0, metadata=_doc("per log10 of burden growth"))
+    toxicity: float = field(default=0.5, metadata=_doc("per step with grade >= 3 neutropenia"))
+    hotness: float = field(default=0.1, metadata=_doc("times the hotness index"))
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Environment settings (not biology); each field is an argument of the ``tme`` envs.
+
+    Every field can be set through ``gym.make(id, **overrides)`` (`from_kwargs` names an
+    unknown one). Field documentation is in each field's ``metadata["doc"]``; the envs'
+    docstrings build their Arguments tables from it (`arguments_table`).
+    """
+
+    observation: str = field(default="full", metadata=_doc('`"full"` or `"clinical"`'))
+    decision_interval_days: float = field(default=7.0, metadata=_doc("days per step (> 1)"))
+    horizon_days: float = field(
+        default=1095.0, metadata=_doc("episode horizon; the ids set `max_episode_steps` from it")
+    )
+    split: str = field(default="train", metadata=_doc("cohort split: train, validation, test"))
+    cohort_size: int = field(default=256, metadata=_doc("patients in the cohort"))
+    imaging_cv: float = field(default=0.1, metadata=_doc("CV of the imaging burden (clinical)"))
+    anc_cv: float = field(default=0.05, metadata=_doc("CV of the neutrophil count (clinical)"))
+    mdsc_cv: float = field(default=0.15, metadata=_doc("CV of the blood MDSC assay (clinical)"))
+    biopsy_every_steps: int = field(
+        default=6, metadata=_doc("steps between biopsies (CD8:MDSC ratio), 0 for never")
+    )
+    biopsy_cv: float = field(default=0.2, metadata=_doc("CV of the biopsy ratio (clinical)"))
+    reward: RewardWeights = field(
+        default_factory=RewardWeights,
+        metadata=_doc("reward weights, a dict of `RewardWeights` fields to override"),
+    )
+    rtol: float | None = field(
+        default=None,
+        metadata=_doc("integrator tolerance; None: the model's 1e-6 (as `tme_env.simulate`)"),
+    )
+
+    def __post_init__(self) -> None:
+        """Validate every setting, naming the bad one."""
+        if not (_real(self.decision_interval_days) and self.decision_interval_days > 1.0):
+            raise ValueError(
+                "decision_interval_days must be finite and > 1 (chemotherapy is infused over "
+                f"the first day), got {self.decision_interval_days!r}"
+            )
+        if not (_real(self.horizon_days) and self.horizon_days >= self.decision_interval_days):
+            raise ValueError(f"horizon_days must be >= one interval, got {self.horizon_days!r}")
+        observation_fields(self.observation)  # raises on an unknown mode
+        for name in ("imaging_cv", "anc_cv", "mdsc_cv", "biopsy_cv"):
+            v = getattr(self, name)
+            if not (_real(v) and v >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+        for name, least in (("biopsy_every_steps", 0), ("cohort_size", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
+        if isinstance(self.reward, dict):
+            valid = [f.name for f in dataclasses.fields(RewardWeights)]
+            unknown = sorted(set(self.reward) - set(valid))
+            if unknown:
+                raise ValueError(f"unknown reward weights {unknown}; valid: {', '.join(valid)}")
+            object.__setattr__(self, "reward", RewardWeights(**self.reward))
+        if self.rtol is not None and not (
+            _real(self.rtol) and 1e-12 <= self.rtol <= 1e-2
+        ):
+            raise ValueError(f"rtol must be None or a number in [1e-12, 1e-2], got {self.rtol!r}")
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> EnvConfig:
+        """Build a config from keyword arguments (``None`` reward means the defaults).
+
+        Raises:
+            ValueError: On an unknown name (the message lists the valid ones) or a bad value.
+        """
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(kwargs) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown env arguments {unknown}; valid: {', '.join(valid)}")
+        if kwargs.get("reward", 0) is None:
+            kwargs["reward"] = {}
+        return cls(**kwargs)
+
+    @property
+    def max_episode_steps(self) -> int:
+        """Steps until the horizon (truncation)."""
+        return int(math.ceil(self.horizon_days / self.decision_interval_days))
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable settings."""
+        return asdict(self)
+
+
+def arguments_table(extra: tuple[tuple[str, str, str, str], ...] = ()) -> str:
+    """The Gymnasium-docstring Arguments table of the ``tme`` envs, from `EnvConfig`'s fields.
+
+    Args:
+        extra: More rows ``(name, type, default, description)`` (env-only arguments).
+    """
+    rows = list(extra)
+    defaults = EnvConfig()
+    for f in dataclasses.fields(EnvConfig):
+        value = getattr(defaults, f.name)
+        default = "`{}`" if f.name == "reward" else f"`{value!r}`"
+        kind = "dict" if f.name == "reward" else type(value).__name__
+        if f.name == "rtol":
+            kind = "float"
+        rows.append((f"`{f.name}`", kind, default, f.metadata["doc"]))
+    lines = ["| Parameter | Type | Default | Description |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+class EnvState(NamedTuple):
+    """The mutable state of ``n`` env slots: one array per field, rows are slots.
+
+    Attributes:
+        y: Model state at the current decision time, ``(n, n_states)`` (kernel order).
+        steps: Decisions taken in the episode, ``(n,)`` int64.
+        last_doses: Doses of the last interval, ``(n, 3)`` in action order.
+        anc_nadir: Lowest daily ANC of the last interval (1e9/L), ``(n,)``.
+        hot_ratio: The patient's hotness weight ``theta_hot`` (parameter), ``(n,)``.
+        biopsy: Last biopsy's log10 CD8:MDSC ratio (clinical), ``(n,)``.
+        biopsy_age: Weeks since that biopsy, ``(n,)``.
+        measured: The latest clinical measurements, ``(n, 4)``: the first four fields of
+            `CLINICAL_OBSERVATION`.
+    """
+
+    y: np.ndarray
+    steps: np.ndarray
+    last_doses: np.ndarray
+    anc_nadir: np.ndarray
+    hot_ratio: np.ndarray
+    biopsy: np.ndarray
+    biopsy_age: np.ndarray
+    measured: np.ndarray
+
+
+class Core(Protocol):
+    """What a batched env core provides to the single, vector and SB3 envs.
+
+    Both `TumorImmuneCore` and `tme_env.envs.depillis.DePillis2003ChemoCore` follow it.
+    """
+
+    n: int
+
+    def set_patient(self, i: int, patient: Any, rngs: list[np.random.Generator]) -> None:
+        """Put a patient into slot ``i`` and start its episode."""
+
+    def observe(self) -> np.ndarray:
+        """Observations of all slots, ``(n, obs_dim)`` float32 (a new array)."""
+
+    def step(
+        self, doses: np.ndarray, rngs: list[np.random.Generator], active: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray] | None]:
+        """One decision interval: ``(reward, terminated, info)`` over the slots."""
+
+    def info(self) -> dict[str, np.ndarray]:
+        """The info record of all slots for the current state."""
 
 
 class TumorImmuneCore:
@@ -199,97 +362,106 @@ class TumorImmuneCore:
         # Daily outputs within each interval: the neutrophil nadir (~day 8 after a dose) is
         # read from them, so toxicity is judged on the worst day, not on the visit day.
         self.stepper = BatchStepper(
-            MODEL, np.repeat(self._cohort_params[:1], self.n, axis=0), (0.0, 1.0, dt),
+            MODEL, np.repeat(self._cohort_params[:1], self.n, axis=0), interval_breakpoints(dt),
             parallel=parallel, n_outputs=max(2, math.ceil(dt) + 1), rtol=config.rtol,
         )  # fmt: skip
-        self.anc_nadir = np.zeros(self.n)
-        self.model_anc_index = _IDX["ANC"]
-        self.y = np.repeat(self._cohort_y0[:1], self.n, axis=0)
-        self.hot_ratio = np.ones(self.n)
-        self.steps = np.zeros(self.n, dtype=np.int64)
-        self.last_action = np.zeros((self.n, 3))
-        self.biopsy = np.zeros(self.n)
-        self.biopsy_age = np.zeros(self.n)
-        self.measured = np.zeros((self.n, 4))  # log10 burden, detectable, ANC, log10 MDSC
+        self.state = EnvState(
+            y=np.repeat(self._cohort_y0[:1], self.n, axis=0),
+            steps=np.zeros(self.n, dtype=np.int64),
+            last_doses=np.zeros((self.n, len(ACTION_NAMES))),
+            anc_nadir=np.zeros(self.n),
+            hot_ratio=np.ones(self.n),
+            biopsy=np.zeros(self.n),
+            biopsy_age=np.zeros(self.n),
+            measured=np.zeros((self.n, len(_MEASURED))),
+        )
         self._info = np.zeros((self.n, len(INFO_KEYS)))
         self._all_active = np.ones(self.n, dtype=np.bool_)
-        self._obs = np.zeros((self.n, observation_bounds(config.observation)[0].size), np.float32)
+        self._obs = np.zeros((self.n, len(observation_fields(config.observation))), np.float32)
         self._full = config.observation == "full"
-        self._parallel = bool(parallel)
         self._dt_over_h = config.decision_interval_days / config.horizon_days
         w = config.reward
         self._weights = np.array(
             [w.survival, w.death, w.cure, w.tumour, w.toxicity, w.hotness], dtype=np.float64
         )
+        self._cfg = np.array([dt / 7.0, dt, self._dt_over_h, *self._weights])
         st = self.stepper
-        # Arguments of `_finish` and `_env_step` after (active, actions, reward, terminated):
-        # all persistent buffers.
-        self._finish_args = (
-            st._fbuf, st._ibuf, self._full, self.y, self.last_action, self.steps,
-            self.biopsy_age, self.anc_nadir, self.hot_ratio, self._info, self._obs,
-            np.array([dt / 7.0, dt, self._dt_over_h, *self._weights]),
-        )  # fmt: skip
-        self._step_args = (*st._rhs, self._parallel, *self._finish_args)
+        # `_env_step`'s arguments after (active, doses, reward, terminated): all persistent.
+        self._step_args = (*st.kernel_args, st.parallel, self._full, self._info, self._obs,
+                           self._cfg, *self.state)  # fmt: skip
+
+    @property
+    def y(self) -> np.ndarray:
+        """Model states of all slots, ``(n, n_states)`` (``state.y``)."""
+        return self.state.y
 
     # --- patients -----------------------------------------------------------------------
     def set_patient(
         self, i: int, patient: VirtualPatient | int, rngs: list[np.random.Generator]
     ) -> None:
         """Put a patient (object or cohort index) into slot ``i`` and reset its episode."""
+        s = self.state
         if isinstance(patient, VirtualPatient):
             params = patient.parameters.to_array()
-            y0 = np.array([patient.initial_state[s] for s in STATE_NAMES])
+            y0 = np.array([patient.initial_state[name] for name in STATE_NAMES])
             self.stepper.set_params(i, params)
         else:  # the cohort's rows were validated when the cohort was built
             params, y0 = self._cohort_params[patient], self._cohort_y0[patient]
             self.stepper.set_params(i, params, validate=False)
-        self.hot_ratio[i] = params[_HOT_RATIO]
-        self.y[i] = y0
-        self.anc_nadir[i] = y0[_IDX["ANC"]]
-        self.steps[i] = 0
-        self.last_action[i] = 0.0
+        s.hot_ratio[i] = params[_HOT_RATIO]
+        s.y[i] = y0
+        s.anc_nadir[i] = y0[_X.ANC]
+        s.steps[i] = 0
+        s.last_doses[i] = 0.0
         if self._full:
             j = slice(i, i + 1)
-            _observe_full(self.y[j], self.steps[j], self._dt_over_h, self.last_action[j],
-                          self._obs[j])  # fmt: skip
+            _observe_full(s.y[j], s.steps[j], s.last_doses[j], self._dt_over_h, self._obs[j])
         self._measure([i], rngs, biopsy=True)
 
-    # --- measurements -------------------------------------------------------------------
-    def _measure(self, rows: np.ndarray, rngs: list[np.random.Generator], biopsy: bool) -> None:
-        """Noisy clinical measurements of ``rows``.
+    # --- observations -------------------------------------------------------------------
+    def _measure(self, rows: Any, rngs: list[np.random.Generator], biopsy: bool) -> None:
+        """Noisy clinical measurements of ``rows`` (clinical observation only).
 
         Slot ``i`` draws from ``rngs[i]`` only, in a fixed order (imaging, ANC, MDSC[, biopsy]),
         so its noise does not depend on the other slots: a vector env reproduces N single envs
         with the same seeds.
         """
         cfg = self.config
-        if cfg.observation != "clinical":
+        if self._full:
             return  # the full observation needs no measurement (and draws no noise)
+        s = self.state
         for i in rows:
-            y = self.y[i]
+            y = s.y[i]
             z = rngs[i].standard_normal(4 if biopsy else 3)
-            burden = y[_IDX["S"]] + y[_IDX["R"]]
+            burden = y[_X.S] + y[_X.R]
             seen = burden * math.exp(cfg.imaging_cv * z[0])
-            self.measured[i, 0] = math.log10(max(seen, clinical.DETECTION_LIMIT_CELLS))
-            self.measured[i, 1] = float(seen >= clinical.DETECTION_LIMIT_CELLS)
-            self.measured[i, 2] = y[_IDX["ANC"]] * math.exp(cfg.anc_cv * z[1])
-            mdsc = float(clinical.blood_mdsc_per_ul(y[_IDX["M"]]))
-            self.measured[i, 3] = math.log10(1.0 + mdsc * math.exp(cfg.mdsc_cv * z[2]))
+            m = s.measured[i]
+            m[_CLIN.imaging_log10_burden] = math.log10(max(seen, clinical.DETECTION_LIMIT_CELLS))
+            m[_CLIN.detectable] = float(seen >= clinical.DETECTION_LIMIT_CELLS)
+            m[_CLIN.anc] = y[_X.ANC] * math.exp(cfg.anc_cv * z[1])
+            mdsc = float(clinical.blood_mdsc_per_ul(y[_X.M]))
+            m[_CLIN.log10_blood_mdsc] = math.log10(1.0 + mdsc * math.exp(cfg.mdsc_cv * z[2]))
             if biopsy:
-                ratio = (max(y[_IDX["E"]], 0.0) + 1.0) / (max(y[_IDX["M"]], 0.0) + 1.0)
-                self.biopsy[i] = math.log10(ratio) + cfg.biopsy_cv * z[3] / math.log(10.0)
-                self.biopsy_age[i] = 0.0
+                ratio = (max(y[_X.E], 0.0) + 1.0) / (max(y[_X.M], 0.0) + 1.0)
+                s.biopsy[i] = math.log10(ratio) + cfg.biopsy_cv * z[3] / math.log(10.0)
+                s.biopsy_age[i] = 0.0
 
-    # --- observations -------------------------------------------------------------------
+    def _imaging_into_info(self) -> None:
+        """Clinical mode: the info's imaging burden is what imaging measured (cells)."""
+        if not self._full:
+            self._info[:, INFO.imaging_tumour_cells] = (
+                10.0 ** self.state.measured[:, _CLIN.imaging_log10_burden]
+            )
+
     def observe(self) -> np.ndarray:
         """Observations of all slots, float32, shape ``(n, obs_dim)`` (a new array)."""
-        cfg = self.config
         if self._full:
             return self._obs.copy()  # kept current by `step` and `set_patient`
-        t_frac = self.steps * cfg.decision_interval_days / cfg.horizon_days
+        s = self.state
+        t_frac = s.steps * self._dt_over_h
         obs = np.concatenate(
-            [self.measured, self.biopsy[:, None], self.biopsy_age[:, None] / 52.0,
-             t_frac[:, None], self.last_action],
+            [s.measured, s.biopsy[:, None], s.biopsy_age[:, None] / 52.0, t_frac[:, None],
+             s.last_doses],
             axis=1,
         )  # fmt: skip
         return obs.astype(np.float32)
@@ -297,16 +469,15 @@ class TumorImmuneCore:
     # --- one decision interval ---------------------------------------------------------
     def step(
         self,
-        actions: np.ndarray,
+        doses: np.ndarray,
         rngs: list[np.random.Generator],
         active: np.ndarray | None = None,
         with_info: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, dict | None]:
-        """Apply doses ``actions`` (validated, shape ``(n, 3)`` in [0, 1]) for one interval.
+        """Give ``doses`` (validated, shape ``(n, 3)`` in [0, 1]) for one interval.
 
-        Dosing: chemotherapy and anti-PD-1 are infused over the first day of the interval
-        (``a`` = fraction of one full dose); the inhibitor is taken daily over the whole
-        interval (``a`` = fraction of the labelled daily dose).
+        Dosing follows `tme_env.dosing` (chemotherapy and anti-PD-1 infused over the first
+        day, the inhibitor daily over the whole interval).
 
         Reward (per step, weights `RewardWeights`)::
 
@@ -326,28 +497,25 @@ class TumorImmuneCore:
         active = self._all_active if active is None else np.asarray(active, dtype=np.bool_)
         reward = np.empty(self.n)
         terminated = np.empty(self.n, dtype=np.bool_)
-        # One compiled call: the dosing inputs, the integrator, the new state, reward terms,
-        # termination, info rows and (full mode) the observation.
-        if not _env_step(active, actions, reward, terminated, *self._step_args):
-            self.stepper._check_result_now()  # raises SimulationError (or accepts round-off)
-            _finish(active, actions, reward, terminated, *self._finish_args)
+        if not _env_step(active, doses, reward, terminated, *self._step_args):
+            self.stepper.check_result()  # raises SimulationError (or accepts round-off)
+            _finish(active, doses, reward, terminated, *self._step_args[2:])
         if not self._full:
             rows = np.flatnonzero(active)
             k = cfg.biopsy_every_steps
-            due = (self.steps[rows] % k == 0) if k > 0 else np.zeros(rows.size, dtype=bool)
+            due = (self.state.steps[rows] % k == 0) if k > 0 else np.zeros(rows.size, dtype=bool)
             self._measure(rows[~due], rngs, biopsy=False)
             self._measure(rows[due], rngs, biopsy=True)
+            self._imaging_into_info()
         return reward, terminated, (self._info_dict() if with_info else None)
 
     def info(self) -> dict[str, np.ndarray]:
         """The info record (`INFO_KEYS`) of all slots for the current state (no reward)."""
         reward = np.empty(self.n)
         terminated = np.empty(self.n, dtype=np.bool_)
-        _post_step(
-            self.y, self.y, np.zeros(self.n, dtype=np.bool_), self.last_action, self.steps,
-            self.config.decision_interval_days, self.hot_ratio, self._weights, self._info,
-            reward, terminated, self.anc_nadir,
-        )  # fmt: skip
+        _evaluate(self.state.y, np.zeros(self.n, dtype=np.bool_), self._cfg, self._info, reward,
+                  terminated, *self.state)  # fmt: skip
+        self._imaging_into_info()
         return self._info_dict()
 
     def info_row(self, i: int) -> dict[str, float]:
@@ -364,113 +532,123 @@ class TumorImmuneCore:
         return {k: self._info[:, j].copy() for j, k in enumerate(INFO_KEYS)}
 
 
-@njit(**JIT_FLAGS)
-def _post_step(
-    y_prev, y, active, last_action, steps, dt, hot_ratio, w, info, reward, terminated, anc_nadir
-):  # pragma: no cover - compiled
-    """Reward terms, termination and the info row of every slot, in one compiled pass.
-
-    The clinical quantities repeat `tme_env.clinical` (diameter, CTCAE grade, blood MDSC,
-    hotness) in scalar form; ``tests/envs`` checks the two against each other.
-    """
-    for i in range(y.shape[0]):
-        n0 = y_prev[i, _S] + y_prev[i, _R]
-        n1 = y[i, _S] + y[i, _R]
-        anc = y[i, _ANC]
-        low = anc_nadir[i]  # the lowest daily ANC of the interval (worst-day toxicity)
-        eff = max(y[i, _E], 0.0)
-        mdsc = max(y[i, _M], 0.0)
-        denom = eff + hot_ratio[i] * mdsc
-        hot = eff / denom if denom > 0.0 else 0.0
-        grade = float((low < 2.0) + (low < 1.5) + (low < 1.0) + (low < 0.5))
-        dead = n1 >= _DEATH
-        toxic = low < FATAL_ANC
-        cured = (n1 < CURE_CELLS) and not dead and not toxic
-        died = dead or toxic
-        on = active[i]
-        parts = (
-            w[0] * (not died),
-            -w[1] * died,
-            w[2] * cured,
-            -w[3] * (np.log10(max(n1, 1.0)) - np.log10(max(n0, 1.0))),
-            -w[4] * (grade >= 3.0),
-            w[5] * hot,
-        )
-        row = info[i]
-        row[0] = steps[i] * dt
-        row[1] = n1
-        row[2] = np.log10(max(n1, 1.0))
-        row[3] = 10.0 * np.cbrt(6.0 * max(n1, 0.0) / 1e9 / np.pi)
-        row[4] = y[i, _R] / n1 if n1 > 0.0 else 0.0
-        row[5] = anc
-        row[6] = low
-        row[7] = grade
-        row[8] = _BLOOD * y[i, _M]
-        row[9] = hot
-        row[10] = 1.0 if hot >= _HOT else 0.0
-        row[11] = last_action[i, 0]
-        row[12] = last_action[i, 1]
-        row[13] = last_action[i, 2]
-        total = 0.0
-        for k in range(6):
-            v = parts[k] if on else 0.0
-            row[14 + k] = v
-            total += v
-        row[20] = 1.0 if (dead and on) else 0.0
-        row[21] = 1.0 if (toxic and on) else 0.0
-        row[22] = 1.0 if (cured and on) else 0.0
-        reward[i] = total
-        terminated[i] = on and (died or cured)
+# --- compiled step functions ----------------------------------------------------------------
+# ``cfg`` is ``[weeks per interval, interval days, interval / horizon, *reward weights]``;
+# ``*state`` are the fields of `EnvState` in order (passed as plain arrays: a named tuple
+# argument costs ~0.5 us more to unbox than its fields).
+_CFG_WEEKS, _CFG_DAYS, _CFG_DT_OVER_H, _CFG_WEIGHTS = 0, 1, 2, 3
 
 
 @njit(**JIT_FLAGS)
-def _prepare(actions, active, y, y0, seg_u):  # pragma: no cover - compiled
-    """Copy the state into the kernel's start buffer and write the dosing inputs.
-
-    Sub-interval 0 (day 0-1): chemo, anti-PD-1 and inhibitor rates; sub-interval 1: the
-    inhibitor only. Inactive slots get no drug.
-    """
-    for i in range(y.shape[0]):
-        for j in range(y.shape[1]):
-            y0[i, j] = y[i, j]
-        on = 1.0 if active[i] else 0.0
-        seg_u[2 * i, 0] = on * actions[i, 0]
-        seg_u[2 * i, 1] = on * actions[i, 1]
-        seg_u[2 * i, 2] = on * actions[i, 2]
-        seg_u[2 * i + 1, 0] = 0.0
-        seg_u[2 * i + 1, 1] = 0.0
-        seg_u[2 * i + 1, 2] = on * actions[i, 2]
-
-
-@njit(**JIT_FLAGS)
-def _advance(
-    active, y_out, y, actions, last_action, steps, biopsy_age, weeks, anc_nadir, h_carry
-):  # pragma: no cover - compiled
-    """Take the interval's end state, its lowest daily ANC and the counters (active slots).
+def _advance(active, y_out, h_carry, doses, weeks, s):  # pragma: no cover - compiled
+    """Transition after the integrator: end state, the interval's lowest daily ANC, counters.
 
     An inactive slot (just reset) keeps no carried step size: its first interval starts from
     the integrator's heuristic, as in a single env after reset.
     """
     last = y_out.shape[2] - 1
-    for i in range(y.shape[0]):
+    for i in range(s.y.shape[0]):
         if not active[i]:
             h_carry[i] = 0.0
             continue
-        for j in range(y.shape[1]):
-            y[i, j] = y_out[i, j, last]
-        low = y_out[i, _ANC, 1]
+        for j in range(s.y.shape[1]):
+            s.y[i, j] = y_out[i, j, last]
+        low = y_out[i, _X.ANC, 1]
         for k in range(2, last + 1):
-            low = min(low, y_out[i, _ANC, k])
-        anc_nadir[i] = low
-        for j in range(3):
-            last_action[i, j] = actions[i, j]
-        steps[i] += 1
-        biopsy_age[i] += weeks
+            low = min(low, y_out[i, _X.ANC, k])
+        s.anc_nadir[i] = low
+        for j in range(s.last_doses.shape[1]):
+            s.last_doses[i, j] = doses[i, j]
+        s.steps[i] += 1
+        s.biopsy_age[i] += weeks
 
 
 @njit(**JIT_FLAGS)
-def _observe_full(y, steps, dt_over_h, last_action, out):  # pragma: no cover - compiled
-    """The full observation: log10(1 + x) of cells and damage, the rest raw, time, doses.
+def _terminal(burden, anc_low):  # pragma: no cover - compiled
+    """``(dead, toxic_death, cured)``: lethal burden, fatal neutropenia, extinct tumour."""
+    dead = burden >= _DEATH
+    toxic = anc_low < FATAL_ANC
+    return dead, toxic, (burden < CURE_CELLS) and not dead and not toxic
+
+
+@njit(**JIT_FLAGS)
+def _grade(anc):  # pragma: no cover - compiled
+    """CTCAE neutropenia grade of an ANC (1e9/L), as `tme_env.clinical.neutropenia_grade`."""
+    return float((anc < 2.0) + (anc < 1.5) + (anc < 1.0) + (anc < 0.5))
+
+
+@njit(**JIT_FLAGS)
+def _hotness(eff, mdsc, hot_ratio):  # pragma: no cover - compiled
+    """Immune hotness ``E / (E + theta_hot M)``, as `tme_env.clinical.hotness`."""
+    eff = max(eff, 0.0)
+    denom = eff + hot_ratio * max(mdsc, 0.0)
+    return eff / denom if denom > 0.0 else 0.0
+
+
+@njit(**JIT_FLAGS)
+def _reward_terms(w, died, cured, n_start, n_end, grade, hot):  # pragma: no cover - compiled
+    """The weighted reward terms, in `INFO_KEYS` order (``reward_survival`` first)."""
+    return (
+        w[0] * (not died),
+        -w[1] * died,
+        w[2] * cured,
+        -w[3] * (np.log10(max(n_end, 1.0)) - np.log10(max(n_start, 1.0))),
+        -w[4] * (grade >= 3.0),
+        w[5] * hot,
+    )
+
+
+@njit(**JIT_FLAGS)
+def _evaluate(y_prev, active, cfg, info, reward, terminated, *state):  # pragma: no cover
+    """Termination, reward and the info row of every slot after an interval.
+
+    The clinical quantities repeat `tme_env.clinical` (diameter, CTCAE grade, blood MDSC,
+    hotness) in scalar form; ``tests/envs`` checks the two against each other.
+    """
+    s = EnvState(*state)
+    w = cfg[_CFG_WEIGHTS:]
+    for i in range(s.y.shape[0]):
+        y = s.y[i]
+        n0 = y_prev[i, _X.S] + y_prev[i, _X.R]
+        n1 = y[_X.S] + y[_X.R]
+        low = s.anc_nadir[i]  # the lowest daily ANC of the interval (worst-day toxicity)
+        hot = _hotness(y[_X.E], y[_X.M], s.hot_ratio[i])
+        grade = _grade(low)
+        dead, toxic, cured = _terminal(n1, low)
+        died = dead or toxic
+        on = active[i]
+        parts = _reward_terms(w, died, cured, n0, n1, grade, hot)
+        row = info[i]
+        row[INFO.day] = s.steps[i] * cfg[_CFG_DAYS]
+        row[INFO.tumour_cells] = n1
+        row[INFO.log10_tumour_cells] = np.log10(max(n1, 1.0))
+        row[INFO.diameter_mm] = 10.0 * np.cbrt(6.0 * max(n1, 0.0) / 1e9 / np.pi)
+        row[INFO.resistant_fraction] = y[_X.R] / n1 if n1 > 0.0 else 0.0
+        row[INFO.anc] = y[_X.ANC]
+        row[INFO.anc_nadir] = low
+        row[INFO.neutropenia_grade] = grade
+        row[INFO.blood_mdsc_per_ul] = _BLOOD * y[_X.M]
+        row[INFO.hotness] = hot
+        row[INFO.is_hot] = 1.0 if hot >= _HOT else 0.0
+        row[INFO.dose_chemo] = s.last_doses[i, 0]
+        row[INFO.dose_anti_pd1] = s.last_doses[i, 1]
+        row[INFO.dose_inhibitor] = s.last_doses[i, 2]
+        total = 0.0
+        for k in range(_N_REWARD):
+            v = parts[k] if on else 0.0
+            row[INFO.reward_survival + k] = v
+            total += v
+        row[INFO.dead] = 1.0 if (dead and on) else 0.0
+        row[INFO.toxic_death] = 1.0 if (toxic and on) else 0.0
+        row[INFO.cured] = 1.0 if (cured and on) else 0.0
+        row[INFO.imaging_tumour_cells] = n1  # the clinical mode overwrites it (measured)
+        reward[i] = total
+        terminated[i] = on and (died or cured)
+
+
+@njit(**JIT_FLAGS)
+def _observe_full(y, steps, last_doses, dt_over_h, out):  # pragma: no cover - compiled
+    """The full observation (`FULL_OBSERVATION`): log10(1 + cells/damage), states, time, doses.
 
     States are floored at 0 (a round-off undershoot of a decaying state reads as 0).
     """
@@ -478,59 +656,50 @@ def _observe_full(y, steps, dt_over_h, last_action, out):  # pragma: no cover - 
     for i in range(y.shape[0]):
         for j in range(n_s):
             v = max(y[i, j], 0.0)
-            if j < _N_LOG:  # S, R, E, X, M, D (kernel order)
+            if j < _N_LOG:
                 v = np.log10(1.0 + v)
             out[i, j] = v
-        out[i, n_s] = steps[i] * dt_over_h
-        for k in range(3):
-            out[i, n_s + 1 + k] = last_action[i, k]
+        out[i, _FULL.time_fraction] = steps[i] * dt_over_h
+        for k in range(last_doses.shape[1]):
+            out[i, _FULL.last_chemo + k] = last_doses[i, k]
 
 
 @njit(**JIT_FLAGS)
 def _finish(
-    active, actions, reward, terminated, fbuf, ibuf, full, y, last_action, steps, biopsy_age,
-    anc_nadir, hot_ratio, info, obs, cfg,
+    active, doses, reward, terminated, fbuf, ibuf, parallel, full, info, obs, cfg, *state
 ):  # pragma: no cover - compiled  # fmt: skip
-    """After a successful interval: new state and counters, reward/info, full observation.
-
-    ``cfg`` is ``[weeks per interval, interval days, interval / horizon, *reward weights]``.
-    """
-    (y_prev, _, _, _, _, _, _, _, _, _, _, y_out, _, _, _, _, h_carry, _) = kernels.unpack(
-        fbuf, ibuf
-    )
-    _advance(
-        active, y_out, y, actions, last_action, steps, biopsy_age, cfg[0], anc_nadir, h_carry
-    )  # fmt: skip
-    _post_step(
-        y_prev, y, active, last_action, steps, cfg[1], hot_ratio, cfg[3:], info, reward,
-        terminated, anc_nadir,
-    )  # fmt: skip
+    """After a successful interval: transition, termination, reward, info, full observation."""
+    v = packed.unpack(fbuf, ibuf)
+    s = EnvState(*state)
+    _advance(active, v.y_out, v.h_carry, doses, cfg[_CFG_WEEKS], s)
+    # The kernel's start buffer y0 still holds the interval's start state.
+    _evaluate(v.y0, active, cfg, info, reward, terminated, *state)
     if full:
-        _observe_full(y, steps, cfg[2], last_action, obs)
+        _observe_full(s.y, s.steps, s.last_doses, cfg[_CFG_DT_OVER_H], obs)
 
 
 @njit(**JIT_FLAGS)
 def _env_step(
-    active, actions, reward, terminated, rhs_c_addr, rhs_jit_addr, parallel, fbuf, ibuf, full,
-    y, last_action, steps, biopsy_age, anc_nadir, hot_ratio, info, obs, cfg,
+    active, doses, reward, terminated, rhs_c_addr, rhs_jit_addr, fbuf, ibuf, parallel, full,
+    info, obs, cfg, *state,
 ):  # pragma: no cover - compiled  # fmt: skip
-    """One decision interval in one compiled call: inputs, integrator, `_finish`.
+    """One decision interval in one compiled call: dosing, integrator, `_finish`.
 
-    The kernel's start buffer ``y0`` keeps the interval's start state (the reward's
-    ``y_prev``). Returns 1, or 0 without finishing if some patient's result is not clean
-    (failed, or a non-finite or negative end state): the caller then runs the full check
-    and `_finish`.
+    Returns 1, or 0 without finishing if some patient's result is not clean (failed, or a
+    non-finite or negative end state): the caller then runs the full check and `_finish`.
     """
-    views = kernels.unpack(fbuf, ibuf)
-    _prepare(actions, active, y, views[0], views[5])
+    v = packed.unpack(fbuf, ibuf)
+    y = state[0]
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            v.y0[i, j] = y[i, j]
+    write_rates(doses, active, v.seg_u)
     if parallel:
-        clean = kernels.integrate_packed_batch(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)
+        clean = packed.integrate_packed_batch(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)
     else:
-        clean = kernels.integrate_packed_single(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)
+        clean = packed.integrate_packed_single(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)
     if clean == 0:
         return 0
-    _finish(
-        active, actions, reward, terminated, fbuf, ibuf, full, y, last_action, steps,
-        biopsy_age, anc_nadir, hot_ratio, info, obs, cfg,
-    )  # fmt: skip
+    _finish(active, doses, reward, terminated, fbuf, ibuf, parallel, full, info, obs, cfg,
+            *state)  # fmt: skip
     return 1

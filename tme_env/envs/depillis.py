@@ -57,6 +57,16 @@ class DePillis2003ChemoCore:
         self.violation = np.zeros(self.n, dtype=bool)
         self._rates = np.zeros((self.n, 1, 1))
 
+    def continue_in_place(self) -> None:
+        """Keep the state in the stepper's start buffer, continued by the kernel itself.
+
+        After this, `y` is the stepper's `BatchStepper.y0` and each clean kernel call
+        copies its end states there: the single env's lean path calls the kernel directly.
+        """
+        self.stepper.y0[...] = self.y
+        self.y = self.stepper.y0
+        self.stepper.continue_from_end(True)
+
     def set_patient(self, i: int, patient: Any, rngs: list[np.random.Generator]) -> None:  # noqa: ARG002
         """Reset slot ``i`` to the nominal patient at its initial state."""
         self.y[i] = self.y0
@@ -166,15 +176,11 @@ class DePillis2003ChemoEnv(gym.Env):
         self.interval_days = float(decision_interval_days)
         self.horizon_days = float(horizon_days)
         self.core = self.make_core(1, parallel=False)
+        self.core.continue_in_place()
         st = self.core.stepper
-        # The single env integrates straight from the core's state: share the buffer, and
-        # let the kernel copy each clean end state into it.
-        st._y0[...] = self.core.y
-        self.core.y = st._y0
-        st.continue_from_end(True)
-        self._state = st._y0[0]
-        self._rate = st._seg_u.reshape(-1)
-        self._kernel = st._kernel
+        self._state = self.core.y[0]
+        self._rate = st.seg_u.reshape(-1)
+        self._kernel = st.kernel
         self._kernel_args = st.kernel_args
         self.observation_space = spaces.Box(
             np.zeros(5, np.float32), np.array([2, 2, 5, 50, 2], np.float32), dtype=np.float32
@@ -235,8 +241,8 @@ class DePillis2003ChemoEnv(gym.Env):
         self._rate[0] = v * V_MAX
         if not self._kernel(*self._kernel_args):  # clean: the end state is now the state
             st = self.core.stepper
-            st._check_result_now()  # raises SimulationError, or accepts round-off undershoot
-            st._y0[...] = st._y_out[:, :, -1]
+            st.check_result()  # raises SimulationError, or accepts round-off undershoot
+            st.y0[...] = st.y_out[:, :, -1]
             return self._finish_step(v, *self._state.tolist(), floor=True)
         return self._finish_step(v, *self._state.tolist())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Any
 
@@ -9,7 +10,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tme_env.envs.core import ACTION_NAMES, EnvConfig, TumorImmuneCore, observation_bounds
+from tme_env.dosing import ACTION_NAMES, DRUGS
+from tme_env.envs.core import (
+    CLINICAL_OBSERVATION,
+    INFO_KEYS,
+    EnvConfig,
+    TumorImmuneCore,
+    arguments_table,
+    observation_bounds,
+)
 from tme_env.patients import VirtualPatient
 
 __all__ = ["DISCRETE_LEVELS", "TumorImmuneEnv", "unit_doses"]
@@ -50,21 +59,19 @@ class TumorImmuneEnv(gym.Env):
 
     ## Action Space
 
-    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v0``):
+    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v0``);
+    delivery as `tme_env.dosing`:
 
-    | Num | Action | Meaning of 1.0 | Delivery |
-    |-----|--------|----------------|----------|
-    | 0 | chemotherapy | one full platinum-doublet dose | infused on day 1 of the interval |
-    | 1 | anti-PD-1 | one pembrolizumab 200 mg dose | infused on day 1 of the interval |
-    | 2 | suppressor-inhibitor | the labelled daily dose | taken daily all interval |
+    {actions}
 
-    Discrete action ``k`` is row ``k`` of `DISCRETE_LEVELS` (chemo {0, 0.5, 1} x anti-PD-1
-    {0, 1} x inhibitor {0, 1}). Values within 1e-6 of the bounds are clipped into [0, 1];
+    Discrete action ``k`` is row ``k`` of `DISCRETE_LEVELS` (chemo {{0, 0.5, 1}} x anti-PD-1
+    {{0, 1}} x inhibitor {{0, 1}}). Values within 1e-6 of the bounds are clipped into [0, 1];
     NaN, inf, a wrong shape or a value further out of range raise ``ValueError``.
 
     ## Observation Space
 
-    ``observation="full"`` (``tme/TumorImmune-v0``), float32, 18 values:
+    ``observation="full"`` (``tme/TumorImmune-v0``), float32, 18 values; fields named by
+    `tme_env.envs.core.FULL_OBSERVATION` (``observation_fields("full")``):
 
     | Num | Observation | Unit |
     |-----|-------------|------|
@@ -72,57 +79,50 @@ class TumorImmuneEnv(gym.Env):
     | 5 | log10(1 + damage signal) | log10 damage units |
     | 6-8 | chemotherapy, anti-PD-1, inhibitor levels | dose units |
     | 9-13 | neutrophil progenitors, 3 transit compartments, ANC | 1e9 cells/L |
-
-    (States are floored at 0: a round-off undershoot of a decaying state reads as 0.)
     | 14 | elapsed time / horizon | - |
     | 15-17 | doses given in the last interval | dose fractions |
 
-    ``observation="clinical"`` (``tme/TumorImmuneClinical-v0``), float32, 10 values: imaging
-    log10 tumour burden (10% CV noise, floored at the detection limit 1e9 cells), detectable
-    flag, ANC (5% CV), log10(1 + blood MDSC/uL) (15% CV), last biopsy log10 CD8:MDSC ratio
-    (every 6 steps, 20% CV), weeks since that biopsy / 52, elapsed time / horizon, last doses.
+    States are floored at 0: a round-off undershoot of a decaying state reads as 0.
+
+    ``observation="clinical"`` (``tme/TumorImmuneClinical-v0``), float32, 10 values, fields
+    {clinical}: imaging log10 tumour burden (``imaging_cv`` noise, floored at the detection
+    limit 1e9 cells), detectable flag, ANC (``anc_cv``), log10(1 + blood MDSC/uL)
+    (``mdsc_cv``), last biopsy log10 CD8:MDSC ratio (every ``biopsy_every_steps`` steps,
+    ``biopsy_cv``), weeks since that biopsy / 52, elapsed time / horizon, last doses.
 
     ## Rewards
 
     ``r = w_survival [alive] - w_death [died] + w_cure [cured] - w_tumour Δlog10(burden)
     - w_toxicity [neutropenia grade >= 3] + w_hotness H``, weights `RewardWeights`
-    (defaults 0.1, 10, 10, 1, 0.5, 0.1). The neutropenia grade is that of the interval's
+    (defaults {weights}). The neutropenia grade is that of the interval's
     lowest daily ANC (``info["anc_nadir"]``), not of the visit day. Each term is in ``info``
     (``reward_*``). The benchmark scores outcomes (survival), not reward.
 
     ## Starting State
 
     A patient drawn uniformly from the cohort (``split``, ``cohort_size``) with
-    ``self.np_random``, or chosen by ``reset(options={"patient": index_or_VirtualPatient})``,
+    ``self.np_random``, or chosen by ``reset(options={{"patient": index_or_VirtualPatient}})``,
     at presentation (immune quasi-steady state, no drug).
 
     ## Episode End
 
     1. Termination: death (tumour >= 1e12 cells, or ANC < 0.1e9/L on any day of the interval:
-       fatal neutropenia) or cure
-       (tumour < 1 cell).
+       fatal neutropenia) or cure (tumour < 1 cell).
     2. Truncation: the horizon (default 3 years = 157 weekly steps) through
        ``max_episode_steps`` of the registered ids.
 
     ## Info
 
-    The same keys at reset and every step (`tme_env.envs.core.INFO_KEYS`): day, tumour cells,
-    diameter, resistant fraction, ANC and CTCAE grade, blood MDSC, hotness, doses, each reward
-    term, outcome flags. All numeric and finite.
+    The same keys at reset and every step: {info}. All numeric and finite;
+    ``imaging_tumour_cells`` is the burden as imaging reports it (exact under the full
+    observation, the noisy measurement under the clinical one).
 
     ## Arguments
 
-    | Parameter | Type | Default | Description |
-    |-----------|------|---------|-------------|
-    | `observation` | str | `"full"` | `"full"` or `"clinical"` |
-    | `discrete` | bool | `False` | discrete dose levels (DQN) |
-    | `decision_interval_days` | float | 7.0 | days per step |
-    | `horizon_days` | float | 1095.0 | episode horizon |
-    | `split` | str | `"train"` | cohort split |
-    | `cohort_size` | int | 256 | patients in the cohort |
-    | `reward` | dict | `{}` | reward weight overrides (`RewardWeights` fields) |
-    | `rtol` | float | None | integrator tolerance; None: the model's 1e-6 (as `simulate`) |
-    | `render_mode` | str | None | `"rgb_array"`: a plot of the trajectory so far |
+    Every `EnvConfig` field is an argument (``gym.make(id, imaging_cv=0.2, ...)``); unknown
+    names raise ``ValueError``.
+
+    {arguments}
 
     >>> import gymnasium as gym, tme_env
     >>> env = gym.make("tme/TumorImmune-v0")
@@ -137,33 +137,16 @@ class TumorImmuneEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(
-        self,
-        observation: str = "full",
-        discrete: bool = False,
-        decision_interval_days: float = 7.0,
-        horizon_days: float = 1095.0,
-        split: str = "train",
-        cohort_size: int = 256,
-        reward: dict[str, float] | None = None,
-        render_mode: str | None = None,
-        rtol: float | None = None,
+        self, discrete: bool = False, render_mode: str | None = None, **config: Any
     ) -> None:
         """Create the environment (see the class docstring for the arguments)."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}; valid: rgb_array")
-        self.config = EnvConfig(
-            decision_interval_days=decision_interval_days,
-            horizon_days=horizon_days,
-            split=split,
-            cohort_size=cohort_size,
-            observation=observation,
-            reward=reward or {},
-            rtol=rtol,
-        )
+        self.config = EnvConfig.from_kwargs(**config)
         self.discrete = bool(discrete)
         self.render_mode = render_mode
         self.core = TumorImmuneCore(1, self.config)
-        low, high = observation_bounds(observation)
+        low, high = observation_bounds(self.config.observation)
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
         self.action_space = (
             spaces.Discrete(len(DISCRETE_LEVELS))
@@ -302,3 +285,25 @@ class TumorImmuneEnv(gym.Env):
         image = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
         plt.close(fig)
         return image
+
+
+TumorImmuneEnv.__doc__ = TumorImmuneEnv.__doc__.format(
+    actions="\n    ".join(
+        [
+            "| Num | Action | Meaning of 1.0 | Delivery |",
+            "|-----|--------|----------------|----------|",
+            *(f"| {k} | {d.action} | {d.full_dose} | {d.delivery} |" for k, d in enumerate(DRUGS)),
+        ]
+    ),
+    clinical=", ".join(f"``{f}``" for f in CLINICAL_OBSERVATION),
+    info=", ".join(f"``{k}``" for k in INFO_KEYS),
+    weights=", ".join(
+        f"{f.name} {f.default:g}" for f in dataclasses.fields(EnvConfig().reward)
+    ),
+    arguments="\n    ".join(
+        arguments_table(
+            (("`discrete`", "bool", "`False`", "discrete dose levels (DQN)"),
+             ("`render_mode`", "str", "`None`", '`"rgb_array"`: a plot of the trajectory so far'))
+        ).splitlines()
+    ),
+)

@@ -29,6 +29,7 @@ __all__ = [
     "ModelParameters",
     "ParameterInfo",
     "StateVar",
+    "check_value",
     "index_enum",
     "param",
 ]
@@ -148,7 +149,7 @@ class ModelParameters:
                     f"unknown parameter {name!r} for {type(self).__name__}; "
                     f"valid parameters: {', '.join(fields)}"
                 )
-            clean[name] = _check_value(
+            clean[name] = check_value(
                 f"parameter {name!r}",
                 value,
                 fields[name].metadata["lower"],
@@ -157,7 +158,7 @@ class ModelParameters:
         return dataclasses.replace(self, **clean)
 
 
-def _check_value(what: str, value: object, lower: float = 0.0, upper: float = math.inf) -> float:
+def check_value(what: str, value: object, lower: float = 0.0, upper: float = math.inf) -> float:
     """Convert ``value`` to float, raising `ValueError` unless finite and within bounds."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{what} must be a real number, got {value!r}")
@@ -270,7 +271,7 @@ class Model:
                     f"unknown state {key!r} for model {self.name!r}; "
                     f"valid states: {', '.join(self.state_names)}"
                 )
-            y0[index[key]] = _check_value(f"initial value of state {key!r}", value)
+            y0[index[key]] = check_value(f"initial value of state {key!r}", value)
         return y0
 
     def describe(self) -> str:

@@ -24,11 +24,9 @@ States (kernel order)::
     P, T1, T2, T3, ANC   Friberg neutrophil model (proliferating, 3 transit, circulating)
                                                                     1e9 cells/L
 
-Inputs (infusion rates, dose units/day): ``chemo``, ``anti_pd1``, ``inhibitor``.
-Dose conventions: one full chemotherapy dose (a platinum doublet at full dose, e.g.
-carboplatin AUC 5 + pemetrexed 500 mg/m2) is an infusion of rate 1/day for 1 day; one
-pembrolizumab 200 mg dose is an ``anti_pd1`` infusion of rate 1/day for 1 day; the
-suppressor-inhibitor's labelled daily dose is ``inhibitor`` rate 1/day (continuous dosing).
+Inputs (infusion rates, dose units/day): ``chemo``, ``anti_pd1``, ``inhibitor``; a rate of 1
+for 1 day is one full dose of an infused drug, a rate of 1 is the labelled daily dose of the
+inhibitor. How a decision's dose fractions become these rates is `tme_env.dosing`.
 
 Equations (N = S + R; f_N = N / (N + K_ex); Bk = A / (A + A50) is the PD-1 blockade;
 Ih = I / (I + I50) the inhibitor effect; Me = M (1 - inh_function Ih) the functional MDSCs;
@@ -52,8 +50,9 @@ kill_C(x) = x C / (C + C50) the saturating chemotherapy kill)::
              dANC/dt = k_tr (T3 - ANC)
 
 Numerical guards (no effect on physical trajectories): populations and drug levels are read
-as ``max(x, 0)`` so that round-off undershoots of a vanishing state give no NaN; the
-ANC in the feedback term is floored at 1e-6.
+as ``max(x, 0)`` so that round-off undershoots of a vanishing state give no NaN, except the
+exhausted cells X, which enter only linearly (a small undershoot decays back towards 0 and
+cannot produce a NaN); the ANC in the feedback term is floored at 1e-6.
 
 Immune hotness index ``H = E / (E + theta_hot M)`` in [0, 1] (`hotness`); a tumour is *hot*
 when H >= 0.5, i.e. when active CD8+ cells outnumber MDSCs by at least ``theta_hot``.

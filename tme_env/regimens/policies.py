@@ -15,11 +15,13 @@ Clinical rules applied to chemotherapy in every regimen (documented here once):
 * **reduction**: after an observed grade-4 neutropenia (ANC < 0.5e9/L) later chemotherapy
   doses are reduced by 20%, at most twice (to 64%).
 
-Observation layouts (`tme_env.envs.TumorImmuneEnv`): the full observation carries
-log10(1 + cells) of the sensitive and resistant clones (indices 0, 1), the ANC (13) and the
-elapsed fraction of the horizon (14); the clinical one the imaging log10 burden (0), the
-ANC (2) and the elapsed fraction (6). With weekly decisions (the envs' default) a "q3w"
-drug is given every third week.
+Regimens read the observation by field name (`tme_env.envs.core.observation_fields`): the
+elapsed fraction of the horizon, the ANC, and the tumour burden (log10 cells of the two
+clones in the full observation, the imaging burden in the clinical one). With weekly
+decisions (the envs' default) a "q3w" drug is given every third week. `Regimen.decide`
+holds the dosing logic on those named inputs; `Regimen.predict` reads them from an
+observation, and the fixed schedules (`tme_env.regimens.schedules`) replay `decide`
+without neutropenia.
 """
 
 from __future__ import annotations
@@ -29,14 +31,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tme_env.regimens.schedules import (
-    CYCLE_DAYS,
-    INDUCTION_CYCLES,
-    MAINTENANCE_CHEMO_DOSE,
-    PEMBROLIZUMAB_MAX_DOSES,
-)
+from tme_env.dosing import ACTION_NAMES
+from tme_env.envs.core import observation_fields
 
-__all__ = ["REGIMENS", "Regimen", "RegimenSpec", "available", "get"]
+__all__ = [
+    "CYCLE_DAYS",
+    "INDUCTION_CYCLES",
+    "MAINTENANCE_CHEMO_DOSE",
+    "PEMBROLIZUMAB_MAX_DOSES",
+    "REGIMENS",
+    "Regimen",
+    "RegimenSpec",
+    "available",
+    "get",
+]
+
+#: Length of a treatment cycle (days): platinum doublets and pembrolizumab are given q3w.
+CYCLE_DAYS = 21.0
+#: Pemetrexed maintenance relative to the induction doublet (platinum dropped): assumed half
+#: the cytotoxic exposure.
+MAINTENANCE_CHEMO_DOSE = 0.5
+#: KEYNOTE-189: pembrolizumab 200 mg q3w for up to 35 doses (~2 years).
+PEMBROLIZUMAB_MAX_DOSES = 35
+#: Induction cycles of the platinum doublet (KEYNOTE-189: 4).
+INDUCTION_CYCLES = 4
 
 #: ANC (1e9/L) below which a due chemotherapy dose is delayed.
 DELAY_ANC = 1.5
@@ -164,33 +182,32 @@ class Regimen:
         horizon_days: float = 1095.0,
     ) -> None:
         """See `get`."""
-        if observation not in ("full", "clinical"):
-            raise ValueError(f"unknown observation {observation!r}; valid: full, clinical")
+        self.fields = observation_fields(observation)  # raises on an unknown mode
         self.spec = spec
         self.observation = observation
         self.dt = float(decision_interval_days)
         self.horizon = float(horizon_days)
-        self._anc_col, self._time_col = (13, 14) if observation == "full" else (2, 6)
 
     def __repr__(self) -> str:
         """The regimen's name."""
         return f"Regimen({self.spec.name!r})"
 
-    # --- observation helpers --------------------------------------------------------------
+    # --- observation fields ---------------------------------------------------------------
     def _day(self, obs: np.ndarray) -> np.ndarray:
-        return (
-            np.round(obs[:, self._time_col].astype(np.float64) * self.horizon / self.dt) * self.dt
-        )
+        t = obs[:, self.fields.time_fraction].astype(np.float64)
+        return np.round(t * self.horizon / self.dt) * self.dt
 
     def _log10_burden(self, obs: np.ndarray) -> np.ndarray:
+        f = self.fields
         if self.observation == "full":
-            s = 10.0 ** obs[:, 0].astype(np.float64) - 1.0
-            r = 10.0 ** obs[:, 1].astype(np.float64) - 1.0
+            s = 10.0 ** obs[:, f.log10_S].astype(np.float64) - 1.0
+            r = 10.0 ** obs[:, f.log10_R].astype(np.float64) - 1.0
             return np.log10(np.maximum(s + r, 1.0))
-        return obs[:, 0].astype(np.float64)
+        return obs[:, f.imaging_log10_burden].astype(np.float64)
 
     @staticmethod
-    def _new_state(n: int) -> dict[str, np.ndarray]:
+    def new_state(n: int) -> dict[str, np.ndarray]:
+        """Fresh bookkeeping for ``n`` patients at the start of treatment."""
         return {
             "next_chemo_day": np.zeros(n),
             "chemo_doses": np.zeros(n, dtype=np.int64),
@@ -215,20 +232,40 @@ class Regimen:
         obs = np.atleast_2d(obs)
         n = obs.shape[0]
         if state is None or len(state["level"]) != n:
-            state = self._new_state(n)
+            state = self.new_state(n)
         else:
             state = {k: v.copy() for k, v in state.items()}
         if episode_start is not None:
             fresh = np.asarray(episode_start, dtype=bool).reshape(-1)
             if fresh.any():
-                new = self._new_state(int(fresh.sum()))
+                new = self.new_state(int(fresh.sum()))
                 for k in state:
                     state[k][fresh] = new[k]
-        day = self._day(obs)
-        anc = obs[:, self._anc_col].astype(np.float64)
-        log_burden = self._log10_burden(obs)
+        anc = obs[:, self.fields.anc].astype(np.float64)
+        action = self.decide(self._day(obs), anc, self._log10_burden(obs), state)
+        return (action[0] if single else action), state
+
+    def decide(
+        self,
+        day: np.ndarray,
+        anc: np.ndarray,
+        log_burden: np.ndarray,
+        state: dict[str, np.ndarray],
+    ) -> np.ndarray:
+        """The regimen's dosing rule on named clinical inputs (updates ``state`` in place).
+
+        Args:
+            day: Days since the start of treatment, ``(n,)``.
+            anc: Neutrophil count (1e9/L), ``(n,)``.
+            log_burden: log10 tumour burden (cells), ``(n,)``.
+            state: The bookkeeping of `new_state`.
+
+        Returns:
+            Dose fractions, ``(n, 3)`` float32 in `tme_env.dosing.ACTION_NAMES` order.
+        """
+        n = day.shape[0]
         state["baseline"] = np.where(np.isnan(state["baseline"]), log_burden, state["baseline"])
-        action = np.zeros((n, 3), dtype=np.float32)
+        action = np.zeros((n, len(ACTION_NAMES)), dtype=np.float32)
         spec = self.spec
         # Dose reduction after an observed grade-4 neutropenia.
         g4 = anc < GRADE4_ANC
@@ -281,4 +318,4 @@ class Regimen:
             state["pd1_doses"] += due
             state["next_pd1_day"] = np.where(due, state["next_pd1_day"] + CYCLE_DAYS,
                                              state["next_pd1_day"])  # fmt: skip
-        return (action[0] if single else action), state
+        return action

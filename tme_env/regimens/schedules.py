@@ -1,86 +1,93 @@
-"""Dosing schedules of the standard regimens, for the ``tme`` model (single source of truth).
+"""Fixed dosing schedules of the standard regimens, for `tme_env.simulate` on the ``tme`` model.
 
-Each function returns ``[(start_day, end_day, {input: rate}), ...]`` for `tme_env.simulate`.
-Dose units (see `tme_env.models.tme`): a full platinum-doublet dose is ``chemo`` rate 1/day for
-1 day; one pembrolizumab 200 mg dose is ``anti_pd1`` rate 1/day for 1 day; the
-suppressor-inhibitor's labelled daily dose is ``inhibitor`` rate 1/day.
-
-These are *fixed* schedules: they do not stop at progression or delay for neutropenia (the
-policy versions in the regimens module add those clinical rules).
+A fixed schedule is its regimen's policy (`tme_env.regimens.policies`) replayed open-loop:
+`Regimen.decide` is asked every decision interval with no neutropenia (so the delay and
+reduction rules never fire), and `tme_env.dosing.to_infusions` turns the decisions into
+``[(start_day, end_day, {input: rate}), ...]``. There is one implementation of each regimen;
+these schedules do not stop at progression or delay for neutropenia (the policies do).
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from tme_env.dosing import to_infusions
+from tme_env.regimens.policies import (
+    CYCLE_DAYS,
+    INDUCTION_CYCLES,
+    MAINTENANCE_CHEMO_DOSE,
+    PEMBROLIZUMAB_MAX_DOSES,
+    REGIMENS,
+    Regimen,
+    RegimenSpec,
+)
+
 __all__ = [
     "CYCLE_DAYS",
+    "INDUCTION_CYCLES",
     "MAINTENANCE_CHEMO_DOSE",
     "PEMBROLIZUMAB_MAX_DOSES",
     "Schedule",
     "chemo_anti_pd1_concurrent",
+    "chemo_ici_inhibitor",
     "chemo_q3w",
     "chemo_then_anti_pd1",
-    "chemo_ici_inhibitor",
     "chemo_with_inhibitor",
+    "fixed_schedule",
     "keynote189",
     "no_treatment",
 ]
 
 Schedule = list[tuple[float, float, dict[str, float]]]
 
-#: Length of a treatment cycle (days): platinum doublets and pembrolizumab are given q3w.
-CYCLE_DAYS = 21.0
-#: Pemetrexed maintenance relative to the induction doublet (platinum dropped): assumed half
-#: the cytotoxic exposure.
-MAINTENANCE_CHEMO_DOSE = 0.5
-#: KEYNOTE-189: pembrolizumab 200 mg q3w for up to 35 doses (~2 years).
-PEMBROLIZUMAB_MAX_DOSES = 35
-#: Induction cycles of the platinum doublet (KEYNOTE-189: 4).
-INDUCTION_CYCLES = 4
+#: Four cycles of the doublet without maintenance (the first part of ``chemo-then-ici``).
+INDUCTION_ONLY = RegimenSpec("chemo-4-cycles", "doublet q3w x4", "induction only",
+                             chemo="induction")  # fmt: skip
 
 
-def _cycles(horizon_days: float) -> int:
-    return int(horizon_days // CYCLE_DAYS) + 1
-
-
-def no_treatment(horizon_days: float = 1095.0) -> Schedule:  # noqa: ARG001 - uniform API
-    """No treatment."""
-    return []
-
-
-def chemo_q3w(
-    horizon_days: float = 1095.0,
-    induction_cycles: int = INDUCTION_CYCLES,
-    maintenance: bool = True,
-    dose: float = 1.0,
+def fixed_schedule(
+    regimen: str | RegimenSpec, horizon_days: float = 1095.0, interval_days: float = 7.0
 ) -> Schedule:
-    """Platinum doublet at full dose q3w x ``induction_cycles``, then pemetrexed maintenance q3w.
+    """The open-loop schedule of a regimen (a name of `REGIMENS` or a `RegimenSpec`).
 
-    Source: KEYNOTE-189 control arm (Gandhi et al., NEJM 2018; models.md §6, §8).
+    Raises:
+        ValueError: On an unknown name, or for ``adaptive-at50``, whose doses depend on the
+            tumour's response (it has no fixed schedule).
     """
-    out: Schedule = []
-    for k in range(_cycles(horizon_days)):
-        day = k * CYCLE_DAYS
-        if day >= horizon_days:
-            break
-        if k < induction_cycles:
-            out.append((day, day + 1.0, {"chemo": dose}))
-        elif maintenance:
-            out.append((day, day + 1.0, {"chemo": dose * MAINTENANCE_CHEMO_DOSE}))
-    return out
+    if isinstance(regimen, str):
+        if regimen not in REGIMENS:
+            raise ValueError(f"unknown regimen {regimen!r}; available: {', '.join(REGIMENS)}")
+        regimen = REGIMENS[regimen]
+    if regimen.chemo == "adaptive":
+        raise ValueError(f"{regimen.name!r} adapts to the response: it has no fixed schedule")
+    policy = Regimen(regimen, decision_interval_days=interval_days, horizon_days=horizon_days)
+    state = policy.new_state(1)
+    no_neutropenia, burden = np.array([math.inf]), np.zeros(1)
+    doses = [
+        policy.decide(np.array([k * interval_days]), no_neutropenia, burden, state)[0]
+        for k in range(math.ceil(horizon_days / interval_days))
+    ]
+    return to_infusions(np.array(doses).reshape(-1, 3), interval_days, horizon_days)
 
 
-def _anti_pd1_q3w(first_day: float, horizon_days: float, max_doses: int) -> Schedule:
-    out: Schedule = []
-    day = first_day
-    while day < horizon_days and len(out) < max_doses:
-        out.append((day, day + 1.0, {"anti_pd1": 1.0}))
-        day += CYCLE_DAYS
-    return out
+def no_treatment(horizon_days: float = 1095.0) -> Schedule:
+    """No treatment."""
+    return fixed_schedule("no-treatment", horizon_days)
+
+
+def chemo_q3w(horizon_days: float = 1095.0, maintenance: bool = True) -> Schedule:
+    """Platinum doublet at full dose q3w x4, then (``maintenance``) pemetrexed maintenance q3w.
+
+    Source: KEYNOTE-189 control arm (Gandhi et al., NEJM 2018).
+    """
+    return fixed_schedule("mtd-chemo" if maintenance else INDUCTION_ONLY, horizon_days)
 
 
 def chemo_anti_pd1_concurrent(horizon_days: float = 1095.0) -> Schedule:
     """KEYNOTE-189 experimental arm: the control arm plus pembrolizumab q3w (<= 35 doses)."""
-    return chemo_q3w(horizon_days) + _anti_pd1_q3w(0.0, horizon_days, PEMBROLIZUMAB_MAX_DOSES)
+    return fixed_schedule("chemo-ici-concurrent", horizon_days)
 
 
 def keynote189(arm: str, horizon_days: float = 1095.0) -> Schedule:
@@ -94,21 +101,14 @@ def keynote189(arm: str, horizon_days: float = 1095.0) -> Schedule:
 
 def chemo_then_anti_pd1(horizon_days: float = 1095.0) -> Schedule:
     """Sequential: 4 cycles of the doublet (no maintenance), then pembrolizumab q3w."""
-    start = INDUCTION_CYCLES * CYCLE_DAYS
-    return chemo_q3w(horizon_days, maintenance=False) + _anti_pd1_q3w(
-        start, horizon_days, PEMBROLIZUMAB_MAX_DOSES
-    )
+    return fixed_schedule("chemo-then-ici", horizon_days)
 
 
-def chemo_with_inhibitor(horizon_days: float = 1095.0, days_per_cycle: float = 14.0) -> Schedule:
+def chemo_with_inhibitor(horizon_days: float = 1095.0) -> Schedule:
     """The control arm plus the suppressor-inhibitor daily for the first 14 days of each cycle."""
-    out = chemo_q3w(horizon_days)
-    for start, _end, _rate in list(out):
-        out.append((start, min(start + days_per_cycle, horizon_days), {"inhibitor": 1.0}))
-    return out
+    return fixed_schedule("chemo-inhibitor", horizon_days)
 
 
 def chemo_ici_inhibitor(horizon_days: float = 1095.0) -> Schedule:
     """All three: the KEYNOTE-189 experimental arm plus the inhibitor in weeks 1-2 of each cycle."""
-    inhibitor = [x for x in chemo_with_inhibitor(horizon_days) if "inhibitor" in x[2]]
-    return chemo_anti_pd1_concurrent(horizon_days) + inhibitor
+    return fixed_schedule("chemo-ici-inhibitor", horizon_days)

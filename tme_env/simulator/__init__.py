@@ -1,4 +1,9 @@
-"""Model-agnostic simulator: compiled integrator kernels, schedules and the `simulate` API."""
+"""Model-agnostic simulator: the compiled integrator, schedules, `simulate` and `BatchStepper`.
+
+Modules by role: `integrator` (Dormand–Prince kernels), `rhs` (the right-hand-side ABI),
+`packed` (the packed-buffer entries), `schedule` (infusions and boluses to segments),
+`simulate` (the validated public API), `stepper` (interval stepping for environments).
+"""
 
 from tme_env.simulator.simulate import (
     BatchTrajectory,

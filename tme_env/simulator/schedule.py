@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tme_env.models.base import _check_value
+from tme_env.models.base import check_value
 
 __all__ = ["Bolus", "Infusion", "Segments", "build_segments", "parse_boluses", "parse_infusions"]
 
@@ -49,7 +49,7 @@ def _names_to_values(
             raise ValueError(
                 f"{what}: unknown {kind} {name!r}; valid {kind}s: {', '.join(valid) or '(none)'}"
             )
-        out.append((index[name], _check_value(f"{what}: {kind} {name!r}", value)))
+        out.append((index[name], check_value(f"{what}: {kind} {name!r}", value)))
     return tuple(out)
 
 
@@ -72,8 +72,8 @@ def parse_infusions(infusions: object, input_names: Sequence[str]) -> list[Infus
             raise ValueError(
                 f"{what}: expected (start_day, end_day, {{input: rate}}), got {item!r}"
             )
-        start = _check_value(f"{what}: start_day", item[0], -math.inf)
-        end = _check_value(f"{what}: end_day", item[1], -math.inf)
+        start = check_value(f"{what}: start_day", item[0], -math.inf)
+        end = check_value(f"{what}: end_day", item[1], -math.inf)
         if end < start:
             raise ValueError(f"{what}: end_day {end} is before start_day {start}")
         out.append(Infusion(start, end, _names_to_values(what, item[2], input_names, "input")))
@@ -94,7 +94,7 @@ def parse_boluses(boluses: object, state_names: Sequence[str]) -> list[Bolus]:
         what = f"bolus #{k}"
         if not isinstance(item, Sequence) or isinstance(item, (str, bytes)) or len(item) != 2:
             raise ValueError(f"{what}: expected (day, {{state: amount}}), got {item!r}")
-        day = _check_value(f"{what}: day", item[0], -math.inf)
+        day = check_value(f"{what}: day", item[0], -math.inf)
         out.append(Bolus(day, _names_to_values(what, item[1], state_names, "state")))
     return out
 

@@ -14,16 +14,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tme_env.models import get as _get_model
-from tme_env.models.base import Model, ModelParameters, _check_value
-from tme_env.simulator import kernels
+from tme_env.models.base import Model, ModelParameters, check_value
+from tme_env.simulator import integrator
+from tme_env.simulator.rhs import rhs_addresses
 from tme_env.simulator.schedule import build_segments, parse_boluses, parse_infusions
 
 __all__ = [
     "BatchTrajectory",
     "SimulationError",
     "Trajectory",
+    "check_result",
+    "resolve_model",
+    "resolve_tolerances",
     "simulate",
     "simulate_batch",
+    "state_index",
 ]
 
 #: Default cap on integration steps per patient and call.
@@ -157,10 +162,15 @@ def _check_t_eval(t_eval: object) -> np.ndarray:
     return np.ascontiguousarray(t)
 
 
-def _resolve_tolerances(
+def resolve_tolerances(
     m: Model, rtol: float | None, atol: float | Mapping[str, float] | Sequence[float] | None
 ) -> tuple[float, np.ndarray]:
-    r = m.default_rtol if rtol is None else _check_value("rtol", rtol)
+    """Validated ``(rtol, atol per state)``: the model's defaults where None.
+
+    Raises:
+        ValueError: On a non-finite, non-positive or out-of-range tolerance or an unknown state.
+    """
+    r = m.default_rtol if rtol is None else check_value("rtol", rtol)
     if not 0.0 < r < 1.0:
         raise ValueError(f"rtol must lie in (0, 1), got {r}")
     n = len(m.states)
@@ -172,15 +182,15 @@ def _resolve_tolerances(
         for key, value in atol.items():
             if key not in names:
                 raise ValueError(f"atol: unknown state {key!r}; valid states: {', '.join(names)}")
-            a[names.index(key)] = _check_value(f"atol[{key!r}]", value)
+            a[names.index(key)] = check_value(f"atol[{key!r}]", value)
     elif np.ndim(atol) == 0:
-        a = np.full(n, _check_value("atol", atol))
+        a = np.full(n, check_value("atol", atol))
     else:
         a = np.array(atol, dtype=np.float64)
         if a.shape != (n,):
             raise ValueError(f"atol must be a scalar, a mapping or shape ({n},), got {a.shape}")
         for i, v in enumerate(a):
-            _check_value(f"atol[{i}]", v)
+            check_value(f"atol[{i}]", v)
     if np.any(a <= 0):
         raise ValueError(f"atol must be positive, got {a}")
     return float(r), np.ascontiguousarray(a)
@@ -233,9 +243,9 @@ def _run(
     t_fail = np.zeros(n_pat)
     state_fail = np.zeros(n_pat, dtype=np.int64)
     n_steps = np.zeros(n_pat, dtype=np.int64)
-    kernel = kernels.integrate_batch if parallel else kernels.integrate_single
+    kernel = integrator.integrate_batch if parallel else integrator.integrate_single
     kernel(
-        *kernels.rhs_addresses(m.rhs),
+        *rhs_addresses(m.rhs),
         y0,
         p,
         seg_ptr,
@@ -253,23 +263,23 @@ def _run(
         state_fail,
         n_steps,
         np.zeros(n_pat),  # no carried step: the first segment starts with the heuristic
-        np.empty((n_pat, kernels.N_WORK, n_states)),
+        np.empty((n_pat, integrator.N_WORK, n_states)),
     )
-    _check_result(m, t, y_out, status, t_fail, state_fail, rtol, atol, max_steps)
+    check_result(m, t, y_out, status, t_fail, state_fail, rtol, atol, max_steps)
     return y_out, n_steps
 
 
 _REASONS = {
-    kernels.STATUS_STEP_COLLAPSE: (
+    integrator.STATUS_STEP_COLLAPSE: (
         "step_collapse",
         "the step size collapsed (a stiff, singular or non-finite right-hand side)",
     ),
-    kernels.STATUS_MAX_STEPS: ("max_steps", "the step budget was exhausted"),
-    kernels.STATUS_NONFINITE_RHS: ("nonfinite", "the right-hand side returned NaN or inf"),
+    integrator.STATUS_MAX_STEPS: ("max_steps", "the step budget was exhausted"),
+    integrator.STATUS_NONFINITE_RHS: ("nonfinite", "the right-hand side returned NaN or inf"),
 }
 
 
-def _check_result(
+def check_result(
     m: Model,
     t: np.ndarray,
     y_out: np.ndarray,
@@ -280,7 +290,13 @@ def _check_result(
     atol: np.ndarray,
     max_steps: int,
 ) -> None:
-    failed = np.flatnonzero(status != kernels.STATUS_OK)
+    """Check a kernel call's per-patient status and end states.
+
+    Raises:
+        SimulationError: Naming the first failed patient, the day and the state; a negative
+            state within round-off of zero is accepted (see `simulate`).
+    """
+    failed = np.flatnonzero(status != integrator.STATUS_OK)
     if failed.size:
         i = int(failed[0])
         reason, text = _REASONS[int(status[i])]
@@ -383,7 +399,7 @@ def simulate(
     p = _parameters(m, params)
     infs = parse_infusions(infusions, m.input_names)
     bols = parse_boluses(boluses, m.state_names)
-    r, a = _resolve_tolerances(m, rtol, atol)
+    r, a = resolve_tolerances(m, rtol, atol)
     y_out, n_steps = _run(
         m, t, y0[None, :], p.to_array()[None, :], [(infs, bols)], r, a, max_steps, parallel=False
     )
@@ -500,7 +516,7 @@ def simulate_batch(
         bols = _per_patient(i, lambda x: parse_boluses(x, m.state_names), raw_bol)
         schedules.append((infs, bols))
         last_raw = (raw_inf, raw_bol)
-    r, a = _resolve_tolerances(m, rtol, atol)
+    r, a = resolve_tolerances(m, rtol, atol)
     y_out, n_steps = _run(
         m,
         t,

@@ -5,8 +5,16 @@ tens of microseconds. An RL environment advances the same patients by one decisi
 at a time with inputs that are constant on a few sub-intervals (e.g. a chemotherapy infusion
 on the first day, an oral inhibitor all week). `BatchStepper` validates the model and
 parameters once, keeps every kernel array in two preallocated buffers (one float64, one
-int64) and on each `step` only copies the new inputs in and calls a 4-argument compiled entry
-(`tme_env.simulator.kernels.integrate_packed_single` / ``_batch``).
+int64; layout in `tme_env.simulator.packed`) and on each `step` only copies the new inputs in
+and calls a 4-argument compiled entry (`tme_env.simulator.packed.integrate_packed_single` /
+``_batch``).
+
+**Fast path** (for environments that fuse their own compiled step around the integrator):
+the arrays are public NumPy views (`y0`, `params`, `seg_u`, `y_out`, `h_carry`, `n_steps`);
+`kernel` with `kernel_args` integrates one interval from what is in `y0` and `seg_u` and
+returns 1 when every result is clean; `check_result` then gives the full check (it raises
+`SimulationError`, or accepts round-off undershoots). A compiled caller passes
+``kernel_args`` on and reads the arrays by name with `tme_env.simulator.packed.unpack`.
 
 Each patient is integrated with the same per-patient kernel code as `simulate`. A patient's
 step size is carried from one call to the next (its next interval starts with the step the
@@ -23,12 +31,13 @@ from numba import njit
 
 from tme_env._jit import JIT_FLAGS
 from tme_env.models.base import Model
-from tme_env.simulator import kernels
+from tme_env.simulator import packed
+from tme_env.simulator.rhs import rhs_addresses
 from tme_env.simulator.simulate import (
     DEFAULT_MAX_STEPS,
-    _check_result,
-    _resolve_tolerances,
+    check_result,
     resolve_model,
+    resolve_tolerances,
 )
 
 __all__ = ["BatchStepper"]
@@ -123,64 +132,69 @@ class BatchStepper:
         self.n_patients = n_pat
         self.interval_days = float(bp[-1])
         self.n_segments = bp.size - 1
-        self.rtol, self.atol = _resolve_tolerances(m, rtol, atol)
+        self.rtol, atol = resolve_tolerances(m, rtol, atol)
         max_steps = int(max_steps)
         if max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {max_steps}")
-        n_s, n_in, k = len(m.states), len(m.inputs), self.n_segments
-        self._rhs = kernels.rhs_addresses(m.rhs)
-        n_eval, n_seg = int(n_outputs), n_pat * k
-        # Every kernel array is a view into one float64 and one int64 buffer, which the
-        # 4-argument packed kernels take (see kernels.unpack for the layout).
-        _, _, n_f, n_i = kernels.packed_layout(n_pat, n_s, n_par, n_in, n_seg, n_eval)
-        self._fbuf = np.zeros(n_f)
-        self._ibuf = np.zeros(n_i, dtype=np.int64)
-        self._ibuf[: kernels.IB_HEADER] = (n_pat, n_s, n_par, n_in, n_seg, n_eval,
-                                          max_steps, 0)  # fmt: skip
-        self._fbuf[kernels.FB_RTOL] = self.rtol
-        v = kernels.packed_views(self._fbuf, self._ibuf)
-        self._y0, self._params = v["y0"], v["params"]
-        self._y_out, self._work = v["y_out"], v["work"]
-        self._seg_ptr, self._seg_start, self._seg_end = v["seg_ptr"], v["seg_start"], v["seg_end"]
-        self._seg_u, self._seg_jump, self._t_eval = v["seg_u"], v["seg_jump"], v["t_eval"]
-        self._status, self._t_fail, self._state_fail = v["status"], v["t_fail"], v["state_fail"]
-        self.n_steps, self.h_carry, atol = v["n_steps"], v["h_carry"], v["atol"]
-        self._params[...] = p
-        self._seg_ptr[...] = np.arange(0, (n_pat + 1) * k, k)
-        self._seg_start[...] = np.tile(bp[:-1], n_pat)
-        self._seg_end[...] = np.tile(bp[1:], n_pat)
-        self._t_eval[...] = np.linspace(0.0, self.interval_days, n_eval)
-        atol[...] = self.atol
-        self.atol = atol
-        self._kernel = (
-            kernels.integrate_packed_batch if parallel else kernels.integrate_packed_single
-        )
-        #: The packed kernel's arguments; it returns 1 if every patient's result is clean.
-        self.kernel_args = (*self._rhs, self._fbuf, self._ibuf)
+        k = self.n_segments
+        fbuf, ibuf = packed.allocate(
+            n_pat, len(m.states), n_par, len(m.inputs), n_pat * k, int(n_outputs), max_steps,
+            self.rtol,
+        )  # fmt: skip
+        v = packed.views(fbuf, ibuf)
+        #: States at the interval start, ``(n_patients, n_states)`` (the kernel's input).
+        self.y0 = v["y0"]
+        #: Parameters in kernel order, ``(n_patients, n_parameters)``.
+        self.params = v["params"]
+        #: Input rates per sub-interval, ``(n_patients * n_segments, n_inputs)``: row
+        #: ``i * n_segments + k`` is patient ``i``'s sub-interval ``k``.
+        self.seg_u = v["seg_u"]
+        #: States at the output times of the last call, ``(n_patients, n_states, n_outputs)``.
+        self.y_out = v["y_out"]
+        #: Step size carried into each patient's next call (0: the starting heuristic).
+        self.h_carry = v["h_carry"]
+        #: Integration steps each patient took in the last call.
+        self.n_steps = v["n_steps"]
+        self._v = v
+        self._ibuf = ibuf
+        self.params[...] = p
+        v["seg_ptr"][...] = np.arange(0, (n_pat + 1) * k, k)
+        v["seg_start"][...] = np.tile(bp[:-1], n_pat)
+        v["seg_end"][...] = np.tile(bp[1:], n_pat)
+        v["t_eval"][...] = np.linspace(0.0, self.interval_days, int(n_outputs))
+        v["atol"][...] = atol
+        #: Absolute tolerance per state (a view into the kernel buffer).
+        self.atol = v["atol"]
+        #: Whether `kernel` is the multi-threaded entry.
+        self.parallel = bool(parallel)
+        #: The packed kernel; ``kernel(*kernel_args)`` returns 1 if every result is clean.
+        self.kernel = packed.integrate_packed_batch if parallel else packed.integrate_packed_single
+        #: The packed kernel's arguments: the rhs addresses and the two buffers.
+        self.kernel_args = (*rhs_addresses(m.rhs), fbuf, ibuf)
 
     @property
     def max_steps(self) -> int:
         """Integration step budget per patient and call (settable)."""
-        return int(self._ibuf[kernels.IB_MAX_STEPS])
+        return int(self._ibuf[packed.scalar_index("max_steps")])
 
     @max_steps.setter
     def max_steps(self, value: int) -> None:
         if int(value) < 1:
             raise ValueError(f"max_steps must be >= 1, got {value}")
-        self._ibuf[kernels.IB_MAX_STEPS] = int(value)
+        self._ibuf[packed.scalar_index("max_steps")] = int(value)
 
     def continue_from_end(self, flag: bool) -> None:
-        """If set, a clean step copies the end states into the start buffer (``_y0``).
+        """If set, a clean step copies the end states into the start buffer (`y0`).
 
-        For a caller that keeps its state in ``_y0`` and always continues from the end of
+        For a caller that keeps its state in `y0` and always continues from the end of
         the last interval (the single de Pillis env).
         """
-        self._ibuf[kernels.IB_COPY_END] = int(bool(flag))
+        self._ibuf[packed.scalar_index("copy_end")] = int(bool(flag))
 
     @property
     def outputs(self) -> np.ndarray:
         """States at the output times of the last step, shape ``(n, n_states, n_outputs)``."""
-        return self._y_out
+        return self.y_out
 
     def set_params(self, index: int, params: np.ndarray, validate: bool = True) -> None:
         """Replace one patient's parameters (kernel order), e.g. when an environment resets.
@@ -197,7 +211,7 @@ class BatchStepper:
         row = np.asarray(params, dtype=np.float64)
         if validate:
             self.model.parameter_class.from_array(row)
-        self._params[index] = row
+        self.params[index] = row
         self.restart(index)
 
     def restart(self, index: int) -> None:
@@ -209,11 +223,17 @@ class BatchStepper:
         """
         self.h_carry[index] = 0.0
 
-    def _check_result_now(self) -> None:
-        """Full result check of the last kernel call (raises `SimulationError`)."""
-        _check_result(
-            self.model, self._t_eval, self._y_out, self._status, self._t_fail,
-            self._state_fail, self.rtol, self.atol, self.max_steps,
+    def check_result(self) -> None:
+        """Full result check of the last kernel call.
+
+        Raises:
+            SimulationError: If a patient failed (names the patient, the day and the state);
+                round-off undershoots below zero are accepted (see `simulate`).
+        """
+        v = self._v
+        check_result(
+            self.model, v["t_eval"], self.y_out, v["status"], v["t_fail"], v["state_fail"],
+            self.rtol, self.atol, self.max_steps,
         )  # fmt: skip
 
     def step(self, y: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -236,9 +256,9 @@ class BatchStepper:
         if rates.shape != expected:
             raise ValueError(f"rates must have shape {expected}, got {rates.shape}")
         y = np.asarray(y, dtype=np.float64)
-        if y.shape != self._y0.shape:
-            raise ValueError(f"y must have shape {self._y0.shape}, got {y.shape}")
-        code, k = _load(y, rates, self._y0, self._seg_u)
+        if y.shape != self.y0.shape:
+            raise ValueError(f"y must have shape {self.y0.shape}, got {y.shape}")
+        code, k = _load(y, rates, self.y0, self.seg_u)
         if code == 1:
             bad = rates.reshape(-1)[k]
             raise ValueError(f"input rates must be finite and non-negative, got {bad}")
@@ -247,7 +267,7 @@ class BatchStepper:
         # The kernel returns 1 when every patient succeeded with finite, non-negative end
         # states; otherwise the full check raises (or accepts round-off undershoots, see
         # simulate).
-        if not self._kernel(*self.kernel_args):
-            self._check_result_now()
-        end = self._y_out[:, :, -1]
+        if not self.kernel(*self.kernel_args):
+            self.check_result()
+        end = self.y_out[:, :, -1]
         return end.copy()

@@ -1,7 +1,7 @@
-"""Compiled integrator kernels: adaptive Dormand–Prince 5(4) with dense output.
+"""The shared integrator: adaptive Dormand–Prince 5(4) with dense output.
 
 One integrator serves every model: the model's right-hand side is passed in as a first-class
-function (by its compiled addresses, see `rhs_addresses`), so this module is compiled once,
+function (by its compiled addresses, see `tme_env.simulator.rhs`), so this module is compiled once,
 cached on disk (``cache=True``), and reused by all models, including user-defined ones.
 
 Method: the explicit embedded Runge–Kutta pair of Dormand & Prince (1980), 5th-order solution
@@ -32,30 +32,23 @@ status codes into `SimulationError`.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
-from numba import carray, njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange, types
 
 from tme_env._jit import JIT_FLAGS
+from tme_env.simulator.rhs import F8_1D, F8_2D, F8_3D, I8_1D, rhs_at
 
 __all__ = [
+    "BATCH_SIGNATURE",
     "N_WORK",
-    "RHS_SIGNATURE",
-    "rhs_addresses",
     "STATUS_MAX_STEPS",
     "STATUS_NONFINITE_RHS",
     "STATUS_OK",
     "STATUS_STEP_COLLAPSE",
     "integrate_batch",
-    "integrate_packed_batch",
-    "integrate_packed_single",
+    "integrate_patient",
     "integrate_single",
-    "packed_layout",
-    "packed_views",
-    "unpack",
+    "run_patient",
 ]
 
 #: Rows of the per-patient scratch array ``work`` (states, stages, error, dense output).
@@ -66,45 +59,6 @@ STATUS_OK = 0
 STATUS_STEP_COLLAPSE = 1  # step size fell below the minimum (stiffness or non-finite stages)
 STATUS_MAX_STEPS = 2  # step budget exhausted
 STATUS_NONFINITE_RHS = 3  # the right-hand side returned NaN/inf at an accepted point
-
-_f8_1d = types.float64[::1]
-_f8_2d = types.float64[:, ::1]
-_f8_3d = types.float64[:, :, ::1]
-_i8_1d = types.int64[::1]
-
-#: Numba signature every model right-hand side must have: ``rhs(t, y, p, u, dydt) -> None``.
-RHS_SIGNATURE = types.void(types.float64, _f8_1d, _f8_1d, _f8_1d, _f8_1d)
-_RHS_TYPE = types.FunctionType(RHS_SIGNATURE)
-
-
-@functools.cache
-def rhs_addresses(rhs) -> tuple[int, int]:  # noqa: ANN001 - a numba dispatcher
-    """Compile ``rhs`` for `RHS_SIGNATURE` and return its (C-wrapper, native) addresses.
-
-    The kernels receive the right-hand side as these two integers rather than as a numba
-    function object: converting a dispatcher to a first-class function on every call costs
-    ~25 us in numba's argument unboxing, while two integers cost nothing, and integers keep
-    the kernels cacheable on disk. The dispatcher (kept alive by the model) owns the code.
-    """
-    from numba.experimental.function_type import _get_jit_address, _get_wrapper_address
-
-    rhs.compile(RHS_SIGNATURE.args)
-    return int(_get_wrapper_address(rhs, RHS_SIGNATURE)), int(_get_jit_address(rhs, RHS_SIGNATURE))
-
-
-@intrinsic
-def _rhs_at(typingctx, c_addr, jit_addr):  # noqa: ARG001 - numba intrinsic protocol
-    """Rebuild the first-class function value from the two addresses of `rhs_addresses`."""
-    sig = _RHS_TYPE(types.int64, types.int64)
-
-    def codegen(context, builder, signature, args):  # noqa: ARG001
-        fn = cgutils.create_struct_proxy(_RHS_TYPE)(context, builder)
-        fn.c_addr = builder.inttoptr(args[0], cgutils.voidptr_t)
-        fn.py_addr = cgutils.get_null_value(cgutils.voidptr_t)
-        fn.jit_addr = builder.inttoptr(args[1], cgutils.voidptr_t)
-        return fn._getvalue()
-
-    return sig, codegen
 
 
 # Dormand–Prince 5(4) tableau.
@@ -208,7 +162,7 @@ def _initial_step(rhs, t, y, p, u, f0, rtol, atol, hmax, ytmp, f1):
 
 
 @njit(**JIT_FLAGS)
-def _integrate_patient(
+def integrate_patient(
     rhs,
     y0,
     p,
@@ -413,37 +367,37 @@ def _integrate_patient(
     return STATUS_OK, t, -1, n_steps, h_carry
 
 
-_BATCH_SIGNATURE = types.void(
+BATCH_SIGNATURE = types.void(
     types.int64,  # rhs C-wrapper address (see rhs_addresses)
     types.int64,  # rhs native address
-    _f8_2d,  # y0 (patients, states)
-    _f8_2d,  # params (patients, parameters)
-    _i8_1d,  # seg_ptr (patients + 1): patient i owns segments seg_ptr[i] .. seg_ptr[i+1]-1
-    _f8_1d,  # seg_start
-    _f8_1d,  # seg_end
-    _f8_2d,  # seg_u (segments, inputs)
-    _f8_2d,  # seg_jump (segments, states)
-    _f8_1d,  # t_eval (shared by all patients)
+    F8_2D,  # y0 (patients, states)
+    F8_2D,  # params (patients, parameters)
+    I8_1D,  # seg_ptr (patients + 1): patient i owns segments seg_ptr[i] .. seg_ptr[i+1]-1
+    F8_1D,  # seg_start
+    F8_1D,  # seg_end
+    F8_2D,  # seg_u (segments, inputs)
+    F8_2D,  # seg_jump (segments, states)
+    F8_1D,  # t_eval (shared by all patients)
     types.float64,  # rtol
-    _f8_1d,  # atol (states,)
+    F8_1D,  # atol (states,)
     types.int64,  # max_steps per patient
-    _f8_3d,  # y_out (patients, states, len(t_eval))
-    _i8_1d,  # status (patients,)
-    _f8_1d,  # t_fail (patients,)
-    _i8_1d,  # state_fail (patients,)
-    _i8_1d,  # n_steps (patients,)
-    _f8_1d,  # h_carry (patients,): in, the first trial step (<= 0: heuristic); out, the next
-    _f8_3d,  # work (patients, N_WORK, states): scratch
+    F8_3D,  # y_out (patients, states, len(t_eval))
+    I8_1D,  # status (patients,)
+    F8_1D,  # t_fail (patients,)
+    I8_1D,  # state_fail (patients,)
+    I8_1D,  # n_steps (patients,)
+    F8_1D,  # h_carry (patients,): in, the first trial step (<= 0: heuristic); out, the next
+    F8_3D,  # work (patients, N_WORK, states): scratch
 )
 
 
 @njit(**JIT_FLAGS)
-def _run_patient(
+def run_patient(
     i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
     max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
 ):  # fmt: skip
     """Integrate patient ``i`` and store its status; shared by the serial and parallel loops."""
-    s, tf, sf, ns, hn = _integrate_patient(
+    s, tf, sf, ns, hn = integrate_patient(
         rhs, y0[i], params[i], seg_start, seg_end, seg_u, seg_jump, seg_ptr[i], seg_ptr[i + 1],
         t_eval, rtol, atol, max_steps, y_out[i], h_carry[i], work[i],
     )  # fmt: skip
@@ -454,216 +408,29 @@ def _run_patient(
     h_carry[i] = hn
 
 
-@njit(_BATCH_SIGNATURE, parallel=True, **JIT_FLAGS)
+@njit(BATCH_SIGNATURE, parallel=True, **JIT_FLAGS)
 def integrate_batch(
     rhs_c_addr, rhs_jit_addr, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval,
     rtol, atol, max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
 ):  # fmt: skip
     """Integrate many patients (own parameters, own schedules) in parallel over ``t_eval``."""
-    rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
+    rhs = rhs_at(rhs_c_addr, rhs_jit_addr)
     for i in prange(y0.shape[0]):
-        _run_patient(
+        run_patient(
             i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
             max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
         )  # fmt: skip
 
 
-@njit(_BATCH_SIGNATURE, **JIT_FLAGS)
+@njit(BATCH_SIGNATURE, **JIT_FLAGS)
 def integrate_single(
     rhs_c_addr, rhs_jit_addr, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval,
     rtol, atol, max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
 ):  # fmt: skip
     """Serial twin of `integrate_batch` (same per-patient code, no thread-pool start-up)."""
-    rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
+    rhs = rhs_at(rhs_c_addr, rhs_jit_addr)
     for i in range(y0.shape[0]):
-        _run_patient(
+        run_patient(
             i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
             max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
         )  # fmt: skip
-
-
-# --- Packed entry points -------------------------------------------------------------------
-# Calling a compiled function from Python costs ~35 ns per argument (type dispatch and
-# unboxing); the 20-argument entries above cost ~1.2 us per call, as much as integrating a
-# short interval. `BatchStepper` keeps all of its arrays as views into one float64 and one
-# int64 buffer and calls these 4-argument entries instead, which rebuild the views inside.
-#
-# ibuf header (int64): the sizes, then seg_ptr, status, state_fail, n_steps.
-IB_N_PAT, IB_N_STATES, IB_N_PARAMS, IB_N_INPUTS, IB_N_SEG, IB_N_EVAL = 0, 1, 2, 3, 4, 5
-IB_MAX_STEPS = 6
-IB_COPY_END = 7  # 1: after a clean call, copy the end states into y0 (continue from them)
-IB_HEADER = 8
-# fbuf (float64): rtol, then y0, params, seg_start, seg_end, seg_u, seg_jump, t_eval, atol,
-# y_out, t_fail, h_carry, work, in this order.
-FB_RTOL = 0
-FB_HEADER = 1
-
-
-def packed_layout(n_pat: int, n_s: int, n_par: int, n_in: int, n_seg: int, n_eval: int):
-    """The packed buffers' layout: ``(float_views, int_views, n_f, n_i)``.
-
-    Each view is ``(name, offset, shape)``, in the order `unpack` rebuilds them (a test
-    checks that the two agree).
-    """
-    f_views = (
-        ("y0", (n_pat, n_s)),
-        ("params", (n_pat, n_par)),
-        ("seg_start", (n_seg,)),
-        ("seg_end", (n_seg,)),
-        ("seg_u", (n_seg, n_in)),
-        ("seg_jump", (n_seg, n_s)),
-        ("t_eval", (n_eval,)),
-        ("atol", (n_s,)),
-        ("y_out", (n_pat, n_s, n_eval)),
-        ("t_fail", (n_pat,)),
-        ("h_carry", (n_pat,)),
-        ("work", (n_pat, N_WORK, n_s)),
-    )
-    i_views = (
-        ("seg_ptr", (n_pat + 1,)),
-        ("status", (n_pat,)),
-        ("state_fail", (n_pat,)),
-        ("n_steps", (n_pat,)),
-    )
-    out = []
-    for header, views in ((FB_HEADER, f_views), (IB_HEADER, i_views)):
-        o, placed = header, []
-        for name, shape in views:
-            placed.append((name, o, shape))
-            o += int(np.prod(shape))
-        out.append((placed, o))
-    (f_placed, n_f), (i_placed, n_i) = out
-    return f_placed, i_placed, n_f, n_i
-
-
-def packed_views(fbuf: np.ndarray, ibuf: np.ndarray) -> dict[str, np.ndarray]:
-    """NumPy views (owning a reference to the buffers) of every packed array, by name."""
-    n_pat, n_s, n_par, n_in, n_seg, n_eval = (int(v) for v in ibuf[:IB_MAX_STEPS])
-    f_placed, i_placed, _, _ = packed_layout(n_pat, n_s, n_par, n_in, n_seg, n_eval)
-    views = {}
-    for buf, placed in ((fbuf, f_placed), (ibuf, i_placed)):
-        for name, o, shape in placed:
-            views[name] = buf[o : o + int(np.prod(shape))].reshape(shape)
-    return views
-
-
-@intrinsic
-def _at(typingctx, arr, offset):  # noqa: ARG001 - numba intrinsic protocol
-    """Pointer to ``arr[offset]`` (a C-contiguous 1-D array), for `numba.carray`."""
-    sig = types.CPointer(arr.dtype)(arr, offset)
-
-    def codegen(context, builder, signature, args):  # noqa: ARG001
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        return builder.gep(ary.data, [args[1]])
-
-    return sig, codegen
-
-
-@njit(**JIT_FLAGS)
-def unpack(fbuf, ibuf):
-    """The views of `integrate_single`'s arguments (after the rhs) inside the two buffers.
-
-    The views are built with `numba.carray` and own no reference to the buffers: they are
-    valid while the caller holds ``fbuf`` and ``ibuf`` (for the duration of a call). For
-    compiled callers only; Python code uses `packed_views`, whose views keep the buffers
-    alive. A
-    reference-counted slice costs ~17 ns to make and drop; with ~40 views per call, that was
-    half the fixed cost of a short interval.
-    """
-    n_pat = ibuf[IB_N_PAT]
-    n_s = ibuf[IB_N_STATES]
-    n_par = ibuf[IB_N_PARAMS]
-    n_in = ibuf[IB_N_INPUTS]
-    n_seg = ibuf[IB_N_SEG]
-    n_eval = ibuf[IB_N_EVAL]
-    o = FB_HEADER
-    y0 = carray(_at(fbuf, o), (n_pat, n_s))
-    o += n_pat * n_s
-    params = carray(_at(fbuf, o), (n_pat, n_par))
-    o += n_pat * n_par
-    seg_start = carray(_at(fbuf, o), n_seg)
-    o += n_seg
-    seg_end = carray(_at(fbuf, o), n_seg)
-    o += n_seg
-    seg_u = carray(_at(fbuf, o), (n_seg, n_in))
-    o += n_seg * n_in
-    seg_jump = carray(_at(fbuf, o), (n_seg, n_s))
-    o += n_seg * n_s
-    t_eval = carray(_at(fbuf, o), n_eval)
-    o += n_eval
-    atol = carray(_at(fbuf, o), n_s)
-    o += n_s
-    y_out = carray(_at(fbuf, o), (n_pat, n_s, n_eval))
-    o += n_pat * n_s * n_eval
-    t_fail = carray(_at(fbuf, o), n_pat)
-    o += n_pat
-    h_carry = carray(_at(fbuf, o), n_pat)
-    o += n_pat
-    work = carray(_at(fbuf, o), (n_pat, N_WORK, n_s))
-    i = IB_HEADER
-    seg_ptr = carray(_at(ibuf, i), n_pat + 1)
-    i += n_pat + 1
-    status = carray(_at(ibuf, i), n_pat)
-    i += n_pat
-    state_fail = carray(_at(ibuf, i), n_pat)
-    i += n_pat
-    n_steps = carray(_at(ibuf, i), n_pat)
-    return (
-        y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, fbuf[FB_RTOL], atol,
-        ibuf[IB_MAX_STEPS], y_out, status, t_fail, state_fail, n_steps, h_carry, work,
-    )  # fmt: skip
-
-
-@njit(**JIT_FLAGS)
-def _finish_packed(y0, y_out, status, copy_end):
-    """1 if every patient succeeded with finite, non-negative end states, else 0.
-
-    If so and ``copy_end``, the end states are copied into ``y0`` for the next call.
-    """
-    last = y_out.shape[2] - 1
-    for i in range(y_out.shape[0]):
-        if status[i] != 0:
-            return 0
-        for j in range(y_out.shape[1]):
-            v = y_out[i, j, last]
-            if not (v >= 0.0 and v < np.inf):
-                return 0
-    if copy_end:
-        for i in range(y_out.shape[0]):
-            for j in range(y_out.shape[1]):
-                y0[i, j] = y_out[i, j, last]
-    return 1
-
-
-_PACKED_SIGNATURE = types.int64(types.int64, types.int64, _f8_1d, _i8_1d)
-# The packed entries repeat the patient loop of `integrate_single` / `integrate_batch` rather
-# than calling them: passing the 18 unpacked views on through another call measured 0.4 us
-# more per call (0.7 -> 1.1 us for one 0.25-day de Pillis interval).
-
-
-@njit(_PACKED_SIGNATURE, **JIT_FLAGS)
-def integrate_packed_single(rhs_c_addr, rhs_jit_addr, fbuf, ibuf):
-    """`integrate_single` on packed buffers; returns 1 if the result is clean (see above)."""
-    rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
-    (y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol, max_steps,
-     y_out, status, t_fail, state_fail, n_steps, h_carry, work) = unpack(fbuf, ibuf)  # fmt: skip
-    for i in range(y0.shape[0]):
-        _run_patient(
-            i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
-            max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
-        )  # fmt: skip
-    return _finish_packed(y0, y_out, status, ibuf[IB_COPY_END] != 0)
-
-
-@njit(_PACKED_SIGNATURE, parallel=True, **JIT_FLAGS)
-def integrate_packed_batch(rhs_c_addr, rhs_jit_addr, fbuf, ibuf):
-    """`integrate_batch` on packed buffers; returns 1 if the result is clean (see above)."""
-    rhs = _rhs_at(rhs_c_addr, rhs_jit_addr)
-    (y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol, max_steps,
-     y_out, status, t_fail, state_fail, n_steps, h_carry, work) = unpack(fbuf, ibuf)  # fmt: skip
-    for i in prange(y0.shape[0]):
-        _run_patient(
-            i, rhs, y0, params, seg_ptr, seg_start, seg_end, seg_u, seg_jump, t_eval, rtol, atol,
-            max_steps, y_out, status, t_fail, state_fail, n_steps, h_carry, work,
-        )  # fmt: skip
-    return _finish_packed(y0, y_out, status, ibuf[IB_COPY_END] != 0)
