@@ -24,18 +24,15 @@ import argparse
 import csv
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
-
-from agents.callbacks import DiscreteDoses  # noqa: E402
-from agents.train import TrainConfig, train  # noqa: E402
-from tme_env import regimens  # noqa: E402
-from tme_env.agents_loader import load_sb3_model  # noqa: E402
-from tme_env.trials.virtual import run_trial, summarise  # noqa: E402
+from tme_env import regimens
+from tme_env.agents.callbacks import DiscreteDoses
+from tme_env.agents.loader import load_sb3_model
+from tme_env.agents.train import TrainConfig, train
+from tme_env.trials import run_trial, summarise
 
 #: algorithm -> (training env, timesteps)
 BUDGETS = {

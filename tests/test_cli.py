@@ -65,3 +65,23 @@ def test_trial_with_regimens_and_a_trained_model(tmp_path, capsys):
     assert "ppo_tiny" in text and "mtd-chemo" in text
     assert (out / "report.md").exists()
     assert main(["trial", "--policies", "folfox", "--n-patients", "5", "--out", str(out)]) == 2
+
+
+def test_trial_loads_a_run_folder_model_with_the_recorded_algorithm(tmp_path, capsys):
+    import yaml
+    from stable_baselines3 import A2C
+
+    import tme_env
+
+    # A2C with Adam: the zip alone cannot be recognised, the run's config.yml names it.
+    venv = tme_env.make_sb3_vec_env("tme/TumorImmune-v0", n_envs=4, seed=0, cohort_size=8)
+    run = tmp_path / "run"
+    run.mkdir()
+    A2C("MlpPolicy", venv, n_steps=8, use_rms_prop=False, device="cpu").save(run / "model.zip")
+    args = ["trial", "--policies", "no-treatment", "--model", str(run / "model.zip"),
+            "--n-patients", "5", "--out", str(tmp_path / "trial")]  # fmt: skip
+    assert main(args) == 2
+    assert "unknown algorithm" in capsys.readouterr().err
+    (run / "config.yml").write_text(yaml.safe_dump({"train": {"algo": "a2c"}}))
+    assert main(args) == 0
+    assert any(line.startswith("model ") for line in capsys.readouterr().out.splitlines())

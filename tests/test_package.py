@@ -45,7 +45,23 @@ def test_second_process_loads_kernels_from_the_cache(tmp_path):
 
 
 def test_import_is_light():
-    # `import tme_env` registers the environments but must not pull in torch / SB3.
-    code = "import sys, tme_env; print('torch' in sys.modules, 'stable_baselines3' in sys.modules)"
+    # `import tme_env` registers the environments but must not pull in torch / SB3; neither
+    # may the `tme` command's module or the agents package before an agent is used.
+    code = (
+        "import sys, tme_env, tme_env.agents, tme_env.cli; "
+        "print('torch' in sys.modules, 'stable_baselines3' in sys.modules); "
+        "tme_env.make_sb3_vec_env('tme/TumorImmune-v0', n_envs=2, cohort_size=4); "
+        "print('stable_baselines3' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_agents_live_inside_the_package():
+    # No top-level `agents` package (it clashed in site-packages); the YAMLs are package data.
+    from importlib import resources
+    from importlib.util import find_spec
+
+    assert find_spec("agents") is None
+    yamls = {f.name for f in (resources.files("tme_env.agents") / "hyperparams").iterdir()}
+    assert {"ppo.yml", "a2c.yml", "sac.yml", "td3.yml", "dqn.yml", "recurrentppo.yml"} <= yamls

@@ -11,7 +11,8 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from tme_env import models
-from tme_env.envs import make_sb3_vec_env, register_envs
+from tme_env.agents import make_sb3_vec_env  # lazy: SB3 loads on the first call
+from tme_env.envs import register_envs
 from tme_env.simulator import (
     BatchTrajectory,
     SimulationError,

@@ -114,7 +114,7 @@ def _cmd_regimens(args: argparse.Namespace) -> int:  # noqa: ARG001 - uniform si
 def _cmd_trial(args: argparse.Namespace) -> int:
     from tme_env import regimens
     from tme_env.envs import ENV_IDS
-    from tme_env.trials.virtual import run_trial, write_report
+    from tme_env.trials import run_trial, write_report
 
     if args.env not in ENV_IDS:
         raise ValueError(f"unknown env {args.env!r}; valid: {', '.join(ENV_IDS)}")
@@ -122,12 +122,9 @@ def _cmd_trial(args: argparse.Namespace) -> int:
     names = regimens.available() if args.policies == "all" else args.policies.split(",")
     policies = {name: regimens.get(name, observation=observation) for name in names}
     for path in args.model:
-        from stable_baselines3.common.base_class import BaseAlgorithm
+        from tme_env.agents.loader import load_sb3_model
 
-        from tme_env.agents_loader import load_sb3_model
-
-        model: BaseAlgorithm = load_sb3_model(path)
-        policies[os.path.splitext(os.path.basename(path))[0]] = model
+        policies[os.path.splitext(os.path.basename(path))[0]] = load_sb3_model(path)
     result = run_trial(policies, env_id=args.env, split=args.split, n_patients=args.n_patients,
                        seed=args.seed, progress=True)  # fmt: skip
     reference = args.reference or ("mtd-chemo" if "mtd-chemo" in policies else names[0])
@@ -142,7 +139,7 @@ def _cmd_trial(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from agents.train import TrainConfig, train
+    from tme_env.agents.train import TrainConfig, train
 
     cfg = TrainConfig(
         algo=args.algo, env_id=args.env, timesteps=args.timesteps, seed=args.seed,
@@ -167,7 +164,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
-    from agents.train import TrainConfig, train
+    from tme_env.agents.train import TrainConfig, train
 
     print(f"1/2 training PPO on tme/TumorImmune-v0 for {args.timesteps:,} steps ...")
     run = train(TrainConfig(algo="ppo", timesteps=args.timesteps, seed=args.seed,

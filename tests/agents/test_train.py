@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from agents.train import TrainConfig, load_hyperparams, train
+from tme_env.agents.train import TrainConfig, load_hyperparams, train
 
 FAST = {"eval_patients": 16, "progress": False}
 
@@ -49,6 +49,8 @@ def test_ppo_run_folder_tensorboard_and_same_seed_evaluation(tmp_path):
               "evaluation.json", "evaluations.json"):  # fmt: skip
         assert (run / f).exists(), f
     assert json.loads((run / "meta.json").read_text())["tme_env_version"]
+    config = yaml.safe_load((run / "config.yml").read_text())
+    assert config["train"]["algo"] == "ppo" and config["hyperparameters"]["n_envs"] == 64
     ea = EventAccumulator(str(next(run.glob("tb_*"))))
     ea.Reload()
     tags = set(ea.Tags()["scalars"])

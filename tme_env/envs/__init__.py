@@ -20,7 +20,6 @@ __all__ = [
     "RewardWeights",
     "TumorImmuneEnv",
     "TumorImmuneVectorEnv",
-    "make_sb3_vec_env",
     "register_envs",
 ]
 
@@ -40,16 +39,6 @@ REGISTRY: dict[str, tuple[str, str, int, dict]] = {
 }
 #: Registered ids and their keyword arguments.
 ENV_IDS: dict[str, dict] = {k: v[3] for k, v in REGISTRY.items()}
-
-
-def make_sb3_vec_env(env_id: str, n_envs: int, seed: int | None = None, **env_kwargs):  # noqa: ANN201
-    """Build the SB3 ``VecEnv`` of a registered id (see `tme_env.envs.sb3.make_sb3_vec_env`).
-
-    Imported lazily: stable-baselines3 (and torch) load only when this is called.
-    """
-    from tme_env.envs.sb3 import make_sb3_vec_env as _make
-
-    return _make(env_id, n_envs, seed=seed, **env_kwargs)
 
 
 def register_envs() -> None:

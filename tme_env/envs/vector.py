@@ -30,6 +30,10 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
 
     Info is a dict of arrays (one value per sub-environment) with the same keys as the single
     env, plus Gymnasium's ``_key`` masks.
+
+    Adapters with other autoreset semantics (the SB3 ``VecEnv`` of `tme_env.agents.vec_env`)
+    drive ``core`` themselves through the public pieces of this class: `doses`, ``rngs``,
+    ``elapsed``, ``max_episode_steps`` and `reset_slot`.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -54,19 +58,29 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self.single_action_space = self._template.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._rngs: list[np.random.Generator] = [
+        #: One generator per sub-environment (patient draws and measurement noise).
+        self.rngs: list[np.random.Generator] = [
             np.random.default_rng() for _ in range(self.num_envs)
         ]
-        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
+        #: Steps taken in each sub-environment's current episode.
+        self.elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._needs_reset = np.ones(self.num_envs, dtype=bool)
 
-    def _reset_slot(self, i: int, seed: int | None, patient: Any = None) -> None:
+    def reset_slot(self, i: int, seed: int | None, patient: Any = None) -> None:
+        """Start a new episode in sub-environment ``i`` (the others are untouched).
+
+        Args:
+            i: Index of the sub-environment.
+            seed: Reseeds its generator as ``gymnasium.Env.reset(seed=...)`` does; None keeps
+                the generator's current state.
+            patient: The patient to treat; None draws one with the sub-environment's generator.
+        """
         if seed is not None:
-            self._rngs[i] = seeding.np_random(seed)[0]  # as gymnasium.Env.reset(seed=...)
+            self.rngs[i] = seeding.np_random(seed)[0]  # as gymnasium.Env.reset(seed=...)
         if patient is None:
-            patient = self._template.draw_patient(self._rngs[i])
-        self.core.set_patient(i, patient, self._rngs)
-        self._elapsed[i] = 0
+            patient = self._template.draw_patient(self.rngs[i])
+        self.core.set_patient(i, patient, self.rngs)
+        self.elapsed[i] = 0
         self._needs_reset[i] = False
 
     def reset(
@@ -88,23 +102,28 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         if patients is not None and len(patients) != self.num_envs:
             raise ValueError(f"need {self.num_envs} patients, got {len(patients)}")
         for i in range(self.num_envs):
-            self._reset_slot(i, seeds[i], None if patients is None else patients[i])
+            self.reset_slot(i, seeds[i], None if patients is None else patients[i])
         return self.core.observe(), self._vector_info(self.core.info())
 
-    def _doses(self, actions: Any) -> np.ndarray:
+    def doses(self, actions: Any) -> np.ndarray:
+        """The batch of actions as doses, shape ``(num_envs, n_drugs)`` (checked and clipped).
+
+        Args:
+            actions: One action per sub-environment, as ``action_space`` describes.
+        """
         return self._template.batch_doses(actions, self.num_envs)
 
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Step every sub-environment (resetting those whose episode ended last step)."""
-        doses = self._doses(actions)
+        doses = self.doses(actions)
         resetting = self._needs_reset.copy()
         for i in np.flatnonzero(resetting):
-            self._reset_slot(i, None)
-        reward, terminated, info = self.core.step(doses, self._rngs, active=~resetting)
-        self._elapsed[~resetting] += 1
-        truncated = ~terminated & (self._elapsed >= self.max_episode_steps) & ~resetting
+            self.reset_slot(i, None)
+        reward, terminated, info = self.core.step(doses, self.rngs, active=~resetting)
+        self.elapsed[~resetting] += 1
+        truncated = ~terminated & (self.elapsed >= self.max_episode_steps) & ~resetting
         self._needs_reset = terminated | truncated
         return (
             self.core.observe(), reward, terminated, truncated, self._vector_info(info)

@@ -2,14 +2,16 @@
 
 One function, `train`, does everything `tme train` does:
 
-* hyperparameters from ``agents/hyperparams/<algo>.yml`` (a ``default`` block plus a block
-  per environment id), overridden by a user YAML file; every key is checked against the
-  algorithm's constructor before anything runs (unknown key or wrong type: ``ValueError``
+* hyperparameters from ``tme_env/agents/hyperparams/<algo>.yml`` (a ``default`` block plus
+  a block per environment id), overridden by a user YAML file; every key is checked against
+  the algorithm's constructor before anything runs (unknown key or wrong type: ``ValueError``
   naming it);
 * a run folder ``runs/<env>__<algo>__<seed>__<time>/`` with the resolved config
-  (``config.yml``), the command (``command.txt``), package version and git commit
-  (``meta.json``), TensorBoard events, checkpoints, ``best_model.zip``, ``model.zip`` and the
-  final evaluation (``evaluation.json``);
+  (``config.yml``: the `TrainConfig` under ``train``, whose ``algo`` is the algorithm
+  `tme_env.agents.loader.load_sb3_model` loads the run's models with, and the
+  hyperparameters under ``hyperparameters``), the command (``command.txt``), package version
+  and git commit (``meta.json``), TensorBoard events, checkpoints, ``best_model.zip``,
+  ``model.zip`` and the final evaluation (``evaluation.json``);
 * periodic clinical evaluation on the ``validation`` split (`ClinicalEvalCallback`): median
   OS, RMST, response rate, grade >= 3 neutropenia, time immune-hot and the benchmark score,
   logged under ``clinical/`` in TensorBoard;
@@ -34,7 +36,7 @@ import yaml
 
 from tme_env.io import atomic_write_json
 
-__all__ = ["ALGOS", "TrainConfig", "load_hyperparams", "train"]
+__all__ = ["ALGOS", "TrainConfig", "algo_class", "load_hyperparams", "train"]
 
 HYPERPARAMS = Path(__file__).parent / "hyperparams"
 #: Algorithms and the environments they can train on.
@@ -44,7 +46,8 @@ _DISCRETE = ("dqn",)
 _EXTRA_KEYS = {"n_envs": int}
 
 
-def _algo_class(algo: str) -> type:
+def algo_class(algo: str) -> type:
+    """The SB3 (or sb3-contrib) class of ``algo``, one of `ALGOS` (imports SB3)."""
     if algo == "recurrentppo":
         from sb3_contrib import RecurrentPPO
 
@@ -65,7 +68,7 @@ def load_hyperparams(algo: str, env_id: str, config_file: str | None = None) -> 
         raise ValueError(f"unknown algorithm {algo!r}; available: {', '.join(ALGOS)}")
     sources = [HYPERPARAMS / f"{algo}.yml"] + ([Path(config_file)] if config_file else [])
     resolved: dict[str, Any] = {}
-    cls = _algo_class(algo)
+    cls = algo_class(algo)
     sig = inspect.signature(cls.__init__).parameters
     for path in sources:
         try:
@@ -145,7 +148,7 @@ def train(cfg: TrainConfig) -> Path:
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
 
     import tme_env
-    from agents.callbacks import ClinicalEvalCallback, TqdmCallback
+    from tme_env.agents.callbacks import ClinicalEvalCallback, TqdmCallback
 
     hyper = load_hyperparams(cfg.algo, cfg.env_id, cfg.config_file)
     if cfg.algo in _DISCRETE and "Discrete" not in cfg.env_id:
@@ -171,7 +174,7 @@ def train(cfg: TrainConfig) -> Path:
     atomic_write_json(run / "meta.json", {"tme_env_version": tme_env.__version__,
                                     "git_commit": _git_commit(), "started": stamp})  # fmt: skip
     venv = tme_env.make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed)
-    cls = _algo_class(cfg.algo)
+    cls = algo_class(cfg.algo)
     policy = "MlpLstmPolicy" if cfg.algo == "recurrentppo" else "MlpPolicy"
     if cfg.resume:
         model = cls.load(cfg.resume, env=venv, device="cpu", tensorboard_log=str(run))

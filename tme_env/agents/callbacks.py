@@ -58,7 +58,7 @@ class ClinicalEvalCallback(BaseCallback):
     def _regimen_arms(self) -> dict:
         if self._reference is None:
             from tme_env import regimens
-            from tme_env.trials.virtual import run_trial
+            from tme_env.trials import run_trial
 
             obs = "clinical" if "Clinical" in self.trial_env else "full"
             policies = {n: regimens.get(n, observation=obs) for n in regimens.available()}
@@ -68,7 +68,7 @@ class ClinicalEvalCallback(BaseCallback):
 
     def evaluate(self, model: Any) -> dict[str, Any]:
         """Run the trial arm of ``model`` and return its row of statistics."""
-        from tme_env.trials.virtual import TrialResult, run_trial, summarise
+        from tme_env.trials import TrialResult, run_trial, summarise
 
         ref = self._regimen_arms()
         policy = DiscreteDoses(model) if self.discrete else model
@@ -110,14 +110,16 @@ class TqdmCallback(BaseCallback):
         super().__init__()
         self.total = int(total)
         self._bar = None
+        self._start = 0
 
     def _on_training_start(self) -> None:
         from tqdm import tqdm
 
+        self._start = self.num_timesteps  # the model's count when this learn() call began
         self._bar = tqdm(total=self.total, unit="step", desc="training")
 
     def _on_step(self) -> bool:
-        self._bar.n = min(self.num_timesteps - self.model._num_timesteps_at_start, self.total)
+        self._bar.n = min(self.num_timesteps - self._start, self.total)
         self._bar.refresh()
         return True
 

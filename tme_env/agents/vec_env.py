@@ -11,14 +11,26 @@ logger shows ``rollout/ep_rew_mean`` without a Monitor wrapper.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv
+from gymnasium.envs.registration import load_env_creator
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
+from tme_env.envs import REGISTRY
 from tme_env.envs.vector import BatchedVectorEnv, TumorImmuneVectorEnv
 
 __all__ = ["TumorImmuneSB3VecEnv", "make_sb3_vec_env"]
+
+
+def _indices(indices: VecEnvIndices, n: int) -> Iterable[int]:
+    """The sub-environment indices SB3's ``indices`` argument names (None: all ``n``)."""
+    if indices is None:
+        return range(n)
+    if isinstance(indices, int):
+        return [indices]
+    return indices
 
 
 class TumorImmuneSB3VecEnv(VecEnv):
@@ -28,7 +40,9 @@ class TumorImmuneSB3VecEnv(VecEnv):
         n_envs: Number of parallel environments.
         seed: Seed of the first reset (sub-env ``i`` gets ``seed + i``); None for entropy.
         max_episode_steps: Truncation limit (default: the horizon in steps).
-        **env_kwargs: As `tme_env.envs.TumorImmuneEnv`.
+        vector_class: The batched vector env to drive (`tme_env.envs.vector.BatchedVectorEnv`).
+        **env_kwargs: As the single environment of ``vector_class`` (e.g.
+            `tme_env.envs.TumorImmuneEnv`).
     """
 
     def __init__(
@@ -63,10 +77,10 @@ class TumorImmuneSB3VecEnv(VecEnv):
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
         """Advance every environment one decision interval; reset the finished ones."""
         v = self.venv
-        doses = v._doses(self._actions)
-        reward, terminated, info = v.core.step(doses, v._rngs)
-        v._elapsed += 1
-        truncated = ~terminated & (v._elapsed >= v.max_episode_steps)
+        doses = v.doses(self._actions)
+        reward, terminated, info = v.core.step(doses, v.rngs)
+        v.elapsed += 1
+        truncated = ~terminated & (v.elapsed >= v.max_episode_steps)
         dones = terminated | truncated
         obs = v.core.observe()
         self._returns += reward
@@ -83,7 +97,7 @@ class TumorImmuneSB3VecEnv(VecEnv):
                 },
                 **{k: float(info[k][i]) for k in ("dead", "cured", "day") if k in info},
             }
-            v._reset_slot(i, None)
+            v.reset_slot(i, None)
             self._returns[i] = 0.0
             self._lengths[i] = 0
         if dones.any():
@@ -98,22 +112,24 @@ class TumorImmuneSB3VecEnv(VecEnv):
         self._next_seed = seed
         return [None if seed is None else seed + i for i in range(self.num_envs)]
 
-    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         """An attribute of the (shared) environment configuration, once per index."""
         value = getattr(self.venv, attr_name)
-        return [value for _ in self._get_indices(indices)]
+        return [value for _ in _indices(indices, self.num_envs)]
 
-    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
         """Not supported: the environments share one compiled batch."""
         raise NotImplementedError("set_attr is not supported by the batched tme VecEnv")
 
-    def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any) -> list:
+    def env_method(
+        self, method_name: str, *args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list:
         """Not supported: the environments share one compiled batch."""
         raise NotImplementedError("env_method is not supported by the batched tme VecEnv")
 
-    def env_is_wrapped(self, wrapper_class: type, indices: Any = None) -> list[bool]:
+    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
         """No sub-environment is wrapped."""
-        return [False for _ in self._get_indices(indices)]
+        return [False for _ in _indices(indices, self.num_envs)]
 
 
 def make_sb3_vec_env(
@@ -126,10 +142,6 @@ def make_sb3_vec_env(
     >>> venv.reset().shape
     (8, 18)
     """
-    from gymnasium.envs.registration import load_env_creator
-
-    from tme_env.envs import REGISTRY
-
     if env_id not in REGISTRY:
         raise ValueError(f"unknown env id {env_id!r}; valid ids: {', '.join(REGISTRY)}")
     _entry, vector_entry, steps, id_kwargs = REGISTRY[env_id]

@@ -1,4 +1,4 @@
-"""The SB3 VecEnv adapter and short training smoke runs."""
+"""The SB3 VecEnv adapter (`tme_env.agents.vec_env`) and short training smoke runs."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def test_sb3_vec_env_protocol():
         assert info["terminal_observation"].shape == (18,)
         assert info["episode"]["l"] == 5
     assert not np.array_equal(obs[0], infos[0]["terminal_observation"])  # reset obs returned
+    assert (venv.venv.elapsed == 0).all()  # the new episodes start at step 0
     with pytest.raises(ValueError, match="unknown env id"):
         tme_env.make_sb3_vec_env("CartPole-v1", n_envs=2)
 
