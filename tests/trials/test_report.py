@@ -1,4 +1,4 @@
-"""Virtual trials: statistics against hand-computed cases, and an end-to-end report."""
+"""Trial reports: per-arm statistics against a hand-computed case, and an end-to-end report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tme_env import regimens
-from tme_env.trials.virtual import ArmOutcomes, TrialResult, run_trial, summarise, write_report
+from tme_env.trials import ArmOutcomes, TrialResult, run_trial, summarise, write_report
 
 
 def _arm(name, os_days, os_event):
@@ -67,10 +67,3 @@ def test_small_trial_writes_a_complete_report(tmp_path):
     by = {r["arm"]: r for r in rows}
     assert by["mtd-chemo"]["mean_chemo_doses"] > 4 and by["no-treatment"]["mean_chemo_doses"] == 0
     assert by["chemo-ici-concurrent"]["mean_anti_pd1_doses"] > 0
-
-
-def test_run_trial_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="unknown trial env"):
-        run_trial({"x": regimens.get("mtd-chemo")}, env_id="tme/DePillis2003Chemo-v0")
-    with pytest.raises(ValueError, match="at least one policy"):
-        run_trial({})

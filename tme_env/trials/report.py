@@ -1,10 +1,8 @@
-"""Virtual clinical trials: policies on the same patients, outcomes, survival statistics, report.
+"""Trial reports: per-arm statistics (`summarise`) and the written report (`write_report`).
 
-`run_trial` treats the first ``n_patients`` of a cohort split with every policy (paired
-design: each arm sees the same patients and the same measurement-noise seeds) through the
-native vector environment, derives each patient's outcomes, and `summarise` computes the
-per-arm statistics with lifelines (Kaplan-Meier medians with 95% CIs, restricted mean
-survival time, log-rank test and Cox hazard ratio against a reference arm).
+`summarise` computes, per arm, Kaplan-Meier medians with 95% CIs, the restricted mean survival
+time, response, cure, toxicity and dose figures, and the log-rank test and Cox hazard ratio
+against a reference arm (`tme_env.trials.survival`).
 
 **Benchmark score** (the leaderboard metric), per policy, on the same patients::
 
@@ -21,181 +19,46 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from tme_env import clinical
-from tme_env.envs import ENV_IDS
-from tme_env.envs.vector import TumorImmuneVectorEnv
-from tme_env.trials import cox_hazard_ratio
+from tme_env.trials.outcomes import TrialResult
+from tme_env.trials.survival import cox_hazard_ratio, km_median_ci, logrank_p, rmst
 
-__all__ = ["ArmOutcomes", "TrialResult", "run_trial", "summarise", "write_report"]
+__all__ = ["MONTH", "summarise", "write_report"]
 
+#: Days per month (365.25 / 12).
 MONTH = 30.4375
 
 
-@dataclass(frozen=True)
-class ArmOutcomes:
-    """Per-patient outcomes of one arm (arrays over patients, in cohort order)."""
-
-    name: str
-    patient_ids: list[str]
-    os_days: np.ndarray
-    os_event: np.ndarray
-    pfs_days: np.ndarray
-    pfs_event: np.ndarray
-    best_response: np.ndarray
-    cured: np.ndarray
-    worst_grade: np.ndarray
-    dose_chemo: np.ndarray
-    dose_anti_pd1: np.ndarray
-    dose_inhibitor: np.ndarray
-    fraction_hot: np.ndarray
-    weekly_doses: np.ndarray  # (patients, steps, 3), for the dose-timeline plot
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    """All arms of a trial and its settings."""
-
-    env_id: str
-    split: str
-    n_patients: int
-    seed: int
-    horizon_days: float
-    arms: dict[str, ArmOutcomes]
-
-
-def _run_arm(
-    name: str, policy: Any, env_id: str, split: str, n: int, seed: int
-) -> tuple[ArmOutcomes, float]:
-    kwargs = {**ENV_IDS[env_id], "split": split, "cohort_size": n}
-    venv = TumorImmuneVectorEnv(num_envs=n, **kwargs)
-    obs, info = venv.reset(seed=seed, options={"patients": list(range(n))})
-    horizon_steps = venv.max_episode_steps
-    dt = venv.config.decision_interval_days
-    alive = np.ones(n, dtype=bool)
-    burden = np.full((n, horizon_steps + 1), np.nan)
-    # What imaging sees: the exact burden in the full env; in the clinical env the noisy
-    # measurement it reports (floored at the detection limit), as a radiologist would.
-    noisy = venv.config.observation == "clinical"
-
-    def seen() -> np.ndarray:
-        return 10.0 ** venv.core.measured[:, 0] if noisy else info["tumour_cells"]
-
-    burden[:, 0] = seen()
-    hot_steps = np.zeros(n)
-    worst = np.asarray(info["neutropenia_grade"], dtype=float).copy()
-    doses = np.zeros((n, horizon_steps, 3))
-    cured = np.zeros(n, dtype=bool)
-    death_day = np.full(n, np.nan)
-    state, start = None, np.ones(n, dtype=bool)
-    for k in range(horizon_steps):
-        action, state = policy.predict(obs, state=state, episode_start=start, deterministic=True)
-        start = np.zeros(n, dtype=bool)
-        obs, _reward, terminated, truncated, info = venv.step(action)
-        live = alive.copy()
-        doses[live, k] = np.column_stack(
-            [info["dose_chemo"], info["dose_anti_pd1"], info["dose_inhibitor"]]
-        )[live]
-        burden[live, k + 1] = seen()[live]
-        hot_steps[live] += info["is_hot"][live]
-        worst[live] = np.maximum(worst[live], info["neutropenia_grade"][live])
-        died = live & ((info["dead"] > 0) | (info["toxic_death"] > 0))
-        death_day[died] = info["day"][died]
-        cured |= live & (info["cured"] > 0)
-        alive &= ~(terminated | truncated)
-        if not alive.any():
-            break
-    steps_lived = np.sum(~np.isnan(burden[:, 1:]), axis=1)
-    t = np.arange(horizon_steps + 1) * dt
-    # After death or cure the trajectory is over: carry the last burden forward for imaging.
-    filled = burden.copy()
-    for i in range(n):
-        last = int(np.max(np.flatnonzero(~np.isnan(filled[i]))))
-        filled[i, last + 1 :] = filled[i, last] if not cured[i] else 1.0
-    horizon = horizon_steps * dt
-    os_event = ~np.isnan(death_day)
-    os_days = np.where(os_event, death_day, horizon)
-    filled = np.maximum(filled, 1.0)
-    pfs_days, pfs_event = clinical.progression_time(t, filled)
-    pfs_days = np.where(os_event & (death_day < pfs_days), death_day, pfs_days)
-    pfs_event = pfs_event | os_event
-    bor = clinical.best_overall_response(t, filled)
-    ids = venv.core.cohort.ids[:n]
-    outcomes = ArmOutcomes(
-        name, ids, os_days, os_event, np.minimum(pfs_days, os_days), pfs_event, bor, cured,
-        worst, doses[:, :, 0].sum(axis=1), doses[:, :, 1].sum(axis=1),
-        doses[:, :, 2].sum(axis=1) * dt, hot_steps / np.maximum(steps_lived, 1), doses,
-    )  # fmt: skip
-    return outcomes, horizon
-
-
-def run_trial(
-    policies: dict[str, Any],
-    env_id: str = "tme/TumorImmune-v0",
-    split: str = "test",
-    n_patients: int = 500,
-    seed: int = 0,
-    progress: bool = False,
-) -> TrialResult:
-    """Treat the same ``n_patients`` of ``split`` with every policy.
+def summarise(result: TrialResult, reference: str | None = None) -> list[dict[str, Any]]:
+    """One row of statistics per arm (see the module docstring for the benchmark score).
 
     Args:
-        policies: Arm name -> object with SB3's ``predict(obs, state, episode_start,
-            deterministic)`` (a regimen, a trained SB3 model, ...).
-        env_id: A ``tme/TumorImmune*`` id (its observation mode is what the policies see).
-        split: Cohort split.
-        n_patients: Patients per arm (the same in every arm).
-        seed: Seed of the measurement noise (the same in every arm).
-        progress: Show a progress bar over the arms.
+        result: The trial.
+        reference: Arm the hazard ratios and log-rank tests compare against (default: the first).
 
     Raises:
-        ValueError: On an unknown env id or an empty policy set.
+        ValueError: If ``reference`` is not an arm of the trial.
     """
-    valid = ("tme/TumorImmune-v0", "tme/TumorImmuneClinical-v0")
-    if env_id not in valid:
-        raise ValueError(f"unknown trial env {env_id!r}; valid: {', '.join(valid)}")
-    if not policies:
-        raise ValueError("give at least one policy")
-    names = list(policies)
-    iterator = names
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(names, desc="arms", unit="arm")
-    arms, horizon = {}, 0.0
-    for name in iterator:
-        arms[name], horizon = _run_arm(name, policies[name], env_id, split, n_patients, seed)
-    return TrialResult(env_id, split, n_patients, seed, horizon, arms)
-
-
-def summarise(result: TrialResult, reference: str | None = None) -> list[dict[str, Any]]:
-    """One row of statistics per arm (see the module docstring for the benchmark score)."""
-    from lifelines import KaplanMeierFitter
-    from lifelines.statistics import logrank_test
-    from lifelines.utils import median_survival_times, restricted_mean_survival_time
-
     from tme_env.regimens import REGIMENS
 
     horizon = result.horizon_days
-    rmst = {}
+    rmst_days = {}
     rows = []
     for name, arm in result.arms.items():
         row: dict[str, Any] = {"arm": name, "patients": len(arm.os_days)}
         for label, days, event in (("os", arm.os_days, arm.os_event),
                                    ("pfs", arm.pfs_days, arm.pfs_event)):  # fmt: skip
-            km = KaplanMeierFitter().fit(days, event)
-            ci = median_survival_times(km.confidence_interval_)
-            row[f"median_{label}_months"] = float(km.median_survival_time_) / MONTH
-            row[f"median_{label}_ci_low"] = float(ci.iloc[0, 0]) / MONTH
-            row[f"median_{label}_ci_high"] = float(ci.iloc[0, 1]) / MONTH
+            median, low, high = km_median_ci(days, event)
+            row[f"median_{label}_months"] = median / MONTH
+            row[f"median_{label}_ci_low"] = low / MONTH
+            row[f"median_{label}_ci_high"] = high / MONTH
             if label == "os":
-                rmst[name] = float(restricted_mean_survival_time(km, t=horizon))
-                row["rmst_os_months"] = rmst[name] / MONTH
-        row["objective_response_rate"] = float(np.isin(arm.best_response, ("CR", "PR")).mean())
+                rmst_days[name] = rmst(days, event, horizon)
+                row["rmst_os_months"] = rmst_days[name] / MONTH
+        row["objective_response_rate"] = arm.objective_response_rate
         row["cure_rate"] = float(arm.cured.mean())
         row["grade3plus_neutropenia_rate"] = float((arm.worst_grade >= 3).mean())
         row["mean_chemo_doses"] = float(arm.dose_chemo.mean())
@@ -212,17 +75,16 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
         if row["arm"] == ref:
             row.update(hazard_ratio_os=1.0, hr_ci_low=1.0, hr_ci_high=1.0, logrank_p=1.0)
             continue
-        test = logrank_test(arm.os_days, ref_arm.os_days, arm.os_event, ref_arm.os_event)
+        p = logrank_p(arm.os_days, arm.os_event, ref_arm.os_days, ref_arm.os_event)
         hr, low, high = cox_hazard_ratio(arm.os_days, arm.os_event, ref_arm.os_days,
                                          ref_arm.os_event)  # fmt: skip
-        row.update(hazard_ratio_os=hr, hr_ci_low=low, hr_ci_high=high,
-                   logrank_p=float(test.p_value))  # fmt: skip
-    standard = [n for n in rmst if n in REGIMENS and n != "no-treatment"]
+        row.update(hazard_ratio_os=hr, hr_ci_low=low, hr_ci_high=high, logrank_p=p)
+    standard = [n for n in rmst_days if n in REGIMENS and n != "no-treatment"]
     for row in rows:
-        if "no-treatment" in rmst and standard:
-            best = max(rmst[n] for n in standard)
-            base = rmst["no-treatment"]
-            row["benchmark_score"] = 100.0 * (rmst[row["arm"]] - base) / (best - base)
+        if "no-treatment" in rmst_days and standard:
+            best = max(rmst_days[n] for n in standard)
+            base = rmst_days["no-treatment"]
+            row["benchmark_score"] = 100.0 * (rmst_days[row["arm"]] - base) / (best - base)
         else:
             row["benchmark_score"] = float("nan")
     return rows
@@ -233,6 +95,14 @@ def write_report(result: TrialResult, out_dir: str, reference: str | None = None
 
     Everything is written to a temporary folder next to ``out_dir`` and moved into place at
     the end, so an interrupted run never leaves a partial report under ``out_dir``.
+
+    Args:
+        result: The trial.
+        out_dir: Report folder (replaced if it exists).
+        reference: Reference arm of `summarise`.
+
+    Returns:
+        The rows of `summarise`.
     """
     import csv
 
