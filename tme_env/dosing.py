@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from tme_env._jit import JIT_FLAGS
+from tme_env.jit import JIT_FLAGS
 
 __all__ = [
     "ACTION_NAMES",

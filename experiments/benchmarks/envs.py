@@ -32,7 +32,7 @@ import tme_env
 from tme_env.dosing import write_rates
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from simulator import _rhs2003  # noqa: E402 - the plain-Python de Pillis rhs, defined once
+from simulator import rhs2003_python  # noqa: E402 - the plain-Python de Pillis rhs, defined once
 
 
 def single_env_rate(env_id: str, steps: int, **kwargs: object) -> float:
@@ -108,7 +108,7 @@ def vector_rate(env_id: str, num_envs: int, steps: int, threads: int) -> float:
 class SolveIvpDePillisEnv:
     """Reference: the same environment, integrating each 0.25-day step with ``solve_ivp``.
 
-    The right-hand side is the plain-Python one of the simulator benchmark (``_rhs2003``).
+    The right-hand side is the plain-Python one of the simulator benchmark (``rhs2003_python``).
     """
 
     def __init__(self, dt: float = 0.25, rtol: float = 1e-6, atol: float = 1e-9) -> None:
@@ -126,7 +126,7 @@ class SolveIvpDePillisEnv:
         from scipy.integrate import solve_ivp
 
         v = float(action[0])
-        sol = solve_ivp(_rhs2003(v), (0.0, self.dt), self.y, method="RK45", rtol=self.rtol,
+        sol = solve_ivp(rhs2003_python(v), (0.0, self.dt), self.y, method="RK45", rtol=self.rtol,
                         atol=self.atol)  # fmt: skip
         self.y = sol.y[:, -1]
         reward = self.y[0] / 0.9 - self.y[1] / 0.2 - v

@@ -41,14 +41,16 @@ from scipy.integrate import solve_ivp
 
 import tme_env
 from tme_env.models.depillis2013 import sunitinib_schedule
-from tme_env.simulator import kernels
+from tme_env.simulator import integrator
+from tme_env.simulator.rhs import rhs_addresses
 from tme_env.simulator.schedule import build_segments, parse_infusions
 
 CYCLE_DAYS = 21.0
 
 
 # --- plain-Python right-hand sides for scipy (written from the published equations) -------
-def _rhs2003(v: float) -> Callable:
+def rhs2003_python(v: float) -> Callable:
+    """The de Pillis & Radunskaya 2003 rhs in plain Python at infusion rate ``v`` (solve_ivp)."""
     a1, a2, a3, b1, b2, c1, c2, c3, c4, d1, d2, r1, r2, s, alpha, rho = (
         0.2, 0.3, 0.1, 1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 0.2, 1.0, 1.5, 1.0, 0.33, 0.3, 0.01,
     )  # fmt: skip
@@ -151,7 +153,7 @@ class KernelCall:
         n = len(segs)
         self.m = m
         self.args = [
-            *kernels.rhs_addresses(m.rhs),
+            *rhs_addresses(m.rhs),
             np.ascontiguousarray(y0s),
             np.ascontiguousarray(params),
             np.concatenate([[0], np.cumsum([s.start.size for s in segs])]).astype(np.int64),
@@ -169,9 +171,9 @@ class KernelCall:
             np.zeros(n, dtype=np.int64),
             np.zeros(n, dtype=np.int64),
             np.zeros(n),  # carried step sizes: reset before every call (a fresh start)
-            np.empty((n, kernels.N_WORK, len(m.states))),
+            np.empty((n, integrator.N_WORK, len(m.states))),
         ]
-        self.kernel = kernels.integrate_batch if parallel else kernels.integrate_single
+        self.kernel = integrator.integrate_batch if parallel else integrator.integrate_single
 
     def __call__(self) -> np.ndarray:
         """Run the kernel; return the output array (patients, states, times)."""
@@ -338,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "machine": {"cpus": os.cpu_count(), "numba_threads": numba.config.NUMBA_NUM_THREADS},
         "per_cycle": [
-            per_cycle("depillis2003", _rhs2003, {}, args.cycles, args.repeats),
+            per_cycle("depillis2003", rhs2003_python, {}, args.cycles, args.repeats),
             per_cycle("depillis2013", _rhs2013, {}, args.cycles, args.repeats),
         ],
         "batched": batched(args.patients, args.cycles, args.repeats),

@@ -34,8 +34,8 @@ import numpy as np
 from numba import njit
 
 from tme_env import clinical
-from tme_env._jit import JIT_FLAGS
 from tme_env.dosing import ACTION_NAMES, interval_breakpoints, write_rates
+from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
 from tme_env.models.tme import MODEL, STATE_NAMES
 from tme_env.patients import VirtualPatient, cohort

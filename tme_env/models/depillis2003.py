@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from tme_env._jit import JIT_FLAGS
+from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import InputVar, Model, ModelParameters, StateVar, index_enum, param
 
 __all__ = ["MODEL", "DePillis2003Parameters"]

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, types
 
-from tme_env._jit import JIT_FLAGS
+from tme_env.jit import JIT_FLAGS
 from tme_env.simulator.rhs import F8_1D, F8_2D, F8_3D, I8_1D, rhs_at
 
 __all__ = [

@@ -23,7 +23,7 @@ import numpy as np
 from numba import carray, njit, prange, types
 from numba.extending import intrinsic
 
-from tme_env._jit import JIT_FLAGS
+from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
 from tme_env.simulator.integrator import N_WORK, run_patient
 from tme_env.simulator.rhs import F8_1D, I8_1D, rhs_at

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tme_env.models import get as _get_model
+from tme_env.models import get as get_model
 from tme_env.models.base import Model, ModelParameters, check_value
 from tme_env.simulator import integrator
 from tme_env.simulator.rhs import rhs_addresses
@@ -139,7 +139,7 @@ def resolve_model(model: str | Model) -> Model:
     if isinstance(model, Model):
         return model
     if isinstance(model, str):
-        return _get_model(model)
+        return get_model(model)
     raise ValueError(f"model must be a registered model name or a Model, got {model!r}")
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from tme_env._jit import JIT_FLAGS
+from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import Model
 from tme_env.simulator import packed
 from tme_env.simulator.rhs import rhs_addresses
