@@ -169,3 +169,56 @@ def test_compiled_info_agrees_with_the_clinical_readouts():
         assert info["blood_mdsc_per_ul"] == pytest.approx(float(clinical.blood_mdsc_per_ul(y["M"])))
         hot = float(clinical.hotness(y["E"], y["M"], env.core.state.hot_ratio[0]))
         assert info["hotness"] == pytest.approx(hot) and info["is_hot"] == float(hot >= 0.5)
+
+
+def test_every_env_config_field_is_reachable_from_gym_make():
+    import dataclasses
+
+    from tme_env.envs.core import EnvConfig
+
+    overrides = {"imaging_cv": 0.3, "anc_cv": 0.0, "mdsc_cv": 0.2, "biopsy_every_steps": 2,
+                 "biopsy_cv": 0.0, "rtol": 1e-7, "reward": {"toxicity": 2.0}}  # fmt: skip
+    env = gym.make("tme/TumorImmuneClinical-v0", **SMALL, **overrides).unwrapped
+    for name, value in overrides.items():
+        got = getattr(env.config, name)
+        assert (dataclasses.asdict(got) | value == dataclasses.asdict(got)) if name == "reward" \
+            else got == value, name  # fmt: skip
+    assert env.config.reward.toxicity == 2.0 and env.core.stepper.rtol == 1e-7
+    names = {f.name for f in dataclasses.fields(EnvConfig)}
+    doc = type(env).__doc__
+    assert all(f"`{n}`" in doc for n in names)  # the Arguments table comes from the fields
+    with pytest.raises(ValueError, match=r"unknown env arguments \['imaging_sd'\]; valid: "):
+        gym.make("tme/TumorImmune-v0", imaging_sd=0.1)
+    with pytest.raises(ValueError, match=r"unknown reward weights \['tox'\]"):
+        gym.make("tme/TumorImmune-v0", reward={"tox": 1.0})
+    with pytest.raises(ValueError, match="imaging_cv must be finite and >= 0, got 'high'"):
+        gym.make("tme/TumorImmune-v0", imaging_cv="high")
+
+
+def test_zero_noise_clinical_observation_reads_the_state_by_field_name():
+    from tme_env import clinical
+    from tme_env.envs.core import observation_fields
+
+    f = observation_fields("clinical")
+    env = gym.make("tme/TumorImmuneClinical-v0", **SMALL, imaging_cv=0.0, anc_cv=0.0,
+                   mdsc_cv=0.0, biopsy_cv=0.0).unwrapped  # fmt: skip
+    env.reset(seed=0, options={"patient": 1})
+    obs, *_, info = env.step(np.array([1.0, 0.0, 0.0], dtype=np.float32))
+    burden = max(info["tumour_cells"], clinical.DETECTION_LIMIT_CELLS)
+    assert obs[f.imaging_log10_burden] == pytest.approx(np.log10(burden), rel=1e-6)
+    assert info["imaging_tumour_cells"] == pytest.approx(burden, rel=1e-9)
+    assert obs[f.anc] == pytest.approx(info["anc"], rel=1e-6)
+    assert obs[f.last_chemo] == 1.0 and obs[f.time_fraction] == pytest.approx(7.0 / 1095.0)
+    with pytest.raises(ValueError, match="unknown observation 'partial'"):
+        observation_fields("partial")
+
+
+def test_full_observation_fields_name_the_states():
+    from tme_env.envs.core import FULL_OBSERVATION, observation_fields
+
+    f = observation_fields("full")
+    assert len(FULL_OBSERVATION) == 18 and f.log10_S == 0 and f.anc == 13
+    env = gym.make("tme/TumorImmune-v0", **SMALL).unwrapped
+    obs, info = env.reset(seed=0)
+    assert obs[f.log10_S] == pytest.approx(np.log10(1 + env.core.state.y[0, 0]), rel=1e-6)
+    assert info["imaging_tumour_cells"] == info["tumour_cells"]  # the full mode sees it exactly
