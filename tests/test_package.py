@@ -22,7 +22,7 @@ def test_second_process_loads_kernels_from_the_cache(tmp_path):
     script = textwrap.dedent(
         """
         import numpy as np, tme_env
-        from tme_env.simulator import kernels
+        from tme_env.simulator import integrator as kernels
         tme_env.simulate("depillis2003", t_eval=np.linspace(0, 30, 4),
                          infusions=[(0, 2, {"v": 1.0})])
         tme_env.simulate_batch("depillis2013", t_eval=[0, 30], n_patients=2)
