@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit
 
 from tme_env.jit import JIT_FLAGS
+from tme_env.models.tme import MODEL
 
 __all__ = [
     "ACTION_NAMES",
@@ -65,6 +66,8 @@ DRUGS: tuple[Drug, ...] = (
 )  # fmt: skip
 #: Action components, each a fraction of the maximum dose in [0, 1].
 ACTION_NAMES = tuple(d.action for d in DRUGS)
+if tuple(d.model_input for d in DRUGS) != MODEL.input_names:  # pragma: no cover - guard
+    raise ImportError(f"DRUGS must follow the tme model's input order {MODEL.input_names}")
 #: 1.0 where the drug is infused at the interval start, 0.0 where it is taken daily
 #: (compile-time constants of `write_rates`).
 _INFUSED = tuple(1.0 if d.delivery == "infusion" else 0.0 for d in DRUGS)
