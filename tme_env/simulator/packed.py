@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from numba import carray, njit, prange, types
+from numba import carray, config, njit, prange, types
 from numba.extending import intrinsic
 
 from tme_env.jit import JIT_FLAGS
@@ -178,6 +178,23 @@ def _v2(buf, ibuf, k):  # pragma: no cover - compiled
 def _v3(buf, ibuf, k):  # pragma: no cover - compiled
     r = _IB_ARRAYS + _REC * k
     return carray(_at(buf, ibuf[r]), (ibuf[r + 1], ibuf[r + 2], ibuf[r + 3]))
+
+
+if config.DISABLE_JIT:  # pragma: no cover - the pure-Python run of CI (NUMBA_DISABLE_JIT=1)
+    # Plain NumPy views of the same records (no pointers without compiled code).
+
+    def _v1(buf, ibuf, k):  # noqa: ANN001, ANN202, D103, F811
+        r = _IB_ARRAYS + _REC * k
+        return buf[ibuf[r] : ibuf[r] + ibuf[r + 1]]
+
+    def _v2(buf, ibuf, k):  # noqa: ANN001, ANN202, D103, F811
+        r = _IB_ARRAYS + _REC * k
+        return buf[ibuf[r] : ibuf[r] + ibuf[r + 1] * ibuf[r + 2]].reshape(ibuf[r + 1], ibuf[r + 2])
+
+    def _v3(buf, ibuf, k):  # noqa: ANN001, ANN202, D103, F811
+        r = _IB_ARRAYS + _REC * k
+        shape = (ibuf[r + 1], ibuf[r + 2], ibuf[r + 3])
+        return buf[ibuf[r] : ibuf[r] + shape[0] * shape[1] * shape[2]].reshape(shape)
 
 
 @njit(**JIT_FLAGS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from numba import types
+from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -54,3 +54,18 @@ def rhs_at(typingctx, c_addr, jit_addr):  # noqa: ARG001 - numba intrinsic proto
         return fn._getvalue()
 
     return sig, codegen
+
+
+if config.DISABLE_JIT:  # pragma: no cover - the pure-Python run of CI (NUMBA_DISABLE_JIT=1)
+    # No compiled code: the "addresses" are keys of a registry of the Python functions, and
+    # `rhs_at` looks the function up. The kernels then run as plain Python, line by line.
+    _PY_RHS: dict[int, object] = {}
+
+    @functools.cache
+    def rhs_addresses(rhs) -> tuple[int, int]:  # noqa: ANN001, D103 - as above
+        _PY_RHS[id(rhs)] = rhs
+        return id(rhs), id(rhs)
+
+    def rhs_at(c_addr, jit_addr):  # noqa: ANN001, ANN201, ARG001, D103 - as above
+        return _PY_RHS[c_addr]
+
