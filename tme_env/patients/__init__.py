@@ -220,8 +220,13 @@ def cohort(
     n: int,
     base: TMEParameters | None = None,
     resistant_median: float = RESISTANT_MEDIAN,
+    start: int = 0,
 ) -> Cohort:
     """The first ``n`` patients of a named split (``train``, ``validation`` or ``test``).
+
+    With ``start``, the patients ``start .. start + n - 1`` of the split instead, drawn without
+    the ones before them (``cohort(s, 10, start=5)`` is ``cohort(s, 15)[5:]``): a shard of a
+    large trial builds only its own patients.
 
     Args:
         split: Split name.
@@ -229,14 +234,17 @@ def cohort(
         base: Population medians (default: the model's nominal parameters); the random
             deviates of each patient are the same whatever ``base`` is.
         resistant_median: Median resistant fraction at presentation.
+        start: Index in the split of the first patient.
 
     Raises:
-        ValueError: On an unknown split or a non-positive size.
+        ValueError: On an unknown split, a non-positive size or a negative start.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"cohort size must be a positive integer, got {n!r}")
+    if not isinstance(start, (int, np.integer)) or start < 0:
+        raise ValueError(f"cohort start must be a non-negative integer, got {start!r}")
     patients = tuple(
         _draw(
             np.random.default_rng(np.random.SeedSequence((COHORT_SEED, SPLITS[split], i))),
@@ -244,6 +252,6 @@ def cohort(
             base,
             resistant_median,
         )
-        for i in range(n)
+        for i in range(start, start + n)
     )
     return Cohort(split, patients)
