@@ -16,13 +16,11 @@ no better than no treatment, 100 as good as the best standard regimen.
 from __future__ import annotations
 
 import json
+import math
 import os
-import shutil
-import tempfile
 from typing import Any
 
-import numpy as np
-
+from tme_env.io import OutputFolder, format_number, json_safe
 from tme_env.trials.outcomes import TrialResult
 from tme_env.trials.survival import cox_hazard_ratio, km_median_ci, logrank_p, rmst
 
@@ -30,6 +28,11 @@ __all__ = ["MONTH", "summarise", "write_report"]
 
 #: Days per month (365.25 / 12).
 MONTH = 30.4375
+#: Why a trial's benchmark score can be n/a (shown in the report and by ``tme trial``).
+SCORE_NEEDS = (
+    "the benchmark score needs the no-treatment arm and at least one standard regimen in the "
+    "trial (e.g. --policies all, or add no-treatment,mtd-chemo)"
+)
 
 
 def summarise(result: TrialResult, reference: str | None = None) -> list[dict[str, Any]]:
@@ -90,16 +93,36 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
     return rows
 
 
-def write_report(result: TrialResult, out_dir: str, reference: str | None = None) -> list[dict]:
+def write_report(
+    result: TrialResult,
+    out_dir: str | OutputFolder,
+    reference: str | None = None,
+    km_ci: bool = False,
+    overwrite: bool = False,
+) -> list[dict]:
     """Write summary.csv/json, patients.csv, KM plots, a dose timeline and report.md.
 
-    Everything is written to a temporary folder next to ``out_dir`` and moved into place at
-    the end, so an interrupted run never leaves a partial report under ``out_dir``.
+    The figures are those of `tme_env.trials.plots`: ``km_os.png`` and ``km_pfs.png``
+    (`plot_km`: numbers at risk, censoring ticks, medians) and ``dose_timeline.png``
+    (`plot_dose_timeline`: the first 5 patients of every arm).
+
+    The files appear all at once (`tme_env.io.OutputFolder`: written in a hidden folder
+    next to ``out_dir``, then swapped into place atomically): an interrupted run leaves the
+    old complete report or the new one. A folder holding files that tme did not write is
+    refused, never deleted. Numbers that are not finite are ``null`` in JSON, empty in CSV
+    and "not reached" (an infinite median or CI bound) or "n/a" in the text.
 
     Args:
         result: The trial.
-        out_dir: Report folder (replaced if it exists).
+        out_dir: Report folder (missing, empty, or an earlier report with ``overwrite``),
+            or an `OutputFolder` already checked before the trial ran.
         reference: Reference arm of `summarise`.
+        km_ci: Draw 95% confidence bands on the Kaplan-Meier plots.
+        overwrite: Replace an earlier report in ``out_dir``.
+
+    Raises:
+        ValueError: If ``out_dir`` cannot take the report (the message names the path and
+            the reason), or ``reference`` is not an arm.
 
     Returns:
         The rows of `summarise`.
@@ -109,23 +132,23 @@ def write_report(result: TrialResult, out_dir: str, reference: str | None = None
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from lifelines import KaplanMeierFitter
+    from tme_env.trials.plots import plot_dose_timeline, plot_km, save_figure
 
     rows = summarise(result, reference)
-    parent = os.path.dirname(os.path.abspath(out_dir)) or "."
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".trial-", dir=parent)
+    folder = out_dir if isinstance(out_dir, OutputFolder) else OutputFolder(
+        out_dir, what="out_dir", overwrite=overwrite, kind="trial report"
+    )  # fmt: skip
+    tmp = str(folder.check().staging())
     try:
         keys = list(rows[0])
         with open(os.path.join(tmp, "summary.csv"), "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=keys)
             w.writeheader()
-            w.writerows(rows)
+            w.writerows(json_safe(rows))
         meta = {"env_id": result.env_id, "split": result.split, "n_patients": result.n_patients,
                 "seed": result.seed, "horizon_days": result.horizon_days}  # fmt: skip
         with open(os.path.join(tmp, "summary.json"), "w") as fh:
-            json.dump({"trial": meta, "arms": rows}, fh, indent=2)
+            json.dump(json_safe({"trial": meta, "arms": rows}), fh, indent=2, allow_nan=False)
         with open(os.path.join(tmp, "patients.csv"), "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["arm", "patient", "os_days", "os_event", "pfs_days", "pfs_event",
@@ -141,33 +164,8 @@ def write_report(result: TrialResult, out_dir: str, reference: str | None = None
                         f"{arm.fraction_hot[i]:.3f}",
                     ])  # fmt: skip
         for label in ("os", "pfs"):
-            fig, ax = plt.subplots(figsize=(8, 5))
-            for name, arm in result.arms.items():
-                days = getattr(arm, f"{label}_days") / MONTH
-                km = KaplanMeierFitter().fit(days, getattr(arm, f"{label}_event"), label=name)
-                km.plot_survival_function(ax=ax, ci_show=False)
-            ax.set_xlabel("months")
-            ax.set_ylabel("overall survival" if label == "os" else "progression-free survival")
-            ax.set_title(f"{result.env_id}, {result.split} split, {result.n_patients} patients/arm")
-            fig.tight_layout()
-            fig.savefig(os.path.join(tmp, f"km_{label}.png"), dpi=90)
-            plt.close(fig)
-        arms = list(result.arms.values())
-        fig, axes = plt.subplots(len(arms), 1, figsize=(9, 1.2 + 1.1 * len(arms)), sharex=True)
-        axes = np.atleast_1d(axes)
-        for ax, arm in zip(axes, arms, strict=True):
-            shown = arm.weekly_doses[:5]
-            for p, pat in enumerate(shown):
-                weeks = np.flatnonzero(pat.sum(axis=1) > 0)
-                for j, color in enumerate(("tab:blue", "tab:green", "tab:purple")):
-                    on = weeks[pat[weeks, j] > 0]
-                    ax.scatter(on * 7 / MONTH, np.full(on.size, p + j * 0.25), s=6, color=color)
-            ax.set_ylabel(arm.name, rotation=0, ha="right", fontsize=7)
-            ax.set_yticks([])
-        axes[-1].set_xlabel("months (blue chemo, green anti-PD-1, purple inhibitor; 5 patients)")
-        fig.tight_layout()
-        fig.savefig(os.path.join(tmp, "dose_timeline.png"), dpi=90)
-        plt.close(fig)
+            save_figure(plot_km(result, label, ci=km_ci), os.path.join(tmp, f"km_{label}.png"))
+        save_figure(plot_dose_timeline(result), os.path.join(tmp, "dose_timeline.png"))
         lines = [f"# Virtual trial: {result.env_id}", "",
                  f"{result.n_patients} patients per arm ({result.split} split, paired design), "
                  f"horizon {result.horizon_days:.0f} days, seed {result.seed}.", "",
@@ -175,25 +173,34 @@ def write_report(result: TrialResult, out_dir: str, reference: str | None = None
                  "G>=3 neutropenia | time hot | HR OS (95% CI) | log-rank p | score |",
                  "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for r in rows:
+            f = {k: format_number(v, ".2f") for k, v in r.items() if isinstance(v, float)}
             lines.append(
-                f"| {r['arm']} | {r['median_os_months']:.1f} ({r['median_os_ci_low']:.1f}-"
-                f"{r['median_os_ci_high']:.1f}) | {r['median_pfs_months']:.1f} | "
-                f"{r['rmst_os_months']:.1f} | {r['objective_response_rate']:.0%} | "
+                f"| {r['arm']} | {_months(r['median_os_months'])} "
+                f"({_months(r['median_os_ci_low'])}-{_months(r['median_os_ci_high'])}) | "
+                f"{_months(r['median_pfs_months'])} | {_months(r['rmst_os_months'])} | "
+                f"{r['objective_response_rate']:.0%} | "
                 f"{r['cure_rate']:.0%} | {r['grade3plus_neutropenia_rate']:.0%} | "
-                f"{r['fraction_time_hot']:.0%} | {r['hazard_ratio_os']:.2f} "
-                f"({r['hr_ci_low']:.2f}-{r['hr_ci_high']:.2f}) | {r['logrank_p']:.2g} | "
-                f"{r['benchmark_score']:.0f} |"
+                f"{r['fraction_time_hot']:.0%} | {f['hazard_ratio_os']} "
+                f"({f['hr_ci_low']}-{f['hr_ci_high']}) | "
+                f"{format_number(r['logrank_p'], '.2g')} | "
+                f"{format_number(r['benchmark_score'], '.0f')} |"
             )
         lines += ["", f"Reference arm for HR and log-rank: {reference or rows[0]['arm']}.",
                   "Benchmark score: 100 x (RMST - RMST no-treatment) / (RMST best standard - "
-                  "RMST no-treatment).", "", "![OS](km_os.png)", "", "![PFS](km_pfs.png)", "",
+                  "RMST no-treatment).",
+                  *([] if all(math.isfinite(r["benchmark_score"]) for r in rows) else
+                    [f"Score n/a: {SCORE_NEEDS}."]),
+                  "", "![OS](km_os.png)", "", "![PFS](km_pfs.png)", "",
                   "![doses](dose_timeline.png)", ""]  # fmt: skip
         with open(os.path.join(tmp, "report.md"), "w") as fh:
             fh.write("\n".join(lines))
-        if os.path.exists(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        folder.commit()
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        folder.abort()
         raise
     return rows
+
+
+def _months(value: float) -> str:
+    """A survival time in months for the text report ("not reached" for an infinite one)."""
+    return format_number(value, ".1f")
