@@ -150,3 +150,10 @@ def test_on_a_fixed_patient_chemo_is_given_only_when_neutrophils_allow():
                 next_due = day + 21.0
         else:
             assert dose == 0.0
+
+
+def test_regimen_sources_cite_papers_a_user_can_find():
+    # `tme regimens` prints these; they once cited an internal note ("models.md §6").
+    for spec in regimens.REGIMENS.values():
+        assert "models.md" not in spec.source and "§" not in spec.source, spec
+    assert "Nat Commun 2017" in regimens.REGIMENS["adaptive-at50"].source

@@ -10,8 +10,8 @@ as its fixed schedule does (tested).
 Clinical rules applied to chemotherapy in every regimen (documented here once):
 
 * **delay**: a due chemotherapy dose is postponed while the observed neutrophil count is
-  below 1.5e9/L (the usual day-1 re-treatment criterion, models.md §5); the cycle clock
-  restarts on the day the dose is actually given;
+  below 1.5e9/L (the usual day-1 re-treatment criterion, e.g. the pemetrexed label); the cycle
+  clock restarts on the day the dose is actually given;
 * **reduction**: after an observed grade-4 neutropenia (ANC < 0.5e9/L) later chemotherapy
   doses are reduced by 20%, at most twice (to 64%).
 
@@ -63,7 +63,7 @@ GRADE4_ANC = 0.5
 #: Dose reduction factor after grade-4 neutropenia, and the lowest level reached.
 REDUCTION, MIN_LEVEL = 0.8, 0.8**2
 #: Metronomic chemotherapy: a quarter of the full dose every week (cyclophosphamide 50 mg/day
-#: orally in the clinic; Colleoni 2002, models.md §6).
+#: orally in the clinic; Colleoni et al., Ann Oncol 2002).
 METRONOMIC_DOSE = 0.25
 #: Suppressor-inhibitor during chemotherapy cycles: the first two weeks of each cycle.
 INHIBITOR_WEEKS_PER_CYCLE = 2
@@ -101,7 +101,8 @@ REGIMENS: dict[str, RegimenSpec] = {
         RegimenSpec(
             "chemo-then-ici",
             "doublet q3w x4 (no maintenance), then pembrolizumab q3w (up to 35 doses)",
-            "sequential chemo then checkpoint blockade (PACIFIC / TONIC designs, models.md §6)",
+            "sequential chemo then checkpoint blockade (PACIFIC: Antonia et al., NEJM 2017; "
+            "TONIC: Voorwerk et al., Nat Med 2019)",
             chemo="induction",
             anti_pd1="after-induction",
         ),
@@ -114,14 +115,16 @@ REGIMENS: dict[str, RegimenSpec] = {
         RegimenSpec(
             "metronomic-chemo-ici",
             "metronomic chemo plus pembrolizumab q3w (up to 35 doses)",
-            "metronomic chemo + checkpoint blockade (Ghiringhelli 2007; models.md §6)",
+            "metronomic chemo + checkpoint blockade (Ghiringhelli et al., Cancer Immunol "
+            "Immunother 2007)",
             chemo="metronomic",
             anti_pd1="q3w",
         ),
         RegimenSpec(
             "chemo-inhibitor",
             "mtd-chemo plus the suppressor-inhibitor in the first 2 weeks of every cycle",
-            "chemo + MDSC-targeting agent (sunitinib-like, models.md §3a/§6)",
+            "chemo + MDSC-targeting agent (sunitinib-like: Ko et al., Clin Cancer Res 2009; "
+            "de Pillis et al., DCDS-B 2013)",
             chemo="mtd",
             inhibitor=True,
         ),
@@ -137,7 +140,7 @@ REGIMENS: dict[str, RegimenSpec] = {
             "adaptive-at50",
             "full-dose chemo q3w until the burden is below 50% of baseline, paused until it "
             "is back to baseline",
-            "adaptive therapy AT50 (Zhang et al. 2017; Strobl et al. 2021; models.md §4a)",
+            "adaptive therapy AT50 (Zhang et al., Nat Commun 2017; Strobl et al., Cancer Res 2021)",
             chemo="adaptive",
         ),
     )
