@@ -6,6 +6,7 @@ endpoints derived by `tme_env.trials.outcomes.survival_outcomes`.
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from tme_env import clinical
 from tme_env.envs import ENV_IDS
 from tme_env.envs.vector import TumorImmuneVectorEnv
 from tme_env.models import get as get_model
-from tme_env.patients import Cohort
+from tme_env.patients import Cohort, cohort
 from tme_env.simulator import simulate_batch
 from tme_env.trials.outcomes import (
     WEEK_DAYS,
@@ -25,18 +26,27 @@ from tme_env.trials.outcomes import (
     trajectory_outcomes,
 )
 
-__all__ = ["run_schedule", "run_trial"]
+__all__ = ["concat_arms", "run_schedule", "run_trial", "run_trial_shard"]
 
 #: The envs a trial can run on.
 TRIAL_ENV_IDS = ("tme/TumorImmune-v0", "tme/TumorImmuneClinical-v0")
 
 
 def _run_arm(
-    name: str, policy: Any, env_id: str, split: str, n: int, seed: int
+    name: str, policy: Any, env_id: str, split: str, n: int, seed: int, start: int = 0
 ) -> tuple[ArmOutcomes, float]:
-    kwargs = {**ENV_IDS[env_id], "split": split, "cohort_size": n}
-    venv = TumorImmuneVectorEnv(num_envs=n, **kwargs)
-    obs, info = venv.reset(seed=seed, options={"patients": list(range(n))})
+    """Patients ``start .. start + n - 1`` of ``split``, one batch; see `run_trial_shard`."""
+    if start == 0:  # the env's own cohort is the shard
+        venv = TumorImmuneVectorEnv(num_envs=n, **ENV_IDS[env_id], split=split, cohort_size=n)
+        patients: list[Any] = list(range(n))
+        ids = venv.core.cohort.ids[:n]
+    else:  # build only this shard's patients (the env's cohort is then one unused patient)
+        venv = TumorImmuneVectorEnv(num_envs=n, **ENV_IDS[env_id], split=split, cohort_size=1)
+        shard = cohort(split, n, start=start)
+        patients, ids = list(shard), shard.ids
+    # Patient ``i`` of the split always gets noise seed ``seed + i``, whatever the shard.
+    seeds = [seed + start + j for j in range(n)]
+    obs, info = venv.reset(seed=seeds, options={"patients": patients})
     horizon_steps = venv.max_episode_steps
     dt = venv.config.decision_interval_days
     alive = np.ones(n, dtype=bool)
@@ -81,11 +91,73 @@ def _run_arm(
         t, np.maximum(filled, 1.0), os_days=os_days, os_event=os_event
     )
     outcomes = ArmOutcomes(
-        name, venv.core.cohort.ids[:n], os_days, os_event, pfs_days, pfs_event, best, cured,
+        name, ids, os_days, os_event, pfs_days, pfs_event, best, cured,
         worst, doses[:, :, 0].sum(axis=1), doses[:, :, 1].sum(axis=1),
         doses[:, :, 2].sum(axis=1) * dt, hot_steps / np.maximum(steps_lived, 1), doses,
     )  # fmt: skip
     return outcomes, horizon
+
+
+def run_trial_shard(
+    policies: dict[str, Any],
+    env_id: str,
+    split: str,
+    start: int,
+    stop: int,
+    seed: int,
+    keep_doses: bool = True,
+) -> tuple[dict[str, ArmOutcomes], float]:
+    """Every arm on the patients ``start .. stop - 1`` of ``split``, each arm one batch.
+
+    Patient ``i`` of the split gets measurement-noise seed ``seed + i`` whatever the shard, so
+    the shards of a trial, concatenated in order (`concat_arms`), are bit for bit the arms that
+    `run_trial` gives on all the patients at once.
+
+    Args:
+        policies: Arm name -> policy (as `run_trial`).
+        env_id: A trial env id (`TRIAL_ENV_IDS`).
+        split: Cohort split.
+        start: First patient (index in the split).
+        stop: One past the last patient.
+        seed: Seed of the measurement noise of patient 0.
+        keep_doses: Keep the weekly dose table (``weekly_doses``); False leaves it empty,
+            shape ``(n, 0, 3)``, for trials that keep only per-patient figures.
+
+    Returns:
+        ``(arms, horizon_days)``.
+
+    Raises:
+        ValueError: On an empty or negative range.
+    """
+    if not 0 <= start < stop:
+        raise ValueError(f"need 0 <= start < stop, got start={start!r}, stop={stop!r}")
+    arms, horizon = {}, 0.0
+    for name, policy in policies.items():
+        arm, horizon = _run_arm(name, policy, env_id, split, stop - start, seed, start)
+        if not keep_doses:
+            arm = replace(arm, weekly_doses=arm.weekly_doses[:, :0])
+        arms[name] = arm
+    return arms, horizon
+
+
+def concat_arms(parts: list[ArmOutcomes]) -> ArmOutcomes:
+    """One arm from its shards (in patient order); env arms only (no trajectories).
+
+    Raises:
+        ValueError: On no parts, parts of different arms or open-loop parts.
+    """
+    if not parts:
+        raise ValueError("no shards to concatenate")
+    names = {p.name for p in parts}
+    if len(names) != 1 or any(p.y is not None for p in parts):
+        raise ValueError(f"can only concatenate shards of one env arm, got arms {sorted(names)}")
+    merged: dict[str, Any] = {"name": parts[0].name, "patient_ids": []}
+    for p in parts:
+        merged["patient_ids"] += list(p.patient_ids)
+    for f in fields(ArmOutcomes):
+        if f.name not in merged and f.name not in ("t", "y", "state_names"):
+            merged[f.name] = np.concatenate([getattr(p, f.name) for p in parts])
+    return ArmOutcomes(**merged)
 
 
 def run_trial(
@@ -95,11 +167,16 @@ def run_trial(
     n_patients: int = 500,
     seed: int = 0,
     progress: bool = False,
+    backend: str = "local",
+    shard_size: int | None = None,
+    address: str | None = None,
 ) -> TrialResult:
     """Treat the same ``n_patients`` of ``split`` with every policy, through the vector env.
 
     Paired design: each arm sees the same patients and the same measurement-noise seeds. The
-    arms are env arms (`ArmOutcomes` without trajectories).
+    arms are env arms (`ArmOutcomes` without trajectories). Patient ``i`` of the split gets
+    noise seed ``seed + i``, so the outcomes are the same bit for bit whatever the backend,
+    shard size or number of workers.
 
     Args:
         policies: Arm name -> object with SB3's ``predict(obs, state, episode_start,
@@ -108,15 +185,26 @@ def run_trial(
         split: Cohort split.
         n_patients: Patients per arm (the same in every arm).
         seed: Seed of the measurement noise (the same in every arm).
-        progress: Show a progress bar over the arms.
+        progress: Show a progress bar over the arms (over the shards when sharded).
+        backend: ``"local"`` (this process) or ``"ray"`` (one Ray task per shard; needs the
+            ``[ray]`` extra; see `tme_env.trials.distributed`).
+        shard_size: Patients per shard; None runs each arm as one batch locally and uses
+            `tme_env.trials.distributed.DEFAULT_SHARD_SIZE` on Ray.
+        address: Ray cluster address (``"auto"``, ``"ray://host:10001"``); None starts a
+            local Ray or joins the one this process already has.
 
     Raises:
-        ValueError: On an unknown env id or an empty policy set.
+        ValueError: On an unknown env id or backend, an empty policy set or a bad shard size.
     """
     if env_id not in TRIAL_ENV_IDS:
         raise ValueError(f"unknown trial env {env_id!r}; valid: {', '.join(TRIAL_ENV_IDS)}")
     if not policies:
         raise ValueError("give at least one policy")
+    if backend != "local" or shard_size is not None:
+        from tme_env.trials.distributed import sharded_trial
+
+        return sharded_trial(policies, env_id, split, n_patients, seed, backend=backend,
+                             shard_size=shard_size, address=address, progress=progress)  # fmt: skip
     names = list(policies)
     iterator = names
     if progress:
