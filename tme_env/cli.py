@@ -18,9 +18,12 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,31 +35,66 @@ def _parse_assignments(items: Sequence[str], what: str) -> dict[str, float]:
     for item in items:
         for part in item.split(","):
             name, sep, value = part.partition("=")
-            if not sep:
-                raise SystemExit(f"tme: {what} {part!r} must look like NAME=VALUE")
+            if not sep or not name.strip():
+                raise ValueError(f"{what} {part!r} must look like NAME=VALUE")
             try:
                 out[name.strip()] = float(value)
             except ValueError:
-                raise SystemExit(f"tme: {what} {part!r}: {value!r} is not a number") from None
+                raise ValueError(f"{what} {part!r}: {value!r} is not a number") from None
     return out
 
 
 def _parse_infusion(text: str) -> tuple[float, float, dict[str, float]]:
     try:
         start, end, rates = text.split(":", 2)
-        return float(start), float(end), _parse_assignments([rates], "infusion rate")
+        return float(start), float(end), _parse_assignments([rates], "--infusion rate")
     except ValueError:
-        raise SystemExit(
-            f"tme: infusion {text!r} must look like START:END:INPUT=RATE[,INPUT=RATE]"
+        raise ValueError(
+            f"--infusion {text!r} must look like START:END:INPUT=RATE[,INPUT=RATE]"
         ) from None
 
 
 def _parse_bolus(text: str) -> tuple[float, dict[str, float]]:
     try:
         day, amounts = text.split(":", 1)
-        return float(day), _parse_assignments([amounts], "bolus amount")
+        return float(day), _parse_assignments([amounts], "--bolus amount")
     except ValueError:
-        raise SystemExit(f"tme: bolus {text!r} must look like DAY:STATE=AMOUNT") from None
+        raise ValueError(f"--bolus {text!r} must look like DAY:STATE=AMOUNT") from None
+
+
+def _int_at_least(least: int):  # noqa: ANN202 - an argparse type
+    """An argparse type: an integer >= ``least`` (argparse names the flag in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            msg = f"must be an integer >= {least}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {least}, got {value}")
+        return value
+
+    return parse
+
+
+def _finite_float(text: str) -> float:
+    """An argparse type: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -75,27 +113,37 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import tme_env
+    from tme_env import models
+    from tme_env.io import atomic_write_text, check_output_file
 
+    if args.model not in models.available():
+        raise ValueError(f"unknown model {args.model!r}; valid: {', '.join(models.available())}")
+    if args.days < args.start:
+        raise ValueError(f"--days {args.days:g} is before --start {args.start:g}")
+    if args.days == args.start and args.points != 1:
+        raise ValueError(f"--days equals --start ({args.days:g}): give --points 1")
+    if args.out is not None:
+        check_output_file(args.out, "--out")
     t_eval = np.linspace(args.start, args.days, args.points)
     res = tme_env.simulate(
         args.model,
         t_eval=t_eval,
-        initial_state=_parse_assignments(args.state, "state") or None,
-        params=_parse_assignments(args.param, "parameter") or None,
+        initial_state=_parse_assignments(args.state, "--state") or None,
+        params=_parse_assignments(args.param, "--param") or None,
         infusions=[_parse_infusion(x) for x in args.infusion],
         boluses=[_parse_bolus(x) for x in args.bolus],
         rtol=args.rtol,
         atol=args.atol,
     )
-    buf = io.StringIO() if args.out is None else open(args.out, "w", newline="")  # noqa: SIM115
-    with buf:
-        writer = csv.writer(buf)
-        writer.writerow(["t_days", *res.state_names])
-        for j, t in enumerate(res.t):
-            writer.writerow([f"{t:.10g}", *(f"{v:.10g}" for v in res.y[:, j])])
-        if args.out is None:
-            sys.stdout.write(buf.getvalue())
-    if args.out is not None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["t_days", *res.state_names])
+    for j, t in enumerate(res.t):
+        writer.writerow([f"{t:.10g}", *(f"{v:.10g}" for v in res.y[:, j])])
+    if args.out is None:
+        sys.stdout.write(buf.getvalue())
+    else:
+        atomic_write_text(args.out, buf.getvalue())
         print(f"wrote {len(res.t)} rows to {args.out} ({res.n_steps} integration steps)")
     return 0
 
@@ -111,50 +159,174 @@ def _cmd_regimens(args: argparse.Namespace) -> int:  # noqa: ARG001 - uniform si
     return 0
 
 
+def _check_trial(args: argparse.Namespace) -> tuple[list[str], dict[str, str], Any]:
+    """Check every trial setting before any work; returns (regimens, model arms, out folder).
+
+    The model arms map an arm name (the model's algorithm: ``ppo``, ``ppo-2``, ...) to the
+    model file. Raises ValueError naming the flag.
+    """
+    from tme_env import regimens
+    from tme_env.agents.loader import model_info
+    from tme_env.envs import ENV_IDS
+    from tme_env.io import OutputFolder
+    from tme_env.patients import SPLITS
+    from tme_env.trials.run import TRIAL_ENV_IDS
+
+    if args.env not in TRIAL_ENV_IDS:
+        valid_envs = ", ".join(TRIAL_ENV_IDS)
+        raise ValueError(f"--env: unknown trial env {args.env!r}; valid: {valid_envs}")
+    if args.split not in SPLITS:
+        raise ValueError(f"--split: unknown split {args.split!r}; valid: {', '.join(SPLITS)}")
+    valid = regimens.available()
+    names = valid if args.policies == "all" else [n.strip() for n in args.policies.split(",")]
+    for name in names:
+        if name not in valid:
+            known = ", ".join(valid)
+            raise ValueError(f"--policies: unknown regimen {name!r}; valid: {known}, all")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--policies: a regimen is listed twice: {args.policies!r}")
+    obs_shape = (len(_observation_fields(args.env)),)
+    models: dict[str, str] = {}
+    for path in args.model:
+        try:
+            info = model_info(path)
+        except ValueError as exc:
+            raise ValueError(f"--model {exc}") from None
+        if info["observation_shape"] not in (None, obs_shape):
+            trained = info["env_id"] or "another env"
+            raise ValueError(
+                f"--model {path!r} was trained on {trained} (observations of shape "
+                f"{info['observation_shape']}); {args.env} has shape {obs_shape}: pass the --env "
+                "it was trained on"
+            )
+        if info["env_id"] is not None and info["env_id"] not in ENV_IDS:
+            raise ValueError(f"--model {path!r}: trained on an unknown env {info['env_id']!r}")
+        arm, k = info["algo"], 1
+        while arm in models or arm in valid:
+            k += 1
+            arm = f"{info['algo']}-{k}"
+        models[arm] = path
+    reference = args.reference
+    arms = [*names, *models]
+    if reference is not None and reference not in arms:
+        listed = ", ".join(arms)
+        raise ValueError(f"--reference {reference!r} is not an arm of this trial: {listed}")
+    out = OutputFolder(args.out, what="--out", overwrite=args.overwrite, kind="trial report")
+    return names, models, out.check()
+
+
+def _observation_fields(env_id: str) -> tuple[str, ...]:
+    from tme_env.envs import ENV_IDS
+    from tme_env.envs.core import CLINICAL_OBSERVATION, FULL_OBSERVATION
+
+    clinical = ENV_IDS[env_id].get("observation", "full") == "clinical"
+    return CLINICAL_OBSERVATION if clinical else FULL_OBSERVATION
+
+
 def _cmd_trial(args: argparse.Namespace) -> int:
+    from gymnasium import spaces
+
     from tme_env import regimens
     from tme_env.envs import ENV_IDS
+    from tme_env.io import format_number
     from tme_env.trials import run_trial, write_report
+    from tme_env.trials.report import SCORE_NEEDS
 
-    if args.env not in ENV_IDS:
-        raise ValueError(f"unknown env {args.env!r}; valid: {', '.join(ENV_IDS)}")
-    observation = ENV_IDS[args.env].get("observation", "full")
-    names = regimens.available() if args.policies == "all" else args.policies.split(",")
-    policies = {name: regimens.get(name, observation=observation) for name in names}
-    for path in args.model:
-        from tme_env.agents.loader import load_sb3_model
+    names, models, out = _check_trial(args)
+    try:
+        observation = ENV_IDS[args.env].get("observation", "full")
+        policies = {name: regimens.get(name, observation=observation) for name in names}
+        for arm, path in models.items():
+            from tme_env.agents.callbacks import DiscreteDoses
+            from tme_env.agents.loader import load_sb3_model
 
-        policies[os.path.splitext(os.path.basename(path))[0]] = load_sb3_model(path)
-    result = run_trial(policies, env_id=args.env, split=args.split, n_patients=args.n_patients,
-                       seed=args.seed, progress=True)  # fmt: skip
-    reference = args.reference or ("mtd-chemo" if "mtd-chemo" in policies else names[0])
-    rows = write_report(result, args.out, reference=reference)
+            model = load_sb3_model(path, trusted=args.trust_model)
+            discrete = isinstance(model.action_space, spaces.Discrete)
+            policies[arm] = DiscreteDoses(model) if discrete else model
+        result = run_trial(policies, env_id=args.env, split=args.split,
+                           n_patients=args.n_patients, seed=args.seed, progress=True)  # fmt: skip
+        reference = args.reference or (
+            "mtd-chemo" if "mtd-chemo" in policies else next(iter(policies))
+        )
+        rows = write_report(result, out, reference=reference)
+    except BaseException:
+        out.abort()
+        raise
     print(f"\n{'arm':<24}{'median OS mo':>13}{'RMST mo':>9}{'ORR':>6}{'HR OS':>7}{'score':>7}")
     for r in rows:
-        print(f"{r['arm']:<24}{r['median_os_months']:>13.1f}{r['rmst_os_months']:>9.1f}"
-              f"{r['objective_response_rate']:>6.0%}{r['hazard_ratio_os']:>7.2f}"
-              f"{r['benchmark_score']:>7.0f}")  # fmt: skip
+        print(f"{r['arm']:<24}{format_number(r['median_os_months'], '.1f'):>13}"
+              f"{format_number(r['rmst_os_months'], '.1f'):>9}"
+              f"{r['objective_response_rate']:>6.0%}{format_number(r['hazard_ratio_os'], '.2f'):>7}"
+              f"{format_number(r['benchmark_score'], '.0f'):>7}")  # fmt: skip
+    if not all(math.isfinite(r["benchmark_score"]) for r in rows):
+        print(f"score n/a: {SCORE_NEEDS}")
     print(f"\nwrote {args.out}/report.md (reference arm {reference})")
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from tme_env.agents.train import TrainConfig, train
+    from tme_env.io import format_number
 
     cfg = TrainConfig(
-        algo=args.algo, env_id=args.env, timesteps=args.timesteps, seed=args.seed,
-        config_file=args.config, out=args.out, eval_every=args.eval_every,
+        algo=args.algo or "ppo", env_id=args.env or "tme/TumorImmune-v0",
+        timesteps=args.timesteps, seed=0 if args.seed is None else args.seed,
+        config_file=args.config, out=args.out or "runs", eval_every=args.eval_every,
         eval_patients=args.eval_patients, resume=args.resume,
     )  # fmt: skip
-    run = train(cfg)
+    if args.resume is not None:
+        _resume_defaults(args, cfg)
+    run = train(cfg, trusted=args.trust_model)
     ev = json.loads((run / "evaluation.json").read_text())
     print(f"\nrun folder: {run}")
     print(
-        f"validation ({ev['patients']} patients): median OS {ev['median_os_months']:.1f} mo, "
-        f"RMST {ev['rmst_os_months']:.1f} mo, benchmark score {ev['benchmark_score']:.0f}"
+        f"validation ({ev['patients']} patients): "
+        f"median OS {format_number(ev['median_os_months'])} mo, "
+        f"RMST {format_number(ev['rmst_os_months'])} mo, "
+        f"benchmark score {format_number(ev['benchmark_score'], '.0f')}"
     )
-    print(f"TensorBoard: tensorboard --logdir {args.out}")
+    print(f"TensorBoard: tensorboard --logdir {run.parent}")
     return 0
+
+
+def _resume_defaults(args: argparse.Namespace, cfg: Any) -> None:
+    """A resumed run keeps the algorithm, env, seed and run folder its file records.
+
+    Each is kept unless the command names it (``--algo``, ``--env``, ``--seed``; ``--out``
+    makes a new run folder). Raises ValueError naming ``--resume``.
+    """
+    from pathlib import Path
+
+    from tme_env.agents.loader import model_algo
+
+    path = Path(args.resume)
+    if not path.is_file():
+        raise ValueError(f"--resume {args.resume!r}: file not found")
+    try:
+        algo = model_algo(path)
+    except ValueError as exc:
+        raise ValueError(f"--resume {exc}") from None
+    if args.algo is not None and args.algo != algo:
+        raise ValueError(
+            f"--resume {args.resume!r} is a {algo} model; it cannot continue as --algo "
+            f"{args.algo} (drop --algo, or pass --algo {algo})"
+        )
+    cfg.algo = algo
+    folder = path.resolve().parent
+    run = folder.parent if folder.name == "checkpoints" else folder
+    try:
+        import yaml
+
+        recorded = yaml.safe_load((run / "config.yml").read_text())["train"]
+    except (OSError, KeyError, TypeError, ValueError):
+        return  # a bare zip: no run folder to continue
+    if args.env is None and recorded.get("env_id"):
+        cfg.env_id = recorded["env_id"]
+    if args.seed is None and isinstance(recorded.get("seed"), int):
+        cfg.seed = recorded["seed"]
+    if args.out is None:
+        cfg.run_dir = str(run)
+        cfg.out = str(run.parent)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -165,16 +337,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from tme_env.agents.train import TrainConfig, train
+    from tme_env.io import OutputFolder
 
+    trial_out = os.path.join(args.out, "trial")
+    # The trial's folder is checked before training: a refusal comes before the work.
+    OutputFolder(trial_out, what="--out", overwrite=args.overwrite).check().abort()
     print(f"1/2 training PPO on tme/TumorImmune-v0 for {args.timesteps:,} steps ...")
     run = train(TrainConfig(algo="ppo", timesteps=args.timesteps, seed=args.seed,
-                            out=os.path.join(args.out, "runs"), eval_every=args.timesteps // 4,
-                            eval_patients=200))  # fmt: skip
+                            out=os.path.join(args.out, "runs"), eval_patients=200))  # fmt: skip
     print("2/2 virtual trial on the test split: PPO vs every standard regimen ...")
     trial = argparse.Namespace(env="tme/TumorImmune-v0", policies="all",
                                model=[str(run / "model.zip")], split="test",
                                n_patients=args.n_patients, seed=args.seed, reference=None,
-                               out=os.path.join(args.out, "trial"))  # fmt: skip
+                               out=trial_out, overwrite=args.overwrite,
+                               trust_model=True)  # fmt: skip
     return _cmd_trial(trial)
 
 
@@ -195,68 +371,118 @@ def build_parser() -> argparse.ArgumentParser:
     p_trial = sub.add_parser("trial", help="run a virtual trial of regimens / trained policies")
     p_trial.add_argument("--env", default="tme/TumorImmune-v0", help="environment id")
     p_trial.add_argument("--policies", default="all", help="comma-separated regimens, or all")
-    p_trial.add_argument("--model", action="append", default=[], help="trained SB3 model .zip")
+    p_trial.add_argument("--model", action="append", default=[],
+                         help="trained SB3 model .zip (arm named after its algorithm)")  # fmt: skip
     p_trial.add_argument("--split", default="test", help="cohort split (train/validation/test)")
-    p_trial.add_argument("--n-patients", type=int, default=500, help="patients per arm")
-    p_trial.add_argument("--seed", type=int, default=0, help="measurement-noise seed")
+    p_trial.add_argument("--n-patients", type=_int_at_least(1), default=500,
+                         help="patients per arm")  # fmt: skip
+    p_trial.add_argument("--seed", type=_int_at_least(0), default=0, help="measurement-noise seed")
     p_trial.add_argument("--reference", default=None, help="reference arm (default mtd-chemo)")
-    p_trial.add_argument("--out", default="trial", help="output folder")
+    p_trial.add_argument("--out", default="trial", help="output folder (new or empty)")
+    p_trial.add_argument("--overwrite", action="store_true", help="replace an earlier report")
+    p_trial.add_argument("--trust-model", action="store_true",
+                         help="skip the warning before unpickling --model files")  # fmt: skip
     p_trial.set_defaults(func=_cmd_trial)
 
     p_train = sub.add_parser("train", help="train an SB3 agent (run folder, TensorBoard)")
-    p_train.add_argument("--algo", default="ppo", help="ppo, a2c, sac, td3, dqn, recurrentppo")
-    p_train.add_argument("--env", default="tme/TumorImmune-v0", help="environment id")
-    p_train.add_argument("--timesteps", type=int, default=200_000, help="training timesteps")
-    p_train.add_argument("--seed", type=int, default=0, help="seed")
+    p_train.add_argument("--algo", default=None,
+                         help="ppo (default), a2c, sac, td3, dqn, recurrentppo")  # fmt: skip
+    p_train.add_argument("--env", default=None, help="environment id (tme/TumorImmune-v0)")
+    p_train.add_argument("--timesteps", type=_int_at_least(1), default=200_000,
+                         help="training timesteps")  # fmt: skip
+    p_train.add_argument("--seed", type=_int_at_least(0), default=None, help="seed (0)")
     p_train.add_argument("--config", default=None, help="YAML overriding the hyperparameters")
-    p_train.add_argument("--out", default="runs", help="parent folder of the run folder")
-    p_train.add_argument("--eval-every", type=int, default=50_000, help="steps between evals")
-    p_train.add_argument("--eval-patients", type=int, default=200, help="validation patients")
-    p_train.add_argument("--resume", default=None, help="checkpoint .zip to continue from")
+    p_train.add_argument("--out", default=None, help="parent folder of the run folder (runs)")
+    p_train.add_argument("--eval-every", type=_int_at_least(1), default=None,
+                         help="steps between evaluations (a quarter of --timesteps); a final "
+                              "one always runs")  # fmt: skip
+    p_train.add_argument("--eval-patients", type=_int_at_least(1), default=200,
+                         help="validation patients")  # fmt: skip
+    p_train.add_argument("--resume", default=None,
+                         help="model .zip to continue from (keeps its algorithm, env, seed and "
+                              "run folder unless given)")  # fmt: skip
+    p_train.add_argument("--trust-model", action="store_true",
+                         help="skip the warning before unpickling --resume")  # fmt: skip
     p_train.set_defaults(func=_cmd_train)
 
     p_eval = sub.add_parser("evaluate", help="virtual trial of a trained model vs the regimens")
     p_eval.add_argument("--model", action="append", required=True, help="trained model .zip")
     p_eval.add_argument("--env", default="tme/TumorImmune-v0", help="environment id")
     p_eval.add_argument("--split", default="test", help="cohort split")
-    p_eval.add_argument("--n-patients", type=int, default=500, help="patients per arm")
-    p_eval.add_argument("--seed", type=int, default=0, help="measurement-noise seed")
-    p_eval.add_argument("--out", default="evaluation", help="output folder")
+    p_eval.add_argument("--n-patients", type=_int_at_least(1), default=500,
+                        help="patients per arm")  # fmt: skip
+    p_eval.add_argument("--seed", type=_int_at_least(0), default=0, help="measurement-noise seed")
+    p_eval.add_argument("--out", default="evaluation", help="output folder (new or empty)")
+    p_eval.add_argument("--overwrite", action="store_true", help="replace an earlier report")
+    p_eval.add_argument("--trust-model", action="store_true",
+                        help="skip the warning before unpickling --model files")  # fmt: skip
     p_eval.set_defaults(func=_cmd_evaluate)
 
     p_quick = sub.add_parser("quickstart", help="train PPO briefly, then the virtual trial")
     p_quick.add_argument("--out", default="quickstart", help="output folder")
-    p_quick.add_argument("--timesteps", type=int, default=300_000, help="PPO timesteps")
-    p_quick.add_argument("--n-patients", type=int, default=500, help="test patients per arm")
-    p_quick.add_argument("--seed", type=int, default=0, help="seed")
+    p_quick.add_argument("--timesteps", type=_int_at_least(1), default=300_000,
+                         help="PPO timesteps")  # fmt: skip
+    p_quick.add_argument("--n-patients", type=_int_at_least(1), default=500,
+                         help="test patients per arm")  # fmt: skip
+    p_quick.add_argument("--seed", type=_int_at_least(0), default=0, help="seed")
+    p_quick.add_argument("--overwrite", action="store_true",
+                         help="replace the earlier trial report in OUT/trial")  # fmt: skip
     p_quick.set_defaults(func=_cmd_quickstart)
 
     p_sim = sub.add_parser("simulate", help="integrate a model and print/save CSV")
     p_sim.add_argument("model", help="registered model name (see `tme models`)")
-    p_sim.add_argument("--days", type=float, default=150.0, help="last output day")
-    p_sim.add_argument("--start", type=float, default=0.0, help="first output day")
-    p_sim.add_argument("--points", type=int, default=151, help="number of output times")
+    p_sim.add_argument("--days", type=_finite_float, default=150.0, help="last output day")
+    p_sim.add_argument("--start", type=_finite_float, default=0.0, help="first output day")
+    p_sim.add_argument("--points", type=_int_at_least(1), default=151,
+                       help="number of output times")  # fmt: skip
     p_sim.add_argument("--state", action="append", default=[], help="initial state NAME=VALUE")
     p_sim.add_argument("--param", action="append", default=[], help="parameter NAME=VALUE")
     p_sim.add_argument(
         "--infusion", action="append", default=[], help="START:END:INPUT=RATE (repeatable)"
     )
     p_sim.add_argument("--bolus", action="append", default=[], help="DAY:STATE=AMOUNT")
-    p_sim.add_argument("--rtol", type=float, default=None, help="relative tolerance")
-    p_sim.add_argument("--atol", type=float, default=None, help="absolute tolerance")
+    p_sim.add_argument("--rtol", type=_positive_float, default=None, help="relative tolerance")
+    p_sim.add_argument("--atol", type=_positive_float, default=None, help="absolute tolerance")
     p_sim.add_argument("--out", default=None, help="CSV file to write (default: stdout)")
     p_sim.set_defaults(func=_cmd_simulate)
     return parser
 
 
+#: Exit status of every user error (a bad flag, value, file or folder), as argparse's own.
+USAGE_ERROR = 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``tme`` console script."""
+    """Entry point of the ``tme`` console script.
+
+    A user error (`ValueError`, a failed simulation, a file that cannot be written) prints
+    one line ``tme: error: ...`` naming the bad value and exits with `USAGE_ERROR` (2), as
+    argparse does for a malformed command line. Warnings of ``tme_env`` print as one line
+    ``tme: warning: ...``.
+    """
+    from tme_env.simulator import SimulationError
+
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except ValueError as exc:
-        print(f"tme: error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return int(args.func(args))
+        except (ValueError, SimulationError, OSError) as exc:
+            text = str(exc) if not isinstance(exc, OSError) or not exc.filename else (
+                f"{exc.filename}: {exc.strerror}"
+            )  # fmt: skip
+            print(f"tme: error: {text}", file=sys.stderr)
+            return USAGE_ERROR
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """One line per warning of tme_env; others as Python shows them."""
+    from tme_env.agents.loader import ModelTrustWarning
+
+    if issubclass(category, ModelTrustWarning) or filename.startswith(os.path.dirname(__file__)):
+        print(f"tme: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 if __name__ == "__main__":  # pragma: no cover

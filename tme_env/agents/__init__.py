@@ -46,11 +46,12 @@ def make_sb3_vec_env(
     return make(env_id, n_envs, seed=seed, **env_kwargs)
 
 
-def load_sb3_model(path: str) -> BaseAlgorithm:
+def load_sb3_model(path: str, trusted: bool = False) -> BaseAlgorithm:
     """Load a trained SB3 model ``.zip`` (see `tme_env.agents.loader.load_sb3_model`).
 
-    Imported lazily: stable-baselines3 (and torch) load only when this is called.
+    Loading runs pickle: unless ``trusted``, a `tme_env.agents.loader.ModelTrustWarning`
+    comes first. Imported lazily: stable-baselines3 (and torch) load only when this is called.
     """
     from tme_env.agents.loader import load_sb3_model as load
 
-    return load(path)
+    return load(path, trusted=trusted)

@@ -1,4 +1,4 @@
-"""Callbacks: clinical evaluation on the validation split (TensorBoard ``clinical/``), progress."""
+"""Callbacks: clinical evaluation (TensorBoard ``clinical/``), atomic checkpoints, progress."""
 
 from __future__ import annotations
 
@@ -8,9 +8,22 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from tme_env.io import atomic_write_json
+from tme_env.io import atomic_save_model, atomic_write_json
 
-__all__ = ["ClinicalEvalCallback", "DiscreteDoses", "TqdmCallback"]
+__all__ = ["AtomicCheckpointCallback", "ClinicalEvalCallback", "DiscreteDoses", "TqdmCallback"]
+
+#: Months at which TensorBoard logs the Kaplan-Meier overall survival (``clinical/os_at_12mo``
+#: ...): defined whether or not the median is reached, unlike the median itself.
+SURVIVAL_MONTHS = (6, 12, 24, 36)
+#: The scalars logged under ``clinical/``: row key -> tag.
+CLINICAL_TAGS = {
+    **{f"os_at_{m}mo": f"os_at_{m}mo" for m in SURVIVAL_MONTHS},
+    "rmst_os_months": "rmst_os_months",
+    "objective_response_rate": "response_rate",
+    "grade3plus_neutropenia_rate": "grade3_neutropenia_rate",
+    "fraction_time_hot": "fraction_time_hot",
+    "benchmark_score": "benchmark_score",
+}
 
 
 class DiscreteDoses:
@@ -33,9 +46,12 @@ class ClinicalEvalCallback(BaseCallback):
     """Every ``eval_every`` steps: a virtual trial of the policy on the validation split.
 
     The standard regimens are run once (same patients, same seed) and cached; each evaluation
-    adds the current policy as an arm and logs, under ``clinical/``: median OS, RMST,
+    adds the current policy as an arm (named after its algorithm, e.g. ``ppo``) and logs,
+    under ``clinical/`` (`CLINICAL_TAGS`): overall survival at 6, 12, 24 and 36 months, RMST,
     objective response rate, grade >= 3 neutropenia, fraction of time hot and the benchmark
-    score. The best policy by benchmark score is saved as ``best_model.zip``.
+    score. The best policy by benchmark score is saved as ``best_model.zip``. The periodic
+    evaluations skip the run's last step: `final_evaluation` (called by `train` after
+    ``learn``) evaluates and logs the final policy.
     """
 
     def __init__(self, env_id: str, run_dir: Path, eval_every: int, n_patients: int,
@@ -51,9 +67,22 @@ class ClinicalEvalCallback(BaseCallback):
         self.n_patients = int(n_patients)
         self.seed = int(seed)
         self._next = self.eval_every
+        self._end = None
         self._reference = None
         self.best_score = -np.inf
         self.history: list[dict[str, Any]] = []
+        previous = self.run_dir / "evaluations.json"
+        if previous.exists():  # a resumed run continues its history and its best score
+            import json
+
+            self.history = json.loads(previous.read_text())
+            scores = [h["benchmark_score"] for h in self.history if h.get("benchmark_score")
+                      is not None]  # fmt: skip
+            self.best_score = max(scores, default=-np.inf)
+
+    def _on_training_start(self) -> None:
+        self._next = self.num_timesteps + self.eval_every
+        self._end = getattr(self.model, "_total_timesteps", None)
 
     def _regimen_arms(self) -> dict:
         if self._reference is None:
@@ -67,38 +96,82 @@ class ClinicalEvalCallback(BaseCallback):
         return self._reference
 
     def evaluate(self, model: Any) -> dict[str, Any]:
-        """Run the trial arm of ``model`` and return its row of statistics."""
-        from tme_env.trials import TrialResult, run_trial, summarise
+        """Run the trial arm of ``model`` and return its row of statistics.
+
+        The row is `tme_env.trials.summarise`'s, plus ``os_at_<m>mo`` (Kaplan-Meier overall
+        survival at ``m`` months, `SURVIVAL_MONTHS`).
+        """
+        from tme_env.trials import TrialResult, run_trial, summarise, survival_at
+        from tme_env.trials.report import MONTH
 
         ref = self._regimen_arms()
+        name = type(model).__name__.lower()
         policy = DiscreteDoses(model) if self.discrete else model
-        agent = run_trial({"agent": policy}, env_id=self.trial_env, split="validation",
+        agent = run_trial({name: policy}, env_id=self.trial_env, split="validation",
                           n_patients=self.n_patients, seed=self.seed)  # fmt: skip
+        arm = agent.arms[name]
         both = TrialResult(ref.env_id, ref.split, ref.n_patients, ref.seed, ref.horizon_days,
-                           {**ref.arms, "agent": agent.arms["agent"]})  # fmt: skip
-        rows = {r["arm"]: r for r in summarise(both, reference="mtd-chemo")}
-        return rows["agent"]
+                           {**ref.arms, name: arm})  # fmt: skip
+        row = {r["arm"]: r for r in summarise(both, reference="mtd-chemo")}[name]
+        for m in SURVIVAL_MONTHS:
+            row[f"os_at_{m}mo"] = survival_at(arm.os_days, arm.os_event, m * MONTH)
+        return row
+
+    def _log(self, model: Any, row: dict[str, Any]) -> None:
+        for key, tag in CLINICAL_TAGS.items():
+            value = row[key]
+            if value is not None and np.isfinite(value):
+                model.logger.record(f"clinical/{tag}", float(value))
+        model.logger.dump(model.num_timesteps)
+
+    def final_evaluation(self, model: Any) -> dict[str, Any]:
+        """Evaluate the final policy, log it under ``clinical/`` and return its row.
+
+        The row gets ``timesteps`` and ``patients``; it is also appended to
+        ``evaluations.json``.
+        """
+        row = {"timesteps": int(model.num_timesteps), **self.evaluate(model)}
+        self._log(model, row)
+        self.history.append(row)
+        atomic_write_json(self.run_dir / "evaluations.json", self.history)
+        return row
 
     def _on_step(self) -> bool:
         if self.num_timesteps < self._next:
             return True
         self._next += self.eval_every
-        row = self.evaluate(self.model)
-        for key, tag in (("median_os_months", "median_os_months"),
-                         ("rmst_os_months", "rmst_os_months"),
-                         ("objective_response_rate", "response_rate"),
-                         ("grade3plus_neutropenia_rate", "grade3_neutropenia_rate"),
-                         ("fraction_time_hot", "fraction_time_hot"),
-                         ("benchmark_score", "benchmark_score")):  # fmt: skip
-            value = row[key]
-            if np.isfinite(value):
-                self.logger.record(f"clinical/{tag}", float(value))
-        self.logger.dump(self.num_timesteps)
-        self.history.append({"timesteps": int(self.num_timesteps), **row})
+        if self._end is not None and self.num_timesteps >= self._end:
+            return True  # the final evaluation follows learn()
+        row = {"timesteps": int(self.num_timesteps), **self.evaluate(self.model)}
+        self._log(self.model, row)
+        self.history.append(row)
         atomic_write_json(self.run_dir / "evaluations.json", self.history)
-        if row["benchmark_score"] > self.best_score:
-            self.best_score = row["benchmark_score"]
-            self.model.save(self.run_dir / "best_model.zip")
+        score = row["benchmark_score"]
+        if np.isfinite(score) and score > self.best_score:
+            self.best_score = score
+            atomic_save_model(self.model, self.run_dir / "best_model.zip", self.run_dir)
+        return True
+
+
+class AtomicCheckpointCallback(BaseCallback):
+    """Every ``save_freq`` calls, ``RUN/checkpoints/model_<steps>_steps.zip``, saved atomically.
+
+    As SB3's ``CheckpointCallback`` (same names, so `train`'s resume finds them), but each
+    file goes through `tme_env.io.atomic_save_model`: a run killed while saving keeps every
+    earlier checkpoint complete and leaves no partial file; each SHA-256 is recorded in
+    ``RUN/SHA256SUMS``.
+    """
+
+    def __init__(self, save_freq: int, run_dir: Path) -> None:
+        """Save every ``save_freq`` callback calls (steps of the vectorised env)."""
+        super().__init__()
+        self.save_freq = int(save_freq)
+        self.run_dir = Path(run_dir)
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq == 0:
+            path = self.run_dir / "checkpoints" / f"model_{self.num_timesteps}_steps.zip"
+            atomic_save_model(self.model, path, self.run_dir)
         return True
 
 

@@ -3,15 +3,21 @@
 A model trained by `tme_env.agents.train.train` sits in a run folder whose ``config.yml``
 records the algorithm (``train.algo``): ``RUN/model.zip``, ``RUN/best_model.zip`` and
 ``RUN/checkpoints/*.zip`` load with that algorithm. Only a bare ``.zip`` (no run folder
-around it) has its algorithm guessed from the archive. Loading a model runs pickle: load only
-files you trust.
+around it) has its algorithm guessed from the archive.
+
+**Trust.** Loading a model runs pickle: a crafted file runs its own code. `load_sb3_model`
+therefore warns (`ModelTrustWarning`, one line, before anything is unpickled) unless told the
+file is trusted, and says whether the file's SHA-256 is one that a tme run recorded when it
+wrote the model (``RUN/SHA256SUMS``, `tme_env.io.record_checksum`).
 """
 
 from __future__ import annotations
 
+import json
+import warnings
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -20,7 +26,18 @@ from tme_env.agents.train import ALGOS, algo_class
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
-__all__ = ["load_sb3_model", "recorded_algo"]
+__all__ = [
+    "ModelTrustWarning",
+    "load_sb3_model",
+    "model_algo",
+    "model_info",
+    "recorded_algo",
+    "warn_before_loading",
+]
+
+
+class ModelTrustWarning(UserWarning):
+    """A model file is about to be unpickled (it can run code): load only files you trust."""
 
 
 def recorded_algo(path: str | Path) -> str | None:
@@ -52,28 +69,103 @@ def recorded_algo(path: str | Path) -> str | None:
     return None
 
 
-def load_sb3_model(path: str | Path) -> BaseAlgorithm:
+def model_algo(path: str | Path) -> str:
+    """The algorithm of model ``path``: its run folder's record, or guessed from the archive.
+
+    Raises:
+        ValueError: If the file is missing or not an SB3 model archive, or a bare zip's
+            algorithm cannot be recognised.
+    """
+    return recorded_algo(path) or _guess_algo(str(path), _archive_data(str(path)))
+
+
+def model_info(path: str | Path) -> dict[str, Any]:
+    """What a model archive says about itself, read without unpickling anything.
+
+    Returns:
+        ``{"algo", "env_id" (from the run folder, or None), "observation_shape",
+        "action_space" ("Box" or "Discrete", or None)}``.
+
+    Raises:
+        ValueError: As `model_algo`.
+    """
+    data = _archive_data(str(path))
+    try:
+        fields = json.loads(data)
+    except ValueError:
+        fields = {}
+    obs = fields.get("observation_space") if isinstance(fields, dict) else None
+    act = fields.get("action_space") if isinstance(fields, dict) else None
+    shape = obs.get("_shape") if isinstance(obs, dict) else None
+    kind = act.get(":type:", "") if isinstance(act, dict) else ""
+    return {
+        "algo": recorded_algo(path) or _guess_algo(str(path), data),
+        "env_id": _recorded_train(path).get("env_id"),
+        "observation_shape": tuple(shape) if isinstance(shape, list) else None,
+        "action_space": "Discrete" if "Discrete" in kind else ("Box" if "Box" in kind else None),
+    }
+
+
+def _recorded_train(path: str | Path) -> dict[str, Any]:
+    folder = Path(path).resolve().parent
+    for run in [folder] + ([folder.parent] if folder.name == "checkpoints" else []):
+        try:
+            data = yaml.safe_load((run / "config.yml").read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        train = data.get("train") if isinstance(data, dict) else None
+        if isinstance(train, dict):
+            return train
+    return {}
+
+
+def warn_before_loading(path: str | Path, trusted: bool = False) -> None:
+    """Warn (`ModelTrustWarning`) that loading ``path`` runs its pickled code, unless trusted.
+
+    The warning says whether the file's SHA-256 is recorded by a tme run folder.
+    """
+    if trusted:
+        return
+    from tme_env.io import find_checksum
+
+    digest, record = find_checksum(path)
+    where = (
+        f"its SHA-256 matches {record}" if record is not None
+        else f"its SHA-256 {digest[:16]}... matches no model a tme run recorded"
+    )  # fmt: skip
+    warnings.warn(
+        f"loading {str(path)!r} runs the pickled code inside it; load only files you trust "
+        f"({where}; --trust-model skips this warning)",
+        ModelTrustWarning,
+        stacklevel=2,
+    )
+
+
+def load_sb3_model(path: str | Path, trusted: bool = False) -> BaseAlgorithm:
     """Load ``path`` with its run's algorithm (PPO, A2C, SAC, TD3, DQN, RecurrentPPO).
 
     The algorithm is the one the run folder's ``config.yml`` records (`recorded_algo`); a
-    bare zip's is guessed from the archive.
+    bare zip's is guessed from the archive. Unless ``trusted``, `warn_before_loading` warns
+    first.
 
     Raises:
-        ValueError: If the file is not an SB3 model archive, or a bare zip's algorithm cannot
-            be recognised.
+        ValueError: If the file is missing or not an SB3 model archive, or a bare zip's
+            algorithm cannot be recognised.
     """
     path = str(path)
-    data = _archive_data(path)
-    algo = recorded_algo(path) or _guess_algo(path, data)
+    algo = model_algo(path)
+    warn_before_loading(path, trusted)
     return algo_class(algo).load(path, device="cpu")
 
 
 def _archive_data(path: str) -> str:
     """The ``data`` member of an SB3 model zip (its JSON-serialised attributes)."""
+    if not Path(path).is_file():
+        raise ValueError(f"{path!r}: file not found")
     try:
         with zipfile.ZipFile(path) as zf:
             return zf.read("data").decode()
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+    except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         raise ValueError(f"{path!r} is not a stable-baselines3 model archive: {exc}") from None
 
 
