@@ -96,15 +96,24 @@ def test_single_output_time_returns_initial_state_with_bolus(decay_model):
     assert res["y"][0] == 3.0
 
 
-def test_infusions_outside_the_window_are_ignored_and_late_boluses_too(decay_model):
+def test_infusions_after_the_window_are_ignored_and_late_boluses_too(decay_model):
     base = tme_env.simulate(decay_model, t_eval=[1.0, 3.0])
     other = tme_env.simulate(
         decay_model,
         t_eval=[1.0, 3.0],
-        infusions=[(0.0, 0.5, {"v": 9.0}), (3.0, 9.0, {"v": 9.0})],
+        infusions=[(3.0, 9.0, {"v": 9.0})],
         boluses=[(3.5, {"y": 9.0})],
     )
     np.testing.assert_array_equal(base.y, other.y)
+
+
+@pytest.mark.parametrize("start", [0.0, 0.99, -5.0])
+def test_an_infusion_before_the_window_is_refused_like_a_bolus(decay_model, start):
+    # Both would be lost without a word (wholly or in part): both are named errors.
+    with pytest.raises(ValueError, match=r"infusion #0 starts on day .*before the first output"):
+        tme_env.simulate(decay_model, t_eval=[1.0, 3.0], infusions=[(start, 2.0, {"v": 9.0})])
+    with pytest.raises(ValueError, match=r"bolus #0 on day .* precedes the first output"):
+        tme_env.simulate(decay_model, t_eval=[1.0, 3.0], boluses=[(start, {"y": 9.0})])
 
 
 def test_nan_rhs_raises_simulation_error_naming_time_and_state(nan_model):

@@ -119,14 +119,21 @@ def build_segments(
 ) -> Segments:
     """Turn a validated schedule into integration segments covering ``[t0, t_end]``.
 
-    Infusions are clipped to the window (the parts outside it cannot affect the output);
+    Infusions are clipped to the window's end (the part after it cannot affect the output);
     boluses after ``t_end`` are ignored; a bolus at ``t_end`` gives a zero-length last segment
     so that the output at ``t_end`` includes it.
 
     Raises:
-        ValueError: If a bolus lies before ``t0`` (it would be silently lost).
+        ValueError: If an infusion starts or a bolus lies before ``t0`` (it would be silently
+            lost, wholly or in part).
     """
     cuts = {t0, t_end}
+    for k, inf in enumerate(infusions):
+        if inf.start_day < t0:
+            raise ValueError(
+                f"infusion #{k} starts on day {inf.start_day}, before the first output time {t0} "
+                "(its earlier part would be silently lost); start it at or after t_eval[0]"
+            )
     for inf in infusions:
         for x in (inf.start_day, inf.end_day):
             if t0 < x < t_end:

@@ -64,6 +64,20 @@ class SimulationError(RuntimeError):
         self.time = time
         self.state = state
         self.reason = reason
+        #: The patient's id (e.g. a cohort id), where the caller knows it; else None.
+        self.patient_id: str | None = None
+
+    def for_patient(self, patient_id: str, slot: int | None = None) -> SimulationError:
+        """The same error naming the patient by id (and the env slot it was in).
+
+        Envs call this: the kernel knows a batch index only, the env knows whose it is.
+        """
+        where = f"patient {patient_id!r}" + (f" (slot {slot})" if slot is not None else "")
+        text = str(self).replace(f"patient {self.patient}", where, 1)
+        err = SimulationError(text, model=self.model, patient=self.patient, time=self.time,
+                              state=self.state, reason=self.reason)  # fmt: skip
+        err.patient_id = patient_id
+        return err
 
 
 def state_index(state_names: tuple[str, ...], name: str) -> int:
@@ -145,9 +159,15 @@ def resolve_model(model: str | Model) -> Model:
 
 def _check_t_eval(t_eval: object) -> np.ndarray:
     try:
-        t = np.array(t_eval, dtype=np.float64, ndmin=1)
+        raw = np.asarray(t_eval)
     except (TypeError, ValueError):
         raise ValueError(f"t_eval must be a 1-D sequence of days, got {t_eval!r}") from None
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(
+            f"t_eval must be a 1-D sequence of days (numbers), got dtype {raw.dtype}: "
+            f"{t_eval!r}"[:200]
+        )
+    t = np.array(raw, dtype=np.float64, ndmin=1)
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"t_eval must be a non-empty 1-D array of days, got shape {t.shape}")
     if not np.all(np.isfinite(t)):
@@ -304,6 +324,13 @@ def check_result(
         state = m.state_names[j] if 0 <= j < len(m.states) and reason != "max_steps" else None
         extra = f" (max_steps={max_steps})" if reason == "max_steps" else ""
         at_state = f", state {state!r}" if state else ""
+        if reason == "max_steps":  # no single state to blame: show the state it was in
+            k = int(np.searchsorted(t, t_fail[i], side="right")) - 1
+            if k >= 0:
+                values = ", ".join(
+                    f"{n}={v:.4g}" for n, v in zip(m.state_names, y_out[i, :, k], strict=True)
+                )
+                at_state = f"; state at t={t[k]:.6g} days: {values}"
         more = f"; {failed.size - 1} other patient(s) failed too" if failed.size > 1 else ""
         raise SimulationError(
             f"model {m.name!r}, patient {i}: {text}{extra} at t={t_fail[i]:.6g} days"
@@ -451,6 +478,15 @@ def simulate_batch(
     """
     m = resolve_model(model)
     t = _check_t_eval(t_eval)
+    for name, arg in (("initial_states", initial_states), ("params", params),
+                      ("infusions", infusions), ("boluses", boluses)):  # fmt: skip
+        if arg is not None and (
+            isinstance(arg, (Mapping, str, bytes)) or not isinstance(arg, (Sequence, np.ndarray))
+        ):
+            raise ValueError(
+                f"{name} must be a sequence with one entry per patient, got a "
+                f"{type(arg).__name__} (for the same value for every patient: [value] * n)"
+            )
     lengths = {
         name: len(arg)
         for name, arg in (
