@@ -23,7 +23,9 @@ def test_a_failed_interval_raises_simulation_error_naming_the_reason(env_id):
     env = gym.make(env_id)
     env.reset(seed=0)
     env.unwrapped.core.stepper.max_steps = 1
-    with pytest.raises(SimulationError, match=r"patient 0: .*\(max_steps=1\)"):
+    # The error names the patient by id (not the batch slot) and the state it was in.
+    pattern = r"patient '(train-\d+|nominal)': .*\(max_steps=1\).*; state at t=0 days: \w+="
+    with pytest.raises(SimulationError, match=pattern):
         env.step(env.action_space.sample())
 
 

@@ -163,6 +163,10 @@ def observation_bounds(mode: str) -> tuple[np.ndarray, np.ndarray]:
     return low.astype(np.float32), high.astype(np.float32)
 
 
+#: Largest cohort an env builds (patients are generated one by one at construction).
+MAX_COHORT_SIZE = 100_000
+
+
 def _real(x: object) -> bool:
     """A finite real number (not a bool)."""
     return (
@@ -234,16 +238,28 @@ class EnvConfig:
             v = getattr(self, name)
             if not (_real(v) and v >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
-        for name, least in (("biopsy_every_steps", 0), ("cohort_size", 1)):
+        for name, least, most in (("biopsy_every_steps", 0, None),
+                                  ("cohort_size", 1, MAX_COHORT_SIZE)):  # fmt: skip
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
+            if most is not None and v > most:
+                raise ValueError(f"{name} must be at most {most:,}, got {v:,}")
+        valid = [f.name for f in dataclasses.fields(RewardWeights)]
         if isinstance(self.reward, dict):
-            valid = [f.name for f in dataclasses.fields(RewardWeights)]
             unknown = sorted(set(self.reward) - set(valid))
             if unknown:
                 raise ValueError(f"unknown reward weights {unknown}; valid: {', '.join(valid)}")
             object.__setattr__(self, "reward", RewardWeights(**self.reward))
+        elif not isinstance(self.reward, RewardWeights):
+            raise ValueError(
+                f"reward must be a dict of reward weights ({', '.join(valid)}) or a "
+                f"RewardWeights, got {self.reward!r}"
+            )
+        for name in valid:
+            v = getattr(self.reward, name)
+            if not _real(v):
+                raise ValueError(f"reward weight {name!r} must be a finite number, got {v!r}")
         if self.rtol is not None and not (
             _real(self.rtol) and 1e-12 <= self.rtol <= 1e-2
         ):

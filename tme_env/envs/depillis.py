@@ -17,8 +17,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tme_env.envs.tumor_immune import ACTION_TOLERANCE, unit_doses
+from tme_env.envs.tumor_immune import ACTION_TOLERANCE, action_array, unit_doses
 from tme_env.models import get as get_model
+from tme_env.simulator import SimulationError
 from tme_env.simulator.stepper import BatchStepper
 
 __all__ = ["DEPILLIS_INFO_KEYS", "DePillis2003ChemoCore", "DePillis2003ChemoEnv"]
@@ -128,7 +129,9 @@ class DePillis2003ChemoEnv(gym.Env):
     ## Action Space
 
     ``Box(0, 1, (1,), float32)``: infusion rate as a fraction of v_max = 1 (held over the
-    interval). Values within 1e-6 of the bounds are clipped; NaN, inf or further out raise.
+    interval). Values within 1e-6 of the bounds are clipped; NaN, inf, further out or a wrong
+    shape raise ``ValueError``; a bool, complex, object or string action raises ``TypeError``
+    (`tme_env.envs.tumor_immune.action_array`).
 
     ## Observation Space
 
@@ -201,12 +204,20 @@ class DePillis2003ChemoEnv(gym.Env):
         """The nominal patient (no draw)."""
         return None
 
+    def resolve_patient(self, patient: Any, what: str = "patient") -> None:
+        """Only the nominal patient exists: ``None``; anything else is a named error."""
+        if patient is not None:
+            raise ValueError(
+                f"{what} must be None (this env has one nominal patient), got {patient!r}"
+            )
+
+    def patient_id(self, patient: None) -> str:  # noqa: ARG002
+        """The id of the nominal patient."""
+        return "nominal"
+
     def batch_doses(self, actions: Any, n: int) -> np.ndarray:
         """Validate ``n`` actions (shape ``(n, 1)``)."""
-        a = np.asarray(actions, dtype=np.float64)
-        if a.shape != (n, 1):
-            raise ValueError(f"actions must have shape ({n}, 1), got {a.shape}")
-        return unit_doses(a)
+        return unit_doses(action_array(actions, (n, 1), "actions"))
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -229,10 +240,10 @@ class DePillis2003ChemoEnv(gym.Env):
         """
         if self._done:
             raise RuntimeError("the episode has ended (or never started): call reset() first")
-        a = action if isinstance(action, np.ndarray) else np.asarray(action, dtype=np.float64)
-        if a.shape != (1,):
-            raise ValueError(f"action must have shape (1,), got {a.shape}")
-        v = a.item()
+        if type(action) is np.ndarray and action.dtype.kind == "f" and action.shape == (1,):
+            v = action.item()  # the lean path
+        else:
+            v = action_array(action, (1,)).item()
         if not (_LOW <= v <= _HIGH):  # False for NaN too
             if v != v or v in (math.inf, -math.inf):
                 raise ValueError(f"action must be finite, got {v}")
@@ -241,7 +252,11 @@ class DePillis2003ChemoEnv(gym.Env):
         self._rate[0] = v * V_MAX
         if not self._kernel(*self._kernel_args):  # clean: the end state is now the state
             st = self.core.stepper
-            st.check_result()  # raises SimulationError, or accepts round-off undershoot
+            try:
+                st.check_result()  # raises SimulationError, or accepts round-off undershoot
+            except SimulationError as exc:
+                self._done = True
+                raise exc.for_patient("nominal") from None
             st.y0[...] = st.y_out[:, :, -1]
             return self._finish_step(v, *self._state.tolist(), floor=True)
         return self._finish_step(v, *self._state.tolist())

@@ -20,14 +20,72 @@ from tme_env.envs.core import (
     observation_bounds,
 )
 from tme_env.patients import VirtualPatient
+from tme_env.simulator import SimulationError
 
-__all__ = ["DISCRETE_LEVELS", "TumorImmuneEnv", "unit_doses"]
+__all__ = ["DISCRETE_LEVELS", "TumorImmuneEnv", "action_array", "unit_doses"]
 
 #: Dose levels of the discrete variant: chemo {0, 1/2, 1} x anti-PD-1 {0, 1} x inhibitor {0, 1}.
 DISCRETE_LEVELS = np.array(list(itertools.product((0.0, 0.5, 1.0), (0.0, 1.0), (0.0, 1.0))))
 #: Tolerance on the action bounds: values within it are clipped into [0, 1] (float32 rounding);
 #: anything further out, and any NaN or inf, raises ValueError.
 ACTION_TOLERANCE = 1e-6
+
+
+_DTYPE_NAMES = {"b": "bool", "c": "complex", "O": "object", "U": "str", "S": "bytes"}
+
+
+def action_array(action: Any, shape: tuple[int, ...], what: str = "action") -> np.ndarray:
+    """``action`` as a float64 array of ``shape``, or a named error (single and vector envs).
+
+    Real numbers only (float or integer dtypes): a bool, complex, object or string action is
+    refused, never cast (a complex action would lose its imaginary part, a bool would count
+    as a dose of 1).
+
+    Raises:
+        TypeError: Naming the dtype of an action that is not real numbers.
+        ValueError: Naming the shape expected and the one given (or a ragged sequence).
+    """
+    try:
+        a = action if isinstance(action, np.ndarray) else np.asarray(action)
+    except ValueError:  # NumPy refuses ragged nested sequences
+        raise ValueError(
+            f"{what} must have shape {shape}, got a ragged nested sequence {action!r}"
+        ) from None
+    kind = a.dtype.kind
+    if kind not in "iuf":
+        name = _DTYPE_NAMES.get(kind, str(a.dtype))
+        raise TypeError(
+            f"{what} must be real numbers (a float or integer dtype), got dtype {a.dtype} "
+            f"({name})"
+        )
+    if a.shape != shape:
+        raise ValueError(f"{what} must have shape {shape}, got {a.shape}")
+    return a.astype(np.float64, copy=False)
+
+
+def discrete_array(action: Any, shape: tuple[int, ...], n: int, what: str = "action") -> np.ndarray:
+    """``action`` as an int64 array of ``shape`` with values in ``[0, n)``, or a named error.
+
+    Raises:
+        TypeError: Naming the dtype of an action that is not integers (bool is refused).
+        ValueError: Naming the shape, or the first value out of range.
+    """
+    try:
+        a = action if isinstance(action, np.ndarray) else np.asarray(action)
+    except ValueError:
+        raise ValueError(
+            f"{what} must have shape {shape}, got a ragged nested sequence {action!r}"
+        ) from None
+    kind = "an integer" if shape == () else "integers"
+    if a.dtype.kind not in "iu":
+        name = _DTYPE_NAMES.get(a.dtype.kind, str(a.dtype))
+        raise TypeError(f"{what} must be {kind} in [0, {n - 1}], got dtype {a.dtype} ({name})")
+    if a.shape != shape:
+        raise ValueError(f"{what} must have shape {shape}, got {a.shape}")
+    bad = (a < 0) | (a >= n)
+    if bad.any():
+        raise ValueError(f"{what} must be {kind} in [0, {n - 1}], got {a[bad].flat[0]}")
+    return a.astype(np.int64, copy=False)
 
 
 def unit_doses(a: np.ndarray) -> np.ndarray:
@@ -44,6 +102,32 @@ def unit_doses(a: np.ndarray) -> np.ndarray:
     if out.any():
         raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {a[out][0]}")
     return np.clip(a, 0.0, 1.0)
+
+
+def _check_initial_state(patient: VirtualPatient, what: str) -> None:
+    """A `VirtualPatient`'s initial state: every model state, finite, >= 0, observable."""
+    from tme_env.envs.core import STATE_NAMES
+
+    state = patient.initial_state
+    low, high = observation_bounds("full")
+    for j, name in enumerate(STATE_NAMES):
+        if name not in state:
+            raise ValueError(f"{what} {patient.patient_id!r}: initial state lacks {name!r}")
+        v = state[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise ValueError(
+                f"{what} {patient.patient_id!r}: initial {name} must be a number, got {v!r}"
+            )
+        if not (np.isfinite(v) and v >= 0):
+            raise ValueError(
+                f"{what} {patient.patient_id!r}: initial {name} must be finite and >= 0, got {v!r}"
+            )
+        shown = np.log10(1.0 + v) if j < 6 else v  # as the full observation shows it
+        if shown > high[j]:
+            raise ValueError(
+                f"{what} {patient.patient_id!r}: initial {name}={v:g} is outside the observation "
+                f"space (at most {10.0 ** high[j] - 1 if j < 6 else high[j]:.3g})"
+            )
 
 
 class TumorImmuneEnv(gym.Env):
@@ -66,7 +150,9 @@ class TumorImmuneEnv(gym.Env):
 
     Discrete action ``k`` is row ``k`` of `DISCRETE_LEVELS` (chemo {{0, 0.5, 1}} x anti-PD-1
     {{0, 1}} x inhibitor {{0, 1}}). Values within 1e-6 of the bounds are clipped into [0, 1];
-    NaN, inf, a wrong shape or a value further out of range raise ``ValueError``.
+    NaN, inf, a wrong shape or a value further out of range raise ``ValueError``; an action
+    that is not real numbers (bool, complex, object, str; for the discrete ids anything but
+    integers) raises ``TypeError`` naming its dtype (`action_array`, `discrete_array`).
 
     ## Observation Space
 
@@ -142,6 +228,8 @@ class TumorImmuneEnv(gym.Env):
         """Create the environment (see the class docstring for the arguments)."""
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}; valid: rgb_array")
+        if not isinstance(discrete, (bool, np.bool_)):
+            raise ValueError(f"discrete must be True or False, got {discrete!r}")
         self.config = EnvConfig.from_kwargs(**config)
         self.discrete = bool(discrete)
         self.render_mode = render_mode
@@ -154,6 +242,7 @@ class TumorImmuneEnv(gym.Env):
             else spaces.Box(0.0, 1.0, (len(ACTION_NAMES),), np.float32)
         )
         self._done = True
+        self._patient_id = ""
         self._history: list[dict[str, float]] = []
         self._doses = np.zeros((1, len(ACTION_NAMES)))
         self._dose_row = self._doses[0]
@@ -161,18 +250,16 @@ class TumorImmuneEnv(gym.Env):
     def _action_to_doses(self, action: Any) -> np.ndarray:
         """Validated doses of one action, shape ``(1, 3)`` (a buffer reused every step)."""
         if self.discrete:
-            if isinstance(action, np.ndarray) and action.shape in ((), (1,)):
-                action = action.reshape(-1)[0]
-            if not isinstance(action, (int, np.integer)) or not 0 <= action < len(DISCRETE_LEVELS):
-                raise ValueError(
-                    f"action must be an integer in [0, {len(DISCRETE_LEVELS) - 1}], got {action!r}"
-                )
-            return DISCRETE_LEVELS[int(action)][None, :]
-        a = action if type(action) is np.ndarray else np.asarray(action, dtype=np.float64)
-        if a.shape != (3,):
-            raise ValueError(
-                f"action must have shape (3,) [chemo, anti_pd1, inhibitor], got {a.shape}"
-            )
+            if isinstance(action, np.ndarray) and action.shape == (1,):
+                action = action.reshape(())
+            k = discrete_array(action, (), len(DISCRETE_LEVELS))
+            return DISCRETE_LEVELS[int(k)][None, :]
+        if type(action) is np.ndarray and action.dtype.kind == "f":  # the lean path
+            a = action
+            if a.shape != (3,):
+                action_array(a, (3,))  # raises, naming the shape
+        else:
+            a = action_array(action, (3,))
         c, p, i = a.tolist()
         row = self._dose_row
         if 0.0 <= c <= 1.0 and 0.0 <= p <= 1.0 and 0.0 <= i <= 1.0:  # False for NaN too
@@ -186,16 +273,8 @@ class TumorImmuneEnv(gym.Env):
     def batch_doses(self, actions: Any, n: int) -> np.ndarray:
         """Validate a batch of ``n`` actions and return the doses, shape ``(n, 3)``."""
         if self.discrete:
-            a = np.asarray(actions)
-            if a.shape != (n,) or not np.issubdtype(a.dtype, np.integer):
-                raise ValueError(f"actions must be {n} integers, got {actions!r}")
-            if np.any((a < 0) | (a >= len(DISCRETE_LEVELS))):
-                raise ValueError(f"actions must lie in [0, {len(DISCRETE_LEVELS) - 1}], got {a}")
-            return DISCRETE_LEVELS[a]
-        a = np.asarray(actions, dtype=np.float64)
-        if a.shape != (n, len(ACTION_NAMES)):
-            raise ValueError(f"actions must have shape ({n}, 3), got {a.shape}")
-        return unit_doses(a)
+            return DISCRETE_LEVELS[discrete_array(actions, (n,), len(DISCRETE_LEVELS), "actions")]
+        return unit_doses(action_array(actions, (n, len(ACTION_NAMES)), "actions"))
 
     @property
     def max_episode_steps(self) -> int:
@@ -210,32 +289,52 @@ class TumorImmuneEnv(gym.Env):
         """Draw a cohort index (the single env and the vector envs draw identically)."""
         return int(rng.integers(len(self.core.cohort)))
 
+    def resolve_patient(self, patient: Any, what: str = "patient") -> int | VirtualPatient:
+        """A cohort index or a checked `VirtualPatient` for a reset option.
+
+        Accepts a cohort index (an int in range), a cohort id (str) or a `VirtualPatient`
+        whose initial state is finite, non-negative and inside the observation space.
+
+        Raises:
+            ValueError: Naming the bad value (``what`` names the option).
+        """
+        n = len(self.core.cohort)
+        if isinstance(patient, str):
+            ids = self.core.cohort.ids
+            if patient not in ids:
+                raise ValueError(f"unknown {what} {patient!r}; valid ids: {ids[0]} .. {ids[-1]}")
+            return ids.index(patient)
+        if isinstance(patient, (int, np.integer)) and not isinstance(patient, (bool, np.bool_)):
+            if not 0 <= patient < n:
+                raise ValueError(f"{what} index {patient} out of range [0, {n})")
+            return int(patient)
+        if isinstance(patient, VirtualPatient):
+            _check_initial_state(patient, what)
+            return patient
+        raise ValueError(
+            f"{what} must be a cohort index in [0, {n}), a cohort id or a VirtualPatient, got "
+            f"{patient!r} ({type(patient).__name__})"
+        )
+
+    def patient_id(self, patient: int | VirtualPatient) -> str:
+        """The id of a resolved patient (cohort id, or the `VirtualPatient`'s own)."""
+        if isinstance(patient, VirtualPatient):
+            return str(patient.patient_id)
+        return str(self.core.cohort.ids[patient])
+
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, float]]:
         """Start an episode with a cohort patient (random, or ``options["patient"]``)."""
-        super().reset(seed=seed)
         options = dict(options or {})
         patient = options.pop("patient", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; valid: patient")
+        patient = None if patient is None else self.resolve_patient(patient)
+        super().reset(seed=seed)
         if patient is None:
             patient = self.draw_patient(self.np_random)
-        elif isinstance(patient, str):
-            ids = self.core.cohort.ids
-            if patient not in ids:
-                raise ValueError(f"unknown patient {patient!r}; valid ids: {ids[0]} .. {ids[-1]}")
-            patient = ids.index(patient)
-        elif isinstance(patient, (int, np.integer)):
-            if not 0 <= patient < len(self.core.cohort):
-                raise ValueError(
-                    f"patient index {patient} out of range [0, {len(self.core.cohort)})"
-                )
-            patient = int(patient)
-        elif not isinstance(patient, VirtualPatient):
-            raise ValueError(
-                f"patient must be an index, an id or a VirtualPatient, got {patient!r}"
-            )
+        self._patient_id = self.patient_id(patient)
         self.core.set_patient(0, patient, [self.np_random])
         self._done = False
         self.core.info()
@@ -248,7 +347,11 @@ class TumorImmuneEnv(gym.Env):
         if self._done:
             raise RuntimeError("the episode has ended (or never started): call reset() first")
         doses = self._action_to_doses(action)
-        reward, terminated, _ = self.core.step(doses, [self.np_random], with_info=False)
+        try:
+            reward, terminated, _ = self.core.step(doses, [self.np_random], with_info=False)
+        except SimulationError as exc:
+            self._done = True  # the episode cannot continue: reset() starts a new one
+            raise exc.for_patient(self._patient_id) from None
         info1 = self.core.info_row(0)
         self._done = done = bool(terminated[0])
         if self.render_mode is not None:

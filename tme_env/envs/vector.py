@@ -12,6 +12,7 @@ from gymnasium.vector.utils import batch_space
 
 from tme_env.envs.depillis import DePillis2003ChemoEnv
 from tme_env.envs.tumor_immune import TumorImmuneEnv
+from tme_env.simulator import SimulationError
 
 __all__ = ["BatchedVectorEnv", "DePillis2003ChemoVectorEnv", "TumorImmuneVectorEnv"]
 
@@ -31,6 +32,10 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
     Info is a dict of arrays (one value per sub-environment) with the same keys as the single
     env, plus Gymnasium's ``_key`` masks.
 
+    A `SimulationError` in a step names the failing sub-environment (slot) and its patient
+    id; the batch cannot continue (the failed interval has no result), so every later `step`
+    raises a `RuntimeError` saying so until `reset` starts new episodes.
+
     Adapters with other autoreset semantics (the SB3 ``VecEnv`` of `tme_env.agents.vec_env`)
     drive ``core`` themselves through the public pieces of this class: `doses`, ``rngs``,
     ``elapsed``, ``max_episode_steps`` and `reset_slot`.
@@ -43,8 +48,18 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self, num_envs: int = 8, max_episode_steps: int | None = None, **env_kwargs: Any
     ) -> None:
         """Create ``num_envs`` sub-environments (keyword arguments as ``env_class``)."""
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if isinstance(num_envs, (bool, np.bool_)) or not isinstance(num_envs, (int, np.integer)):
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs}")
+        if max_episode_steps is not None and (
+            isinstance(max_episode_steps, (bool, np.bool_))
+            or not isinstance(max_episode_steps, (int, np.integer))
+            or max_episode_steps < 1
+        ):
+            raise ValueError(
+                f"max_episode_steps must be None or an integer >= 1, got {max_episode_steps!r}"
+            )
         env_kwargs.pop("render_mode", None)
         self._template = self.env_class(**env_kwargs)
         self.config = getattr(self._template, "config", None)
@@ -64,7 +79,10 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         ]
         #: Steps taken in each sub-environment's current episode.
         self.elapsed = np.zeros(self.num_envs, dtype=np.int64)
+        #: The patient id in each sub-environment (for error messages).
+        self.patient_ids: list[str] = [""] * self.num_envs
         self._needs_reset = np.ones(self.num_envs, dtype=bool)
+        self._failed: SimulationError | None = None
 
     def reset_slot(self, i: int, seed: int | None, patient: Any = None) -> None:
         """Start a new episode in sub-environment ``i`` (the others are untouched).
@@ -79,6 +97,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             self.rngs[i] = seeding.np_random(seed)[0]  # as gymnasium.Env.reset(seed=...)
         if patient is None:
             patient = self._template.draw_patient(self.rngs[i])
+        self.patient_ids[i] = self._template.patient_id(patient)
         self.core.set_patient(i, patient, self.rngs)
         self.elapsed[i] = 0
         self._needs_reset[i] = False
@@ -99,8 +118,19 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             seeds = [None] * self.num_envs
         else:
             seeds = [int(seed) + i for i in range(self.num_envs)]
-        if patients is not None and len(patients) != self.num_envs:
-            raise ValueError(f"need {self.num_envs} patients, got {len(patients)}")
+        if patients is not None:
+            if isinstance(patients, (str, bytes, dict)) or not hasattr(patients, "__len__"):
+                raise ValueError(
+                    f"options['patients'] must be a sequence of {self.num_envs} patients, got "
+                    f"{patients!r}"
+                )
+            if len(patients) != self.num_envs:
+                raise ValueError(f"need {self.num_envs} patients, got {len(patients)}")
+            patients = [
+                None if p is None else self._template.resolve_patient(p, f"patients[{i}]")
+                for i, p in enumerate(patients)
+            ]
+        self._failed = None
         for i in range(self.num_envs):
             self.reset_slot(i, seeds[i], None if patients is None else patients[i])
         return self.core.observe(), self._vector_info(self.core.info())
@@ -117,11 +147,20 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Step every sub-environment (resetting those whose episode ended last step)."""
+        if self._failed is not None:
+            raise RuntimeError(
+                f"the last step failed ({self._failed}); call reset() to start new episodes"
+            )
         doses = self.doses(actions)
         resetting = self._needs_reset.copy()
         for i in np.flatnonzero(resetting):
             self.reset_slot(i, None)
-        reward, terminated, info = self.core.step(doses, self.rngs, active=~resetting)
+        try:
+            reward, terminated, info = self.core.step(doses, self.rngs, active=~resetting)
+        except SimulationError as exc:
+            slot = int(exc.patient)
+            self._failed = exc.for_patient(self.patient_ids[slot], slot=slot)
+            raise self._failed from None
         self.elapsed[~resetting] += 1
         truncated = ~terminated & (self.elapsed >= self.max_episode_steps) & ~resetting
         self._needs_reset = terminated | truncated
