@@ -10,6 +10,10 @@ Sub-commands:
 * ``tme train``: train an SB3 agent (run folder, TensorBoard, clinical evaluation).
 * ``tme evaluate``: a trained model against every standard regimen in a virtual trial.
 * ``tme quickstart``: train PPO briefly, then the virtual trial against all regimens.
+* ``tme dataset``: log a clinician-like behaviour policy into a Minari offline-RL dataset
+  (`tme_env.offline`; needs the ``offline`` extra).
+* ``tme sweep CONFIG.yml``: algorithm x seed x budget sweep of ``tme train`` + evaluation on
+  Ray Tune (`tme_env.sweep`); ``tme trial --backend ray`` runs a trial's shards on Ray.
 """
 
 from __future__ import annotations
@@ -243,12 +247,23 @@ def _cmd_trial(args: argparse.Namespace) -> int:
             model = load_sb3_model(path, trusted=args.trust_model)
             discrete = isinstance(model.action_space, spaces.Discrete)
             policies[arm] = DiscreteDoses(model) if discrete else model
-        result = run_trial(policies, env_id=args.env, split=args.split,
-                           n_patients=args.n_patients, seed=args.seed, progress=True)  # fmt: skip
         reference = args.reference or (
             "mtd-chemo" if "mtd-chemo" in policies else next(iter(policies))
         )
-        rows = write_report(result, out, reference=reference)
+        scale = {"backend": getattr(args, "backend", "local"),
+                 "shard_size": getattr(args, "shard_size", None),
+                 "address": getattr(args, "address", None)}  # fmt: skip
+        if getattr(args, "stream", False):
+            from tme_env.trials.distributed import stream_trial
+
+            rows = stream_trial(policies, out, env_id=args.env, split=args.split,
+                                n_patients=args.n_patients, seed=args.seed, reference=reference,
+                                progress=True, **scale)  # fmt: skip
+        else:
+            result = run_trial(policies, env_id=args.env, split=args.split,
+                               n_patients=args.n_patients, seed=args.seed, progress=True,
+                               **scale)  # fmt: skip
+            rows = write_report(result, out, reference=reference)
     except BaseException:
         out.abort()
         raise
@@ -264,12 +279,21 @@ def _cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from tme_env.sweep import load_sweep_config, run_sweep
+
+    cfg = load_sweep_config(args.config)
+    text, _rows = run_sweep(cfg, address=args.address)
+    print(f"\n{text}\nwrote {cfg.experiment_dir / 'leaderboard.md'}")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from tme_env.agents.train import TrainConfig, train
     from tme_env.io import format_number
 
     cfg = TrainConfig(
-        algo=args.algo or "ppo", env_id=args.env or "tme/TumorImmune-v0",
+        algo=args.algo or "ppo", env_id=args.env or "tme/TumorImmune-v1",
         timesteps=args.timesteps, seed=0 if args.seed is None else args.seed,
         config_file=args.config, out=args.out or "runs", eval_every=args.eval_every,
         eval_patients=args.eval_patients, resume=args.resume,
@@ -335,6 +359,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return _cmd_trial(args)
 
 
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    try:
+        import minari  # noqa: F401 - only to report a missing extra clearly
+    except ImportError:
+        raise SystemExit('tme dataset needs the offline extra: pip install -e ".[offline]"'
+                         ) from None  # fmt: skip
+    from tme_env.offline.dataset import write_dataset
+
+    dataset_id = args.dataset_id or f"tme/{args.observation}/{args.behaviour}-{args.split}-v0"
+    ds = write_dataset(dataset_id, args.behaviour, args.observation, args.split,
+                       args.n_patients, seed=args.seed, first_patient=args.first_patient,
+                       root=args.out, progress=True)  # fmt: skip
+    meta = ds.storage.metadata["tme_env"]
+    print(f"wrote {ds.total_episodes} episodes ({ds.total_steps} steps) of {meta['env_id']} "
+          f"to {os.path.join(args.out, dataset_id)}")
+    print(f"load: MINARI_DATASETS_PATH={args.out} python -c \"import minari; "
+          f"print(minari.load_dataset('{dataset_id}'))\"")  # fmt: skip
+    return 0
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from tme_env.agents.train import TrainConfig, train
     from tme_env.io import OutputFolder
@@ -342,11 +386,11 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     trial_out = os.path.join(args.out, "trial")
     # The trial's folder is checked before training: a refusal comes before the work.
     OutputFolder(trial_out, what="--out", overwrite=args.overwrite).check().abort()
-    print(f"1/2 training PPO on tme/TumorImmune-v0 for {args.timesteps:,} steps ...")
+    print(f"1/2 training PPO on tme/TumorImmune-v1 for {args.timesteps:,} steps ...")
     run = train(TrainConfig(algo="ppo", timesteps=args.timesteps, seed=args.seed,
                             out=os.path.join(args.out, "runs"), eval_patients=200))  # fmt: skip
     print("2/2 virtual trial on the test split: PPO vs every standard regimen ...")
-    trial = argparse.Namespace(env="tme/TumorImmune-v0", policies="all",
+    trial = argparse.Namespace(env="tme/TumorImmune-v1", policies="all",
                                model=[str(run / "model.zip")], split="test",
                                n_patients=args.n_patients, seed=args.seed, reference=None,
                                out=trial_out, overwrite=args.overwrite,
@@ -369,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_reg.set_defaults(func=_cmd_regimens)
 
     p_trial = sub.add_parser("trial", help="run a virtual trial of regimens / trained policies")
-    p_trial.add_argument("--env", default="tme/TumorImmune-v0", help="environment id")
+    p_trial.add_argument("--env", default="tme/TumorImmune-v1", help="environment id")
     p_trial.add_argument("--policies", default="all", help="comma-separated regimens, or all")
     p_trial.add_argument("--model", action="append", default=[],
                          help="trained SB3 model .zip (arm named after its algorithm)")  # fmt: skip
@@ -382,12 +426,27 @@ def build_parser() -> argparse.ArgumentParser:
     p_trial.add_argument("--overwrite", action="store_true", help="replace an earlier report")
     p_trial.add_argument("--trust-model", action="store_true",
                          help="skip the warning before unpickling --model files")  # fmt: skip
+    p_trial.add_argument("--backend", choices=("local", "ray"), default="local",
+                         help="run patient shards here or as Ray tasks ([ray] extra)")  # fmt: skip
+    p_trial.add_argument("--shard-size", type=_int_at_least(1), default=None,
+                         help="patients per shard (default: one batch per arm locally, "
+                         "1024 on Ray)")  # fmt: skip
+    p_trial.add_argument("--address", default=None,
+                         help="Ray cluster (auto, ray://HOST:10001); default: local")  # fmt: skip
+    p_trial.add_argument("--stream", action="store_true",
+                         help="flat memory for 10^5+ patients: per-patient outcomes to "
+                         "OUT/patients.parquet, summary from tallies, no dose plot")  # fmt: skip
     p_trial.set_defaults(func=_cmd_trial)
+
+    p_sweep = sub.add_parser("sweep", help="algorithm x seed x budget sweep on Ray Tune")
+    p_sweep.add_argument("config", help="sweep YAML (see tme_env/sweep.py)")
+    p_sweep.add_argument("--address", default=None, help="Ray cluster to join (default: local)")
+    p_sweep.set_defaults(func=_cmd_sweep)
 
     p_train = sub.add_parser("train", help="train an SB3 agent (run folder, TensorBoard)")
     p_train.add_argument("--algo", default=None,
                          help="ppo (default), a2c, sac, td3, dqn, recurrentppo")  # fmt: skip
-    p_train.add_argument("--env", default=None, help="environment id (tme/TumorImmune-v0)")
+    p_train.add_argument("--env", default=None, help="environment id (tme/TumorImmune-v1)")
     p_train.add_argument("--timesteps", type=_int_at_least(1), default=200_000,
                          help="training timesteps")  # fmt: skip
     p_train.add_argument("--seed", type=_int_at_least(0), default=None, help="seed (0)")
@@ -407,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_eval = sub.add_parser("evaluate", help="virtual trial of a trained model vs the regimens")
     p_eval.add_argument("--model", action="append", required=True, help="trained model .zip")
-    p_eval.add_argument("--env", default="tme/TumorImmune-v0", help="environment id")
+    p_eval.add_argument("--env", default="tme/TumorImmune-v1", help="environment id")
     p_eval.add_argument("--split", default="test", help="cohort split")
     p_eval.add_argument("--n-patients", type=_int_at_least(1), default=500,
                         help="patients per arm")  # fmt: skip
@@ -417,6 +476,24 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--trust-model", action="store_true",
                         help="skip the warning before unpickling --model files")  # fmt: skip
     p_eval.set_defaults(func=_cmd_evaluate)
+
+    p_data = sub.add_parser("dataset", help="log a behaviour policy into a Minari dataset")
+    p_data.add_argument("--behaviour", default="clinician-mixed",
+                        help="clinician-mixed or clinician-expert (tme_env.offline.BEHAVIOURS)")
+    p_data.add_argument("--observation", default="full", choices=("full", "clinical"),
+                        help="observation mode of the env")
+    p_data.add_argument("--split", default="train", help="cohort split (train/validation/test)")
+    p_data.add_argument("--n-patients", type=_int_at_least(1), default=200,
+                        help="episodes, one per patient")
+    p_data.add_argument("--first-patient", type=_int_at_least(0), default=0,
+                        help="cohort index of the first patient")
+    p_data.add_argument("--seed", type=_int_at_least(0), default=0,
+                        help="env reset seed base and behaviour seed")
+    p_data.add_argument("--dataset-id", default=None,
+                        help="Minari id (default tme/OBSERVATION/BEHAVIOUR-SPLIT-v0)")
+    p_data.add_argument("--out", default="datasets",
+                        help="Minari datasets folder (MINARI_DATASETS_PATH)")
+    p_data.set_defaults(func=_cmd_dataset)
 
     p_quick = sub.add_parser("quickstart", help="train PPO briefly, then the virtual trial")
     p_quick.add_argument("--out", default="quickstart", help="output folder")
