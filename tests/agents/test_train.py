@@ -54,7 +54,7 @@ def test_ppo_run_folder_tensorboard_and_same_seed_evaluation(tmp_path):
     ea = EventAccumulator(str(next(run.glob("tb_*"))))
     ea.Reload()
     tags = set(ea.Tags()["scalars"])
-    assert {"clinical/benchmark_score", "clinical/median_os_months",
+    assert {"clinical/benchmark_score", "clinical/os_at_12mo",
             "clinical/grade3_neutropenia_rate", "clinical/fraction_time_hot"} <= tags  # fmt: skip
     first = [json.loads((r / "evaluations.json").read_text())[0] for r in runs]
     assert first[0] == first[1]  # same seed, same first evaluation
