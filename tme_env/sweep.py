@@ -11,7 +11,7 @@ Config (YAML; every key but ``algos`` optional)::
 
     name: leaderboard          # Tune experiment name (folder under storage)
     storage: sweeps            # parent folder of the experiment
-    env: tme/TumorImmune-v0
+    env: tme/TumorImmune-v0    # default: DEFAULT_ENV_ID
     algos: [ppo, a2c]
     seeds: [0, 1, 2, 3, 4]     # the benchmark protocol asks for 5+ seeds
     timesteps: [100000]        # budgets
@@ -48,11 +48,12 @@ import numpy as np
 import yaml
 
 from tme_env.io import atomic_write_text
+from tme_env.trials.run import TRIAL_ENV_IDS
 
 __all__ = ["DEFAULT_ENV_ID", "SweepConfig", "leaderboard", "load_sweep_config", "run_sweep"]
 
-#: The env id sweeps and the RLlib example use by default.
-DEFAULT_ENV_ID = "tme/TumorImmune-v0"
+#: The env id sweeps and the RLlib example use by default (the trials' full-observation env).
+DEFAULT_ENV_ID = TRIAL_ENV_IDS[0]
 _SPACES = ("loguniform", "uniform", "choice")
 
 
@@ -158,7 +159,6 @@ def _trainable(config: dict[str, Any], sweep: dict[str, Any]) -> dict[str, Any]:
     from tme_env.agents.train import TrainConfig, train
     from tme_env.envs import ENV_IDS
     from tme_env.trials import run_trial, write_report
-    from tme_env.trials.run import TRIAL_ENV_IDS
 
     torch.set_num_threads(int(sweep["cpus_per_trial"]))
     algo = config["algo"]
