@@ -1,0 +1,96 @@
+r"""Our hyperparameters in rl_zoo3's format, for ``python -m rl_zoo3.train -conf FILE``.
+
+Our files (``hyperparams/<algo>.yml``) have a ``default`` block plus per-id overrides, and
+no training budget (``tme train --timesteps``). rl_zoo3 wants one block per env id, each with
+``n_timesteps`` and ``policy``. `zoo_hyperparams` resolves ours per id (the same
+`tme_env.agents.train.load_hyperparams` that ``tme train`` uses) and adds those two keys; the
+files it writes are shipped in ``hyperparams/zoo/`` (a test checks they match)::
+
+    python -m tme_env.agents.zoo --out tme_env/agents/hyperparams/zoo
+    python -m rl_zoo3.train --algo ppo --env tme/TumorImmune-v0 --gym-packages tme_env \\
+        -conf tme_env/agents/hyperparams/zoo/ppo.yml --num-threads 1
+
+rl_zoo3 builds its own ``DummyVecEnv`` of ``gym.make`` copies, not our batched VecEnv, so it
+trains several times slower than ``tme train`` at the same settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tme_env.agents.train import ALGOS, load_hyperparams
+
+__all__ = ["ZOO_ALGOS", "TIMESTEPS", "zoo_hyperparams", "write_zoo_files"]
+
+#: Our algorithm name -> rl_zoo3's (``--algo``; RecurrentPPO is ``ppo_lstm`` there).
+ZOO_ALGOS = {algo: ("ppo_lstm" if algo == "recurrentppo" else algo) for algo in ALGOS}
+#: Training budget per algorithm (``n_timesteps``): the budgets of the agents benchmark
+#: (``experiments/benchmark_agents.py``; TD3 as SAC).
+TIMESTEPS = {
+    "ppo": 300_000,
+    "a2c": 300_000,
+    "sac": 30_000,
+    "td3": 30_000,
+    "dqn": 100_000,
+    "recurrentppo": 100_000,
+}
+
+
+def _env_ids(algo: str) -> list[str]:
+    from tme_env.envs import REGISTRY
+
+    discrete = [i for i, (*_, kwargs) in REGISTRY.items() if kwargs.get("discrete")]
+    if algo == "dqn":
+        return discrete
+    return [i for i in REGISTRY if i not in discrete]
+
+
+def zoo_hyperparams(algo: str) -> dict[str, dict[str, Any]]:
+    """rl_zoo3 blocks for every env id ``algo`` can train on.
+
+    Raises:
+        ValueError: On an unknown algorithm (the message lists `ALGOS`).
+    """
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algorithm {algo!r}; available: {', '.join(ALGOS)}")
+    policy = "MlpLstmPolicy" if algo == "recurrentppo" else "MlpPolicy"
+    return {
+        env_id: {"n_timesteps": TIMESTEPS[algo], "policy": policy, **load_hyperparams(algo, env_id)}
+        for env_id in _env_ids(algo)
+    }
+
+
+def write_zoo_files(out_dir: str | Path) -> list[Path]:
+    """Write ``<zoo algo>.yml`` for every algorithm into ``out_dir`` (atomically, each)."""
+    from tme_env.io import atomic_write_text
+
+    out = Path(out_dir)
+    written = []
+    for algo, zoo_name in ZOO_ALGOS.items():
+        path = out / f"{zoo_name}.yml"
+        header = (
+            f"# rl_zoo3 hyperparameters for {algo}, generated from ../{algo}.yml by\n"
+            "# `python -m tme_env.agents.zoo --out tme_env/agents/hyperparams/zoo`; do not "
+            "edit.\n"
+        )
+        atomic_write_text(path, header + yaml.safe_dump(zoo_hyperparams(algo), sort_keys=False))
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the rl_zoo3 files."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="folder for the <algo>.yml files")
+    args = ap.parse_args(argv)
+    for path in write_zoo_files(args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
