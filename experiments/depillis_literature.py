@@ -60,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     from stable_baselines3 import PPO
 
+    from tme_env.agents.callbacks import TqdmCallback
+
+    print(f"training PPO ({args.timesteps:,} steps), then DQN ({args.dqn_timesteps:,} steps)",
+          flush=True)  # fmt: skip
     venv = tme_env.make_sb3_vec_env("tme/DePillis2003Chemo-v0", n_envs=16, seed=args.seed)
     model = PPO("MlpPolicy", venv, n_steps=256, batch_size=1024, seed=args.seed, device="cpu")
-    model.learn(total_timesteps=args.timesteps)
+    model.learn(total_timesteps=args.timesteps, callback=TqdmCallback(args.timesteps))
     policies[f"PPO ({args.timesteps:,} steps)"] = lambda obs, day: model.predict(
         obs, deterministic=True
     )[0]
@@ -82,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     dqn_env = Discrete3(gym.make("tme/DePillis2003Chemo-v0"))
     dqn = DQN("MlpPolicy", dqn_env, learning_starts=2000, train_freq=4, seed=args.seed,
               exploration_fraction=0.3, device="cpu")  # fmt: skip
-    dqn.learn(total_timesteps=args.dqn_timesteps)
+    dqn.learn(total_timesteps=args.dqn_timesteps, callback=TqdmCallback(args.dqn_timesteps))
     policies[f"DQN, v in {{0, .5, 1}} ({args.dqn_timesteps:,} steps)"] = lambda obs, day: levels[
         int(dqn.predict(obs, deterministic=True)[0])
     ]
