@@ -78,6 +78,8 @@ def test_a_patients_outcome_does_not_depend_on_the_trial_size(clinical_trial):
 def test_unknown_backend_is_named():
     with pytest.raises(ValueError, match="unknown backend 'dask'; valid: local, ray"):
         run_trial(_policies(), n_patients=2, backend="dask")
+    with pytest.raises(ValueError, match="a Ray address \\('auto'\\) needs backend 'ray'"):
+        run_trial(_policies(), n_patients=2, shard_size=1, address="auto")
 
 
 @pytest.fixture(scope="module")

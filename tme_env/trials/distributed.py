@@ -155,6 +155,8 @@ def iter_shards(
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if address is not None and backend != "ray":
+        raise ValueError(f"a Ray address ({address!r}) needs backend 'ray', got {backend!r}")
     if env_id not in TRIAL_ENV_IDS:
         raise ValueError(f"unknown trial env {env_id!r}; valid: {', '.join(TRIAL_ENV_IDS)}")
     if not policies:
