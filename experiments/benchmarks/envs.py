@@ -193,10 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     kern, per = kernel_rate(args.steps)
     print(f"{'  its integrator alone (intervals/s)':<52}{kern:>14,.0f}{kern / cart:>9.3f}x"
           f"  (vs CartPole: the bound for any env; {per:.1f} steps/interval)")  # fmt: skip
+    vec: dict[int, float] = {}
     for threads in (1, 2):
         if threads > numba.config.NUMBA_NUM_THREADS:
             continue
         rate = vector_rate("tme/TumorImmune-v0", 256, args.vector_steps, threads)
+        vec[threads] = rate
         label = f"native vector env N=256, {threads} thread(s) (patient-steps/s)"
         verdict = f"; target 3x: {_met(rate / tme, 3.0)}" if threads == 2 else ""
         print(f"{label:<52}{rate:>14,.0f}{rate / tme:>9.1f}x  (vs single env{verdict})")
@@ -210,6 +212,28 @@ def main(argv: list[str] | None = None) -> int:
           f"{fast / slow:>9.1f}x  (vs default PPO on 8 DummyVecEnv; target 5x: "
           f"{_met(fast / slow, 5)})")  # fmt: skip
     print(f"{'PPO, default settings, 8 DummyVecEnv copies (fps)':<52}{slow:>14,.0f}")
+    threads = " / ".join(str(t) for t in vec)
+    print(f"\nThe same run as the README's table (load average {os.getloadavg()[0]:.1f}):\n")
+    print("| measurement | rate | ratio | target |\n|---|---|---|---|")
+    print(f"| CartPole-v1, `gym.make`, single env | {cart:,.0f} steps/s | | |")
+    print(f"| `tme/TumorImmune-v0`, `gym.make`, single env | {tme:,.0f} steps/s | "
+          f"{tme / cart:.2f}x CartPole | 0.5x, {_met(tme / cart, 0.5)} |")  # fmt: skip
+    print(f"| the same env at `rtol=1e-4` (100x looser) | {loose:,.0f} steps/s | "
+          f"{loose / cart:.2f}x CartPole, {loose / tme:.2f}x the default | 0.5x, "
+          f"{_met(loose / cart, 0.5)} |")  # fmt: skip
+    print(f"| its integrator alone on the same intervals ({per:.1f} steps each) | "
+          f"{kern:,.0f} intervals/s | {kern / cart:.2f}x CartPole | "
+          "the bound for any env |")  # fmt: skip
+    print(f"| native vector env, N=256, {threads} threads | "
+          f"{' / '.join(f'{r:,.0f}' for r in vec.values())} patient-steps/s | "
+          f"{' / '.join(f'{r / tme:.1f}x' for r in vec.values())} single env | 3x at 2 "
+          f"threads, {_met(vec.get(2, 0.0) / tme, 3.0)} |")  # fmt: skip
+    print(f"| `tme/DePillis2003Chemo-v0`, 0.25-day steps | {ours:,.0f} steps/s | "
+          f"{ours / ref:.0f}x `solve_ivp` per step ({ref:,.0f}) | 30x, "
+          f"{_met(ours / ref, 30)} |")  # fmt: skip
+    print(f"| SB3 PPO on `make_sb3_vec_env`, 64 envs, batch 1024 | {fast:,.0f} fps | "
+          f"{fast / slow:.1f}x default PPO on 8 `DummyVecEnv` ({slow:,.0f}) | 5x, "
+          f"{_met(fast / slow, 5)} |")  # fmt: skip
     return 0
 
 
