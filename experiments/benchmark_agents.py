@@ -36,11 +36,11 @@ from tme_env.trials import run_trial, summarise
 
 #: algorithm -> (training env, timesteps)
 BUDGETS = {
-    "ppo": ("tme/TumorImmune-v0", 300_000),
-    "a2c": ("tme/TumorImmune-v0", 300_000),
-    "sac": ("tme/TumorImmune-v0", 30_000),
-    "dqn": ("tme/TumorImmuneDiscrete-v0", 100_000),
-    "recurrentppo": ("tme/TumorImmuneClinical-v0", 100_000),
+    "ppo": ("tme/TumorImmune-v1", 300_000),
+    "a2c": ("tme/TumorImmune-v1", 300_000),
+    "sac": ("tme/TumorImmune-v1", 30_000),
+    "dqn": ("tme/TumorImmuneDiscrete-v1", 100_000),
+    "recurrentppo": ("tme/TumorImmuneClinical-v1", 100_000),
 }
 QUICK = {algo: (env, 2_048) for algo, (env, _) in BUDGETS.items()}
 METRICS = ("benchmark_score", "median_os_months", "rmst_os_months", "objective_response_rate",
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     per_algo: dict[str, list[dict]] = {}
     best_ppo = None
-    for observation, trial_env in (("full", "tme/TumorImmune-v0"),
-                                   ("clinical", "tme/TumorImmuneClinical-v0")):  # fmt: skip
+    for observation, trial_env in (("full", "tme/TumorImmune-v1"),
+                                   ("clinical", "tme/TumorImmuneClinical-v1")):  # fmt: skip
         policies = {n: regimens.get(n, observation=observation) for n in regimens.available()}
         clinical = observation == "clinical"
         learners = [a for a, (env, _) in budgets.items() if ("Clinical" in env) == clinical]

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     c = cohort("test", args.patients)
-    arm = run_schedule(c, schedules.chemo_q3w(1095.0), 1095.0)
+    arm = run_schedule(c, schedules.chemo_q3w(1827.0), 1827.0)
     blood = clinical.blood_mdsc_per_ul(arm.state("M"))
     burden = arm.burden
     markers = {

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         axes[2, col].legend(fontsize=7)
         axes[3, col].plot(t, clinical.blood_mdsc_per_ul(res["M"]), "tab:purple")
         axes[3, col].set_ylabel("blood MDSC /uL")
-        hot = clinical.hotness(res["E"], res["M"], patient.parameters.hot_ratio)
+        hot = clinical.hotness(res.y[None], patient.parameters.to_array()[None])[0]
         axes[4, col].plot(t, hot, "tab:orange")
         axes[4, col].axhline(clinical.HOT_THRESHOLD, color="k", ls="--", lw=1)
         axes[4, col].fill_between(t, 0, 1, where=hot < clinical.HOT_THRESHOLD, color="tab:blue",

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     c = cohort("validation", args.patients)
-    horizon = 1095.0
+    horizon = 1827.0
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     rows = []
     for (name, make), color in zip(ARMS.items(), plt.cm.tab10.colors, strict=False):
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         show = t <= args.days
         series = {
             "blood MDSC (/uL)": clinical.blood_mdsc_per_ul(arm.state("M")),
-            "hotness index": clinical.hotness(arm.state("E"), arm.state("M")),
+            "hotness index": clinical.hotness(arm.y, c.parameters_array()),
             "resistant fraction": arm.state("R") / arm.burden,
         }
         for ax, (label, values) in zip(axes.flat[:3], series.items(), strict=True):
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         km = KaplanMeierFitter().fit(arm.os_days / 30.44, arm.os_event, label=name)
         km.plot_survival_function(ax=axes[1, 1], ci_show=False, color=color)
         mdsc = arm.state("M")
-        hot = clinical.hotness(arm.state("E"), mdsc) >= clinical.HOT_THRESHOLD
+        hot = clinical.hotness(arm.y, c.parameters_array()) >= clinical.HOT_THRESHOLD
         r_frac = arm.state("R") / arm.burden
         rows.append({
             "arm": name,

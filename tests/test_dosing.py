@@ -9,10 +9,10 @@ from tme_env import dosing
 
 def test_write_rates_infuses_on_day_one_and_gives_the_inhibitor_daily():
     doses = np.array([[1.0, 0.5, 0.25], [0.2, 0.0, 1.0]])
-    seg_u = np.full((4, 3), np.nan)
-    dosing.write_rates(doses, np.array([True, False]), seg_u)
-    np.testing.assert_array_equal(seg_u[0], [1.0, 0.5, 0.25])  # day 0-1: everything
-    np.testing.assert_array_equal(seg_u[1], [0.0, 0.0, 0.25])  # rest: the daily drug only
+    seg_u = np.full((4, 4), np.nan)
+    dosing.write_rates(doses, np.array([0.5, 1.0]), np.array([True, False]), seg_u)
+    np.testing.assert_array_equal(seg_u[0], [1.0, 0.5, 0.25, 0.5])  # day 0-1: everything
+    np.testing.assert_array_equal(seg_u[1], [0.0, 0.0, 0.25, 0.5])  # rest: the daily drugs
     np.testing.assert_array_equal(seg_u[2:], 0.0)  # inactive slot: no drug
     assert dosing.interval_breakpoints(7.0) == (0.0, 1.0, 7.0)
     assert dosing.ACTION_NAMES == ("chemo", "anti_pd1", "inhibitor")

@@ -32,17 +32,27 @@ __all__ = [
     "DETECTION_LIMIT_CELLS",
     "HOT_THRESHOLD",
     "KEYNOTE189_IMAGING_DAYS",
+    "QTWIST_UTILITY_REL",
+    "QTWIST_UTILITY_TOX",
     "best_overall_response",
     "blood_mdsc_per_ul",
     "diameter_mm",
     "hotness",
     "neutropenia_grade",
     "progression_time",
+    "q_twist_days",
     "survival_time",
     "tumour_burden",
 ]
 
 BLOOD_MDSC_PER_UL_PER_CELL = 1.5e-8
+#: Q-TWiST utilities (Glasziou, Simes & Gelber, Stat Med 1990; Gelber & Goldhirsch): time
+#: with grade >= 3 toxicity (TOX) and time after progression (REL) count at these weights;
+#: 0.5 is the usual base case, with threshold analyses over 0-1 [M]. The one place the
+#: quality weights live: the trial score and the env reward (`tme_env.envs.RewardWeights`)
+#: both use them.
+QTWIST_UTILITY_TOX = 0.5
+QTWIST_UTILITY_REL = 0.5
 #: RECIST thresholds (fractions of the baseline / nadir sum of diameters).
 PARTIAL_RESPONSE_DECREASE = 0.30
 PROGRESSION_INCREASE = 0.20
@@ -173,3 +183,23 @@ def best_overall_response(
         elif (diameter_mm(vals) <= (1.0 - PARTIAL_RESPONSE_DECREASE) * base[i]).any():
             out[i] = "PR"
     return out
+
+
+def q_twist_days(
+    os_days: np.ndarray,
+    pfs_days: np.ndarray,
+    tox_days: np.ndarray,
+    u_tox: float = QTWIST_UTILITY_TOX,
+    u_rel: float = QTWIST_UTILITY_REL,
+) -> np.ndarray:
+    """Quality-adjusted survival per patient (days): ``u_tox TOX + TWiST + u_rel REL``.
+
+    ``REL = OS - PFS`` (time after progression), ``TOX`` the time with grade >= 3 toxicity
+    before progression (capped there), ``TWiST`` the rest. With survival restricted to the
+    horizon and no other censoring, the mean over patients is the quality-adjusted RMST.
+    """
+    os_days = np.asarray(os_days, dtype=float)
+    pfs = np.minimum(np.asarray(pfs_days, dtype=float), os_days)
+    rel = os_days - pfs
+    tox = np.clip(np.asarray(tox_days, dtype=float), 0.0, pfs)
+    return u_tox * tox + (pfs - tox) + u_rel * rel

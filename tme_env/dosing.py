@@ -29,6 +29,7 @@ __all__ = [
     "ACTION_NAMES",
     "DRUGS",
     "INFUSION_DAYS",
+    "STEROID_INPUT",
     "Drug",
     "interval_breakpoints",
     "to_infusions",
@@ -66,8 +67,10 @@ DRUGS: tuple[Drug, ...] = (
 )  # fmt: skip
 #: Action components, each a fraction of the maximum dose in [0, 1].
 ACTION_NAMES = tuple(d.action for d in DRUGS)
-if tuple(d.model_input for d in DRUGS) != MODEL.input_names:  # pragma: no cover - guard
+if tuple(d.model_input for d in DRUGS) != MODEL.input_names[: len(DRUGS)]:  # pragma: no cover
     raise ImportError(f"DRUGS must follow the tme model's input order {MODEL.input_names}")
+#: The model input the clinic manages itself (irAE corticosteroids), after the drugs.
+STEROID_INPUT = MODEL.input_names.index("steroid")
 #: 1.0 where the drug is infused at the interval start, 0.0 where it is taken daily
 #: (compile-time constants of `write_rates`).
 _INFUSED = tuple(1.0 if d.delivery == "infusion" else 0.0 for d in DRUGS)
@@ -80,19 +83,22 @@ def interval_breakpoints(interval_days: float) -> tuple[float, float, float]:
 
 
 @njit(**JIT_FLAGS)
-def write_rates(doses, active, seg_u):  # pragma: no cover - compiled
+def write_rates(doses, steroid, active, seg_u):  # pragma: no cover - compiled
     """Input rates of every slot's two sub-intervals (`interval_breakpoints`) from its doses.
 
     Args:
         doses: Dose fractions, ``(n, 3)`` in action order (validated by the caller).
+        steroid: Prednisone-equivalent steroid (mg/kg/day) over the whole interval, ``(n,)``.
         active: Slots that are treated; inactive ones get no drug.
-        seg_u: The integrator's rates, ``(2 n, 3)`` in model-input order (written).
+        seg_u: The integrator's rates, ``(2 n, 4)`` in model-input order (written).
     """
     for i in range(doses.shape[0]):
         on = 1.0 if active[i] else 0.0
         for j in range(_N_DRUGS):
             seg_u[2 * i, j] = on * doses[i, j]
             seg_u[2 * i + 1, j] = on * doses[i, j] * (1.0 - _INFUSED[j])
+        seg_u[2 * i, STEROID_INPUT] = on * steroid[i]
+        seg_u[2 * i + 1, STEROID_INPUT] = on * steroid[i]
 
 
 def to_infusions(

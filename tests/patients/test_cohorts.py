@@ -8,6 +8,7 @@ import pytest
 from tme_env.models.tme import MODEL, TMEParameters
 from tme_env.patients import (
     BURDEN_RANGE,
+    IMMUNE_PHENOTYPES,
     POPULATION,
     SPLITS,
     cohort,
@@ -42,8 +43,12 @@ def test_population_spread_matches_its_definition():
     base = TMEParameters()
     names = MODEL.parameter_names
     p = c.parameters_array()
+    scale = {name: m for name, _, m in IMMUNE_PHENOTYPES}
+    phenotype_scale = np.array([scale[x] for x in c.phenotype("immune_class")])
     for spread in POPULATION:
         logs = np.log(p[:, names.index(spread.parameter)] / getattr(base, spread.parameter))
+        if spread.parameter == "effector_recruitment":  # the phenotype sets the level
+            logs -= np.log(phenotype_scale)
         assert abs(np.median(logs)) < 0.2 * spread.sigma + 0.05
         assert np.std(logs) == pytest.approx(spread.sigma, rel=0.15)
     z = np.array([[pt.phenotype["z"][s.parameter] for s in POPULATION] for pt in c])

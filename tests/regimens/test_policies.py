@@ -10,6 +10,7 @@ from stable_baselines3.common.monitor import Monitor
 
 import tme_env
 from tme_env import regimens
+from tme_env.envs.core import observation_fields
 from tme_env.regimens import schedules as S
 
 WEEK = 7.0
@@ -17,10 +18,11 @@ WEEK = 7.0
 
 def _obs(day: float, anc: float, log_burden: float = 10.5) -> np.ndarray:
     """A synthetic full observation on ``day`` with the given ANC and burden."""
-    obs = np.zeros(18, dtype=np.float32)
-    obs[0] = log_burden  # log10(1 + sensitive cells); resistant 0
-    obs[13] = anc
-    obs[14] = day / 1095.0
+    f = observation_fields("full")
+    obs = np.zeros(len(f), dtype=np.float32)
+    obs[f.log10_S] = log_burden  # log10(1 + sensitive cells); resistant 0
+    obs[f.anc] = anc
+    obs[f.time_fraction] = day / 1827.0
     return obs
 
 
@@ -110,8 +112,8 @@ def test_adaptive_therapy_pauses_below_half_and_resumes_at_baseline():
 
 
 def test_regimens_run_in_the_envs_through_evaluate_policy():
-    for obs_mode, env_id in (("full", "tme/TumorImmune-v0"),
-                             ("clinical", "tme/TumorImmuneClinical-v0")):  # fmt: skip
+    for obs_mode, env_id in (("full", "tme/TumorImmune-v1"),
+                             ("clinical", "tme/TumorImmuneClinical-v1")):  # fmt: skip
         env = Monitor(gym.make(env_id, cohort_size=16, max_episode_steps=30))
         policy = regimens.get("chemo-ici-concurrent", observation=obs_mode)
         mean, _ = evaluate_policy(policy, env, n_eval_episodes=2, deterministic=True)
@@ -128,7 +130,7 @@ def test_on_a_fixed_patient_chemo_is_given_only_when_neutrophils_allow():
     # A patient of the test split, treated weekly in the env: every chemotherapy dose falls on
     # a visit with ANC >= 1.5e9/L, a due dose is postponed exactly while ANC is below it, and
     # without any delay the doses come every 3 weeks.
-    env = gym.make("tme/TumorImmune-v0", split="test", cohort_size=64, max_episode_steps=60)
+    env = gym.make("tme/TumorImmune-v1", split="test", cohort_size=64, max_episode_steps=60)
     policy = regimens.get("mtd-chemo")
     # The patient with the lowest neutrophil baseline is the one most likely to need delays.
     anc0 = [p.initial_state["ANC"] for p in env.unwrapped.core.cohort]

@@ -20,7 +20,7 @@ def test_step_equals_simulate_bit_for_bit(parallel):
     rng = np.random.default_rng(0)
     y = c.initial_states_array()
     for _ in range(3):
-        rates = rng.uniform(0, 1, (6, 2, 3))
+        rates = rng.uniform(0, 1, (6, 2, 4))
         rates[:, 1, :2] = 0.0  # chemo and anti-PD-1 only on day 0-1
         for i in range(6):
             stepper.restart(i)  # a fresh start, as simulate() makes
@@ -29,9 +29,9 @@ def test_step_equals_simulate_bit_for_bit(parallel):
             ref = tme_env.simulate(
                 "tme", t_eval=[0.0, 7.0], params=p.parameters,
                 initial_state=dict(zip(tme_env.models.get("tme").state_names, y[i], strict=True)),
-                infusions=[(0.0, 1.0, dict(zip(("chemo", "anti_pd1", "inhibitor"), rates[i, 0],
+                infusions=[(0.0, 1.0, dict(zip(tme_env.models.get("tme").input_names, rates[i, 0],
                                                 strict=True))),
-                           (1.0, 7.0, dict(zip(("chemo", "anti_pd1", "inhibitor"), rates[i, 1],
+                           (1.0, 7.0, dict(zip(tme_env.models.get("tme").input_names, rates[i, 1],
                                                 strict=True)))],
             )  # fmt: skip
             np.testing.assert_array_equal(y_next[i], ref.y[:, -1])
@@ -39,7 +39,7 @@ def test_step_equals_simulate_bit_for_bit(parallel):
 
 
 def _weekly_infusions(rates: np.ndarray, weeks: int) -> list:
-    names = ("chemo", "anti_pd1", "inhibitor")
+    names = tme_env.models.get("tme").input_names
     out = []
     for w in range(weeks):
         out.append((7.0 * w, 7.0 * w + 1.0, dict(zip(names, rates[w, 0], strict=True))))
@@ -56,7 +56,7 @@ def test_chained_steps_carry_the_step_size_and_match_one_simulation():
     c = cohort("validation", 4)
     weeks = 12
     rng = np.random.default_rng(1)
-    rates = rng.uniform(0, 1, (4, weeks, 2, 3))
+    rates = rng.uniform(0, 1, (4, weeks, 2, 4))
     rates[:, :, 1, :2] = 0.0
     carry = BatchStepper("tme", c.parameters_array(), (0.0, 1.0, 7.0), parallel=False)
     fresh = BatchStepper("tme", c.parameters_array(), (0.0, 1.0, 7.0), parallel=False)
@@ -136,7 +136,7 @@ def test_packed_layout_agrees_with_the_compiled_unpack():
     assert last.base is ibuf and last[-1] == ibuf[-1]  # the int buffer is used to its end
     assert views["work"][-1, -1, -1] == fbuf[-1]  # the float buffer too
     # The stepper's public arrays are these views.
-    assert st.y0.shape == (3, 14) and st.seg_u.shape == (6, 3) and st.y_out.shape == (3, 14, 8)
+    assert st.y0.shape == (3, 15) and st.seg_u.shape == (6, 4) and st.y_out.shape == (3, 15, 8)
 
 
 def st_shape(st: BatchStepper, name: str) -> tuple[int, ...]:
@@ -155,20 +155,20 @@ def test_stepper_validates_inputs():
     c = cohort("train", 2)
     stepper = BatchStepper("tme", c.parameters_array(), (0.0, 7.0))
     y = c.initial_states_array()
-    with pytest.raises(ValueError, match=r"rates must have shape \(2, 1, 3\)"):
-        stepper.step(y, np.zeros((2, 3)))
-    bad = np.zeros((2, 1, 3))
+    with pytest.raises(ValueError, match=r"rates must have shape \(2, 1, 4\)"):
+        stepper.step(y, np.zeros((2, 4)))
+    bad = np.zeros((2, 1, 4))
     bad[1, 0, 2] = np.nan
     with pytest.raises(ValueError, match="finite and non-negative, got nan"):
         stepper.step(y, bad)
-    bad = np.zeros((2, 1, 3))
+    bad = np.zeros((2, 1, 4))
     bad[0, 0, 0] = -1.0
     with pytest.raises(ValueError, match="finite and non-negative, got -1.0"):
         stepper.step(y, bad)
     y_bad = y.copy()
     y_bad[1, 3] = np.inf
     with pytest.raises(ValueError, match="states must be finite, got inf"):
-        stepper.step(y_bad, np.zeros((2, 1, 3)))
+        stepper.step(y_bad, np.zeros((2, 1, 4)))
     with pytest.raises(ValueError, match="breakpoints must increase strictly"):
         BatchStepper("tme", c.parameters_array(), (1.0, 7.0))
     p = c.parameters_array()

@@ -44,7 +44,7 @@ def _close_figures():
 
 
 def _trial(horizon=120.0, **arms):
-    return TrialResult("tme/TumorImmune-v0", "test", 4, 0, horizon, arms)
+    return TrialResult("tme/TumorImmune-v1", "test", 4, 0, horizon, arms)
 
 
 def test_km_plot_has_numbers_at_risk_medians_and_censoring_ticks():

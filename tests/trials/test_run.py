@@ -33,7 +33,8 @@ class AntiPD1InhibitorQ3w:
 @pytest.fixture(scope="module")
 def arms():
     trial = run_trial({"env": AntiPD1InhibitorQ3w()}, n_patients=N, split="test", seed=0)
-    schedule = [x for x in schedules.chemo_ici_inhibitor(1095.0) if "chemo" not in x[2]]
+    schedule = [x for x in schedules.chemo_ici_inhibitor(trial.horizon_days)
+                if "chemo" not in x[2]]
     open_loop = run_schedule(cohort("test", N), schedule, trial.horizon_days, name="open-loop")
     return trial.arms["env"], open_loop
 
@@ -62,13 +63,20 @@ def test_env_and_open_loop_agree_on_os_when_no_rule_fires(arms):
     # open-loop death in the last week of the horizon is censored in the env), and the env's
     # death day, at a weekly step, is 0 to 6.8 days after the open-loop lethal-burden crossing
     # (interpolated between daily outputs); median 0.
+    # Model v1: the env's irAE rules (holds, steroids, discontinuation) are clinical rules
+    # too, so the comparison is on the patients who had no irAE in the env.
     env, open_loop = arms
-    assert open_loop.os_event.sum() >= 3  # enough deaths to compare
-    assert np.mean(env.os_event == open_loop.os_event) >= 0.95
-    lag = env.os_days - open_loop.os_days
+    ok = env.irae_worst_grade == 0
+    assert ok.sum() >= 0.6 * N
+    assert open_loop.os_event[ok].sum() >= 3  # enough deaths to compare
+    assert np.mean(env.os_event[ok] == open_loop.os_event[ok]) >= 0.95
+    lag = (env.os_days - open_loop.os_days)[ok]
     assert np.mean((lag >= -0.5) & (lag <= 7.0)) >= 0.95, np.percentile(lag, [0, 50, 100])
-    np.testing.assert_array_equal(env.dose_anti_pd1, open_loop.dose_anti_pd1)
-    assert np.mean(env.best_response == open_loop.best_response) >= 0.9
+    # Doses agree, but for a patient who dies during an infusion day (the open-loop count
+    # keeps the part infused before death).
+    np.testing.assert_allclose(env.dose_anti_pd1[ok], open_loop.dose_anti_pd1[ok], atol=1.0)
+    assert np.mean(env.dose_anti_pd1[ok] == open_loop.dose_anti_pd1[ok]) >= 0.9
+    assert np.mean(env.best_response[ok] == open_loop.best_response[ok]) >= 0.9
 
 
 def test_open_loop_arm_derives_the_env_fields_from_its_trajectory():

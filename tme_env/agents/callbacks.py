@@ -30,7 +30,7 @@ class DiscreteDoses:
     """Wrap a discrete-action model so that it outputs dose fractions (for the trial env)."""
 
     def __init__(self, model: Any) -> None:
-        """Wrap ``model`` (e.g. a DQN trained on ``tme/TumorImmuneDiscrete-v0``)."""
+        """Wrap ``model`` (e.g. a DQN trained on ``tme/TumorImmuneDiscrete-v1``)."""
         self.model = model
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):  # noqa: ANN001, ANN201
@@ -59,7 +59,7 @@ class ClinicalEvalCallback(BaseCallback):
         """See the class docstring."""
         super().__init__()
         self.trial_env = (
-            "tme/TumorImmuneClinical-v0" if "Clinical" in env_id else "tme/TumorImmune-v0"
+            "tme/TumorImmuneClinical-v1" if "Clinical" in env_id else "tme/TumorImmune-v1"
         )
         self.discrete = "Discrete" in env_id
         self.run_dir = Path(run_dir)

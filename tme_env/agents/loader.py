@@ -153,6 +153,7 @@ def load_sb3_model(path: str | Path, trusted: bool = False) -> BaseAlgorithm:
             algorithm cannot be recognised.
     """
     path = str(path)
+    _archive_data(path)  # a clean error for a missing file or a non-archive, recorded or not
     algo = model_algo(path)
     warn_before_loading(path, trusted)
     return algo_class(algo).load(path, device="cpu")

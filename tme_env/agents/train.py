@@ -27,7 +27,7 @@ One function, `train`, does everything `tme train` does:
 anything runs or any folder is made (`ValueError` naming the setting).
 
 PPO, A2C and RecurrentPPO train on `tme_env.make_sb3_vec_env` (the batched kernel); SAC and
-TD3 too (off-policy, 8 envs); DQN on ``tme/TumorImmuneDiscrete-v0``. Loading a model file
+TD3 too (off-policy, 8 envs); DQN on ``tme/TumorImmuneDiscrete-v1``. Loading a model file
 runs pickle: load only files you trust.
 """
 
@@ -156,7 +156,7 @@ class TrainConfig:
     """
 
     algo: str = "ppo"
-    env_id: str = "tme/TumorImmune-v0"
+    env_id: str = "tme/TumorImmune-v1"
     timesteps: int = 200_000
     seed: int = 0
     config_file: str | None = None
@@ -199,9 +199,9 @@ class TrainConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
         if self.algo in _DISCRETE and "Discrete" not in self.env_id:
-            raise ValueError(f"{self.algo} needs a discrete env, e.g. tme/TumorImmuneDiscrete-v0")
+            raise ValueError(f"{self.algo} needs a discrete env, e.g. tme/TumorImmuneDiscrete-v1")
         if self.algo not in _DISCRETE and "Discrete" in self.env_id:
-            raise ValueError(f"{self.algo} needs a continuous env, e.g. tme/TumorImmune-v0")
+            raise ValueError(f"{self.algo} needs a continuous env, e.g. tme/TumorImmune-v1")
         if self.config_file is not None and not Path(self.config_file).is_file():
             raise ValueError(f"config_file {self.config_file!r}: file not found")
         hyper = load_hyperparams(self.algo, self.env_id, self.config_file)

@@ -12,6 +12,9 @@ from tme_env.envs.vector import TumorImmuneVectorEnv
 
 __all__ = [
     "ACTION_NAMES",
+    "CLINICAL_ENV_ID",
+    "DEFAULT_ENV_ID",
+    "DISCRETE_ENV_ID",
     "DISCRETE_LEVELS",
     "ENV_IDS",
     "REGISTRY",
@@ -23,7 +26,8 @@ __all__ = [
     "register_envs",
 ]
 
-_WEEKS_3Y = math.ceil(1095.0 / 7.0)
+#: Weekly steps of the 5-year horizon (`EnvConfig.horizon_days`).
+_WEEKS = math.ceil(EnvConfig().horizon_days / EnvConfig().decision_interval_days)
 _TME = ("tme_env.envs.tumor_immune:TumorImmuneEnv", "tme_env.envs.vector:TumorImmuneVectorEnv")
 _DEPILLIS = (
     "tme_env.envs.depillis:DePillis2003ChemoEnv",
@@ -32,13 +36,17 @@ _DEPILLIS = (
 
 #: Registered ids: (entry point, vector entry point, max_episode_steps, JSON-serialisable kwargs).
 REGISTRY: dict[str, tuple[str, str, int, dict]] = {
-    "tme/TumorImmune-v0": (*_TME, _WEEKS_3Y, {"observation": "full"}),
-    "tme/TumorImmuneClinical-v0": (*_TME, _WEEKS_3Y, {"observation": "clinical"}),
-    "tme/TumorImmuneDiscrete-v0": (*_TME, _WEEKS_3Y, {"observation": "full", "discrete": True}),
+    "tme/TumorImmune-v1": (*_TME, _WEEKS, {"observation": "full"}),
+    "tme/TumorImmuneClinical-v1": (*_TME, _WEEKS, {"observation": "clinical"}),
+    "tme/TumorImmuneDiscrete-v1": (*_TME, _WEEKS, {"observation": "full", "discrete": True}),
     "tme/DePillis2003Chemo-v0": (*_DEPILLIS, 600, {}),
 }
 #: Registered ids and their keyword arguments.
 ENV_IDS: dict[str, dict] = {k: v[3] for k, v in REGISTRY.items()}
+#: The main ids, named once for the rest of the package (trials, agents, docs).
+DEFAULT_ENV_ID = "tme/TumorImmune-v1"
+CLINICAL_ENV_ID = "tme/TumorImmuneClinical-v1"
+DISCRETE_ENV_ID = "tme/TumorImmuneDiscrete-v1"
 
 
 def register_envs() -> None:

@@ -37,7 +37,7 @@ from tme_env import clinical
 from tme_env.dosing import ACTION_NAMES, interval_breakpoints, write_rates
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
-from tme_env.models.tme import MODEL, STATE_NAMES
+from tme_env.models.tme import MODEL, STATE_NAMES, hotness_of_state
 from tme_env.patients import VirtualPatient, cohort
 from tme_env.simulator import packed
 from tme_env.simulator.stepper import BatchStepper
@@ -62,9 +62,23 @@ __all__ = [
 FATAL_ANC = 0.1
 #: A tumour below one cell is extinct: cure.
 CURE_CELLS = 1.0
+#: Label rules the env enforces (pembrolizumab label; KEYNOTE-189, Gandhi et al. NEJM 2018):
+#: at most 35 anti-PD-1 doses and 24 months from the first; platinum doublets stop after
+#: 6 cycles (later chemotherapy doses are capped at pemetrexed maintenance, 0.5).
+MAX_ANTI_PD1_DOSES = 35
+MAX_ANTI_PD1_DAYS = 730.0
+MAX_PLATINUM_CYCLES = 6
+MAINTENANCE_DOSE = 0.5
+#: irAE management (label; ASCO/NCCN guidance [M]): grade 2 -> hold anti-PD-1 2 weeks;
+#: grade 3 -> hold and prednisone 1 mg/kg/day tapered over 4 weeks (2 at 1, 2 at 0.5);
+#: grade 4 or a second grade 3 -> discontinue permanently (with the steroid course);
+#: grade 5 -> death. P(grade 4 | grade 3-4) is assumed 0.25.
+HOLD_DAYS_GRADE2 = 14.0
+STEROID_DAYS = 28.0
+GRADE4_SHARE = 0.25
 
 _X = index_enum("_X", STATE_NAMES)
-_HOT_RATIO = MODEL.parameter_names.index("hot_ratio")
+_PAR = index_enum("_PAR", MODEL.parameter_names)
 #: States shown as log10(1 + x) in the full observation (cell counts and the damage signal).
 _LOG_STATES = ("S", "R", "E", "X", "M", "D")
 _N_LOG = len(_LOG_STATES)
@@ -81,6 +95,8 @@ FULL_OBSERVATION = (
     *(name.lower() if name == "ANC" else name for name in STATE_NAMES[_N_LOG:]),
     "time_fraction",
     *(f"last_{a}" for a in ACTION_NAMES),
+    "irae_count",
+    "anti_pd1_blocked",
 )
 #: Clinical observation fields (what a clinic measures; see `TumorImmuneEnv`).
 CLINICAL_OBSERVATION = (
@@ -92,6 +108,8 @@ CLINICAL_OBSERVATION = (
     "biopsy_age_52w",
     "time_fraction",
     *(f"last_{a}" for a in ACTION_NAMES),
+    "irae_count",
+    "anti_pd1_blocked",
 )
 _FULL = index_enum("FullObservation", FULL_OBSERVATION)
 _CLIN = index_enum("ClinicalObservation", CLINICAL_OBSERVATION)
@@ -122,6 +140,15 @@ INFO_KEYS = (
     "toxic_death",
     "cured",
     "imaging_tumour_cells",
+    "irae_grade",
+    "irae_count",
+    "irae_death",
+    "on_steroids",
+    "anti_pd1_doses",
+    "anti_pd1_blocked",
+    "anti_pd1_stopped",
+    "platinum_cycles",
+    "grade3_toxicity",
 )
 #: Column of each info key (compile-time constants in the kernels).
 INFO = index_enum("Info", INFO_KEYS)
@@ -159,6 +186,7 @@ def observation_bounds(mode: str) -> tuple[np.ndarray, np.ndarray]:
                   "biopsy_age_52w": (0.0, 10.0)}  # fmt: skip
         default = (0.0, 100.0)
     bounds |= {"time_fraction": (0.0, 2.0)} | {f"last_{a}": (0.0, 1.0) for a in ACTION_NAMES}
+    bounds |= {"irae_count": (0.0, 50.0), "anti_pd1_blocked": (0.0, 1.0)}
     low, high = np.array([bounds.get(f.name, default) for f in fields]).T
     return low.astype(np.float32), high.astype(np.float32)
 
@@ -182,13 +210,22 @@ def _doc(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class RewardWeights:
-    """Weights of the per-step reward (see `TumorImmuneCore.step` for the formula)."""
+    """Weights of the per-step reward (see `TumorImmuneCore.step` for the formula).
 
-    survival: float = field(default=0.1, metadata=_doc("per step alive"))
+    The survival and toxicity terms together are quality-adjusted survival time, aligned
+    with the trial's Q-TWiST score: a week with grade >= 3 toxicity is worth
+    `tme_env.clinical.QTWIST_UTILITY_TOX` of a week without (``toxicity = survival x
+    (1 - u_TOX)``).
+    """
+
+    survival: float = field(default=0.1, metadata=_doc("per week alive"))
     death: float = field(default=10.0, metadata=_doc("penalty on death"))
     cure: float = field(default=10.0, metadata=_doc("bonus on cure"))
     tumour: float = field(default=1.0, metadata=_doc("per log10 of burden growth"))
-    toxicity: float = field(default=0.5, metadata=_doc("per step with grade >= 3 neutropenia"))
+    toxicity: float = field(
+        default=0.1 * (1.0 - clinical.QTWIST_UTILITY_TOX),
+        metadata=_doc("per week with grade >= 3 toxicity (neutropenia or irAE)"),
+    )
     hotness: float = field(default=0.1, metadata=_doc("times the hotness index"))
 
 
@@ -204,7 +241,8 @@ class EnvConfig:
     observation: str = field(default="full", metadata=_doc('`"full"` or `"clinical"`'))
     decision_interval_days: float = field(default=7.0, metadata=_doc("days per step (> 1)"))
     horizon_days: float = field(
-        default=1095.0, metadata=_doc("episode horizon; the ids set `max_episode_steps` from it")
+        default=1827.0,
+        metadata=_doc("episode horizon (5 years); the ids set `max_episode_steps` from it"),
     )
     split: str = field(default="train", metadata=_doc("cohort split: train, validation, test"))
     cohort_size: int = field(default=256, metadata=_doc("patients in the cohort"))
@@ -316,23 +354,63 @@ class EnvState(NamedTuple):
     Attributes:
         y: Model state at the current decision time, ``(n, n_states)`` (kernel order).
         steps: Decisions taken in the episode, ``(n,)`` int64.
-        last_doses: Doses of the last interval, ``(n, 3)`` in action order.
+        last_doses: Doses given in the last interval (after the label rules), ``(n, 3)``.
         anc_nadir: Lowest daily ANC of the last interval (1e9/L), ``(n,)``.
-        hot_ratio: The patient's hotness weight ``theta_hot`` (parameter), ``(n,)``.
+        effector_ref: Active effectors at presentation (the irAE activation reference).
         biopsy: Last biopsy's log10 CD8:MDSC ratio (clinical), ``(n,)``.
         biopsy_age: Weeks since that biopsy, ``(n,)``.
         measured: The latest clinical measurements, ``(n, 4)``: the first four fields of
             `CLINICAL_OBSERVATION`.
+        pd1_doses: Anti-PD-1 doses given, ``(n,)`` int64.
+        pd1_first_day: Day of the first anti-PD-1 dose (-1: none yet).
+        pd1_hold_days: Days anti-PD-1 is still withheld after an irAE.
+        pd1_stopped: 1 once anti-PD-1 is discontinued for good.
+        steroid_days: Days left of the steroid course.
+        platinum_cycles: Chemotherapy doses above the maintenance level given, int64.
+        irae_count: irAEs so far (any grade); ``irae_severe``: of grade >= 3.
+        irae_grade: Grade of the irAE that began in the last interval (0: none).
+        irae_hazard: Cumulative irAE hazard of the last interval.
     """
 
     y: np.ndarray
     steps: np.ndarray
     last_doses: np.ndarray
     anc_nadir: np.ndarray
-    hot_ratio: np.ndarray
+    effector_ref: np.ndarray
     biopsy: np.ndarray
     biopsy_age: np.ndarray
     measured: np.ndarray
+    pd1_doses: np.ndarray
+    pd1_first_day: np.ndarray
+    pd1_hold_days: np.ndarray
+    pd1_stopped: np.ndarray
+    steroid_days: np.ndarray
+    platinum_cycles: np.ndarray
+    irae_count: np.ndarray
+    irae_severe: np.ndarray
+    irae_grade: np.ndarray
+    irae_hazard: np.ndarray
+
+    @classmethod
+    def zeros(cls, n: int, n_states: int) -> EnvState:
+        """A state of ``n`` slots, all zero (no patient yet)."""
+        f, i = (lambda: np.zeros(n)), (lambda: np.zeros(n, dtype=np.int64))
+        return cls(
+            y=np.zeros((n, n_states)), steps=i(), last_doses=np.zeros((n, len(ACTION_NAMES))),
+            anc_nadir=f(), effector_ref=f(), biopsy=f(), biopsy_age=f(),
+            measured=np.zeros((n, len(_MEASURED))), pd1_doses=i(), pd1_first_day=f(),
+            pd1_hold_days=f(), pd1_stopped=i(), steroid_days=f(), platinum_cycles=i(),
+            irae_count=i(), irae_severe=i(), irae_grade=f(), irae_hazard=f(),
+        )  # fmt: skip
+
+    def reset_slot(self, i: int, y0: np.ndarray) -> None:
+        """Start slot ``i``'s episode at presentation state ``y0``."""
+        for name, arr in zip(self._fields, self, strict=True):
+            if name != "y":
+                arr[i] = -1.0 if name == "pd1_first_day" else 0
+        self.y[i] = y0
+        self.anc_nadir[i] = y0[_X.ANC]
+        self.effector_ref[i] = max(y0[_X.E], 1.0)
 
 
 class Core(Protocol):
@@ -381,16 +459,11 @@ class TumorImmuneCore:
             MODEL, np.repeat(self._cohort_params[:1], self.n, axis=0), interval_breakpoints(dt),
             parallel=parallel, n_outputs=max(2, math.ceil(dt) + 1), rtol=config.rtol,
         )  # fmt: skip
-        self.state = EnvState(
-            y=np.repeat(self._cohort_y0[:1], self.n, axis=0),
-            steps=np.zeros(self.n, dtype=np.int64),
-            last_doses=np.zeros((self.n, len(ACTION_NAMES))),
-            anc_nadir=np.zeros(self.n),
-            hot_ratio=np.ones(self.n),
-            biopsy=np.zeros(self.n),
-            biopsy_age=np.zeros(self.n),
-            measured=np.zeros((self.n, len(_MEASURED))),
-        )
+        self.state = EnvState.zeros(self.n, len(STATE_NAMES))
+        self.state.y[:] = self._cohort_y0[:1]
+        #: The two uniforms each active slot draws per step for its irAE (event, grade),
+        #: from its own generator before the measurement noise.
+        self._uniforms = np.ones((self.n, 2))
         self._info = np.zeros((self.n, len(INFO_KEYS)))
         self._all_active = np.ones(self.n, dtype=np.bool_)
         self._obs = np.zeros((self.n, len(observation_fields(config.observation))), np.float32)
@@ -403,8 +476,11 @@ class TumorImmuneCore:
         self._cfg = np.array([dt / 7.0, dt, self._dt_over_h, *self._weights])
         st = self.stepper
         # `_env_step`'s arguments after (active, doses, reward, terminated): all persistent.
+        self._given = np.zeros((self.n, len(ACTION_NAMES)))  # the doses given, after the rules
+        self._steroid = np.zeros(self.n)
         self._step_args = (*st.kernel_args, st.parallel, self._full, self._info, self._obs,
-                           self._cfg, *self.state)  # fmt: skip
+                           self._cfg, self._uniforms, self._given, self._steroid,
+                           *self.state)  # fmt: skip
 
     @property
     def y(self) -> np.ndarray:
@@ -424,14 +500,10 @@ class TumorImmuneCore:
         else:  # the cohort's rows were validated when the cohort was built
             params, y0 = self._cohort_params[patient], self._cohort_y0[patient]
             self.stepper.set_params(i, params, validate=False)
-        s.hot_ratio[i] = params[_HOT_RATIO]
-        s.y[i] = y0
-        s.anc_nadir[i] = y0[_X.ANC]
-        s.steps[i] = 0
-        s.last_doses[i] = 0.0
+        s.reset_slot(i, y0)
         if self._full:
-            j = slice(i, i + 1)
-            _observe_full(s.y[j], s.steps[j], s.last_doses[j], self._dt_over_h, self._obs[j])
+            _observe_full(slice_state(s, i), self._dt_over_h, self._cfg[_CFG_DAYS],
+                          self._obs[i : i + 1])  # fmt: skip
         self._measure([i], rngs, biopsy=True)
 
     # --- observations -------------------------------------------------------------------
@@ -477,7 +549,7 @@ class TumorImmuneCore:
         t_frac = s.steps * self._dt_over_h
         obs = np.concatenate(
             [s.measured, s.biopsy[:, None], s.biopsy_age[:, None] / 52.0, t_frac[:, None],
-             s.last_doses],
+             s.last_doses, s.irae_count[:, None], _blocked(s, self._cfg[_CFG_DAYS])[:, None]],
             axis=1,
         )  # fmt: skip
         return obs.astype(np.float32)
@@ -493,13 +565,22 @@ class TumorImmuneCore:
         """Give ``doses`` (validated, shape ``(n, 3)`` in [0, 1]) for one interval.
 
         Dosing follows `tme_env.dosing` (chemotherapy and anti-PD-1 infused over the first
-        day, the inhibitor daily over the whole interval).
+        day, the inhibitor daily over the whole interval), after the label rules
+        (`MAX_ANTI_PD1_DOSES`, `MAX_ANTI_PD1_DAYS`, `MAX_PLATINUM_CYCLES`) and the irAE
+        management (anti-PD-1 held or stopped, steroids): ``info["dose_*"]`` is what was given.
+
+        irAEs: over the interval the hazard ``irae_rate x irae_susceptibility x A/(A +
+        A50_irAE) x min(E/E_presentation, 3)`` is integrated on the daily outputs; an event
+        happens with probability ``1 - exp(-H)``, its grade drawn from
+        ``irae_severe_fraction`` and ``irae_fatal_fraction`` (two uniforms per slot and step
+        from the slot's generator).
 
         Reward (per step, weights `RewardWeights`)::
 
             r = w_survival [alive] - w_death [died] + w_cure [cured]
                 - w_tumour (log10 N_end - log10 N_start)
-                - w_toxicity [neutropenia grade >= 3 on the worst day of the interval]
+                - w_toxicity [grade >= 3 toxicity: neutropenia on the worst day of the
+                              interval, or an irAE of grade >= 3 or its steroid course]
                 + w_hotness H_end
 
         Slots where ``active`` is False (just reset by a vector env) do not advance: their
@@ -513,9 +594,18 @@ class TumorImmuneCore:
         active = self._all_active if active is None else np.asarray(active, dtype=np.bool_)
         reward = np.empty(self.n)
         terminated = np.empty(self.n, dtype=np.bool_)
+        u = self._uniforms
+        if self.n == 1:
+            if active[0]:
+                u[0] = rngs[0].random(2)
+        else:
+            for i in np.flatnonzero(active):
+                u[i] = rngs[i].random(2)
         if not _env_step(active, doses, reward, terminated, *self._step_args):
             self.stepper.check_result()  # raises SimulationError (or accepts round-off)
-            _finish(active, doses, reward, terminated, *self._step_args[2:])
+            _, _, fbuf, ibuf, parallel, full, info, obs, c, u, given, _, *state = self._step_args
+            _finish(active, given, reward, terminated, fbuf, ibuf, parallel, full, info, obs,
+                    c, u, *state)  # fmt: skip
         if not self._full:
             rows = np.flatnonzero(active)
             k = cfg.biopsy_every_steps
@@ -529,8 +619,8 @@ class TumorImmuneCore:
         """The info record (`INFO_KEYS`) of all slots for the current state (no reward)."""
         reward = np.empty(self.n)
         terminated = np.empty(self.n, dtype=np.bool_)
-        _evaluate(self.state.y, np.zeros(self.n, dtype=np.bool_), self._cfg, self._info, reward,
-                  terminated, *self.state)  # fmt: skip
+        _evaluate(self.state.y, self.stepper.params, np.zeros(self.n, dtype=np.bool_), self._cfg,
+                  self._info, reward, terminated, *self.state)  # fmt: skip
         self._imaging_into_info()
         return self._info_dict()
 
@@ -555,9 +645,78 @@ class TumorImmuneCore:
 _CFG_WEEKS, _CFG_DAYS, _CFG_DT_OVER_H, _CFG_WEIGHTS = 0, 1, 2, 3
 
 
+def slice_state(s: EnvState, i: int) -> EnvState:
+    """Slot ``i`` of a state as a one-slot state (views)."""
+    return EnvState(*(a[i : i + 1] for a in s))
+
+
+def _blocked(s: EnvState, dt: float) -> np.ndarray:
+    """1.0 where anti-PD-1 cannot be given at the next decision (held, stopped or capped)."""
+    day = s.steps * dt
+    capped = (s.pd1_doses >= MAX_ANTI_PD1_DOSES) | (
+        (s.pd1_first_day >= 0.0) & (day - s.pd1_first_day >= MAX_ANTI_PD1_DAYS)
+    )
+    return ((s.pd1_hold_days > 0.0) | (s.pd1_stopped > 0) | capped).astype(np.float64)
+
+
 @njit(**JIT_FLAGS)
-def _advance(active, y_out, h_carry, doses, weeks, s):  # pragma: no cover - compiled
-    """Transition after the integrator: end state, the interval's lowest daily ANC, counters.
+def _pd1_blocked(s, i, day):  # pragma: no cover - compiled
+    """Whether anti-PD-1 is refused to slot ``i`` at ``day`` (label and irAE rules)."""
+    capped = s.pd1_doses[i] >= MAX_ANTI_PD1_DOSES or (
+        s.pd1_first_day[i] >= 0.0 and day - s.pd1_first_day[i] >= MAX_ANTI_PD1_DAYS
+    )
+    return s.pd1_hold_days[i] > 0.0 or s.pd1_stopped[i] > 0 or capped
+
+
+@njit(**JIT_FLAGS)
+def _apply_rules(doses, dt, s, given, steroid):  # pragma: no cover - compiled
+    """The doses actually given (label caps, irAE holds) and the steroid rate per slot."""
+    for i in range(doses.shape[0]):
+        chemo = doses[i, 0]
+        if s.platinum_cycles[i] >= MAX_PLATINUM_CYCLES and chemo > MAINTENANCE_DOSE:
+            chemo = MAINTENANCE_DOSE
+        given[i, 0] = chemo
+        given[i, 1] = 0.0 if _pd1_blocked(s, i, s.steps[i] * dt) else doses[i, 1]
+        given[i, 2] = doses[i, 2]
+        left = s.steroid_days[i]
+        steroid[i] = 1.0 if left > 0.5 * STEROID_DAYS else (0.5 if left > 0.0 else 0.0)
+
+
+@njit(**JIT_FLAGS)
+def _irae_hazard(y_out, p, e_ref, dt):  # pragma: no cover - compiled
+    """Cumulative irAE hazard of one slot over the interval (trapezoid on the outputs)."""
+    last = y_out.shape[1] - 1
+    h = dt / last
+    total = 0.0
+    prev = 0.0
+    for k in range(last + 1):
+        a = max(y_out[_X.A, k], 0.0)
+        act = min(max(y_out[_X.E, k], 0.0) / e_ref, 3.0)
+        lam = p[_PAR.irae_rate] * p[_PAR.irae_susceptibility] * act * a / (
+            a + p[_PAR.irae_exposure_half_sat]
+        )
+        if k > 0:
+            total += 0.5 * (prev + lam) * h
+        prev = lam
+    return total
+
+
+@njit(**JIT_FLAGS)
+def _irae_grade(hazard, u_event, u_grade, p):  # pragma: no cover - compiled
+    """Grade of the irAE that begins in the interval (0: none; 2 stands for grades 1-2)."""
+    if u_event >= 1.0 - np.exp(-hazard):
+        return 0.0
+    if u_grade < p[_PAR.irae_fatal_fraction]:
+        return 5.0
+    if u_grade < p[_PAR.irae_severe_fraction]:
+        severe = p[_PAR.irae_severe_fraction] - p[_PAR.irae_fatal_fraction]
+        return 4.0 if u_grade < p[_PAR.irae_fatal_fraction] + GRADE4_SHARE * severe else 3.0
+    return 2.0
+
+
+@njit(**JIT_FLAGS)
+def _advance(active, y_out, params, h_carry, given, uniforms, dt, weeks, s):  # pragma: no cover
+    """Transition after the integrator: end state, nadir, counters, irAE and its management.
 
     An inactive slot (just reset) keeps no carried step size: its first interval starts from
     the integrator's heuristic, as in a single env after reset.
@@ -574,16 +733,40 @@ def _advance(active, y_out, h_carry, doses, weeks, s):  # pragma: no cover - com
             low = min(low, y_out[i, _X.ANC, k])
         s.anc_nadir[i] = low
         for j in range(s.last_doses.shape[1]):
-            s.last_doses[i, j] = doses[i, j]
+            s.last_doses[i, j] = given[i, j]
+        day = s.steps[i] * dt
+        if given[i, 1] > 0.0:
+            s.pd1_doses[i] += 1
+            if s.pd1_first_day[i] < 0.0:
+                s.pd1_first_day[i] = day
+        if given[i, 0] > MAINTENANCE_DOSE:
+            s.platinum_cycles[i] += 1
+        s.steroid_days[i] = max(s.steroid_days[i] - dt, 0.0)
+        s.pd1_hold_days[i] = max(s.pd1_hold_days[i] - dt, 0.0)
         s.steps[i] += 1
         s.biopsy_age[i] += weeks
+        # irAE: hazard over the interval, event and grade, then the label's management.
+        hz = _irae_hazard(y_out[i], params[i], s.effector_ref[i], dt)
+        s.irae_hazard[i] = hz
+        grade = _irae_grade(hz, uniforms[i, 0], uniforms[i, 1], params[i])
+        s.irae_grade[i] = grade
+        if grade > 0.0:
+            s.irae_count[i] += 1
+            if grade == 2.0:
+                s.pd1_hold_days[i] = max(s.pd1_hold_days[i], HOLD_DAYS_GRADE2)
+            elif grade < 5.0:
+                if grade == 4.0 or s.irae_severe[i] > 0:
+                    s.pd1_stopped[i] = 1
+                s.irae_severe[i] += 1
+                s.steroid_days[i] = STEROID_DAYS
+                s.pd1_hold_days[i] = max(s.pd1_hold_days[i], STEROID_DAYS)
 
 
 @njit(**JIT_FLAGS)
-def _terminal(burden, anc_low):  # pragma: no cover - compiled
-    """``(dead, toxic_death, cured)``: lethal burden, fatal neutropenia, extinct tumour."""
+def _terminal(burden, anc_low, irae_grade):  # pragma: no cover - compiled
+    """``(dead, toxic_death, cured)``: lethal burden, fatal neutropenia or irAE, extinction."""
     dead = burden >= _DEATH
-    toxic = anc_low < FATAL_ANC
+    toxic = anc_low < FATAL_ANC or irae_grade >= 5.0
     return dead, toxic, (burden < CURE_CELLS) and not dead and not toxic
 
 
@@ -594,48 +777,45 @@ def _grade(anc):  # pragma: no cover - compiled
 
 
 @njit(**JIT_FLAGS)
-def _hotness(eff, mdsc, hot_ratio):  # pragma: no cover - compiled
-    """Immune hotness ``E / (E + theta_hot M)``, as `tme_env.clinical.hotness`."""
-    eff = max(eff, 0.0)
-    denom = eff + hot_ratio * max(mdsc, 0.0)
-    return eff / denom if denom > 0.0 else 0.0
-
-
-@njit(**JIT_FLAGS)
-def _reward_terms(w, died, cured, n_start, n_end, grade, hot):  # pragma: no cover - compiled
+def _reward_terms(w, died, cured, n_start, n_end, tox3, hot):  # pragma: no cover - compiled
     """The weighted reward terms, in `INFO_KEYS` order (``reward_survival`` first)."""
     return (
         w[0] * (not died),
         -w[1] * died,
         w[2] * cured,
         -w[3] * (np.log10(max(n_end, 1.0)) - np.log10(max(n_start, 1.0))),
-        -w[4] * (grade >= 3.0),
+        -w[4] * tox3,
         w[5] * hot,
     )
 
 
 @njit(**JIT_FLAGS)
-def _evaluate(y_prev, active, cfg, info, reward, terminated, *state):  # pragma: no cover
+def _evaluate(y_prev, params, active, cfg, info, reward, terminated, *state):  # pragma: no cover
     """Termination, reward and the info row of every slot after an interval.
 
-    The clinical quantities repeat `tme_env.clinical` (diameter, CTCAE grade, blood MDSC,
-    hotness) in scalar form; ``tests/envs`` checks the two against each other.
+    The clinical quantities repeat `tme_env.clinical` (diameter, CTCAE grade, blood MDSC) in
+    scalar form and hotness is the model's own `hotness_of_state`; ``tests/envs`` checks the
+    two against each other.
     """
     s = EnvState(*state)
     w = cfg[_CFG_WEIGHTS:]
+    dt = cfg[_CFG_DAYS]
     for i in range(s.y.shape[0]):
         y = s.y[i]
         n0 = y_prev[i, _X.S] + y_prev[i, _X.R]
         n1 = y[_X.S] + y[_X.R]
         low = s.anc_nadir[i]  # the lowest daily ANC of the interval (worst-day toxicity)
-        hot = _hotness(y[_X.E], y[_X.M], s.hot_ratio[i])
+        hot = hotness_of_state(y, params[i])
         grade = _grade(low)
-        dead, toxic, cured = _terminal(n1, low)
-        died = dead or toxic
         on = active[i]
-        parts = _reward_terms(w, died, cured, n0, n1, grade, hot)
+        irae = s.irae_grade[i] if on else 0.0
+        dead, toxic, cured = _terminal(n1, low, irae)
+        died = dead or toxic
+        steroid = s.steroid_days[i] > 0.0
+        tox3 = 1.0 if (grade >= 3.0 or irae >= 3.0 or steroid) else 0.0
+        parts = _reward_terms(w, died, cured, n0, n1, tox3, hot)
         row = info[i]
-        row[INFO.day] = s.steps[i] * cfg[_CFG_DAYS]
+        row[INFO.day] = s.steps[i] * dt
         row[INFO.tumour_cells] = n1
         row[INFO.log10_tumour_cells] = np.log10(max(n1, 1.0))
         row[INFO.diameter_mm] = 10.0 * np.cbrt(6.0 * max(n1, 0.0) / 1e9 / np.pi)
@@ -658,16 +838,29 @@ def _evaluate(y_prev, active, cfg, info, reward, terminated, *state):  # pragma:
         row[INFO.toxic_death] = 1.0 if (toxic and on) else 0.0
         row[INFO.cured] = 1.0 if (cured and on) else 0.0
         row[INFO.imaging_tumour_cells] = n1  # the clinical mode overwrites it (measured)
+        row[INFO.irae_grade] = irae
+        row[INFO.irae_count] = s.irae_count[i]
+        row[INFO.irae_death] = 1.0 if (irae >= 5.0 and on) else 0.0
+        row[INFO.on_steroids] = 1.0 if steroid else 0.0
+        row[INFO.anti_pd1_doses] = s.pd1_doses[i]
+        row[INFO.anti_pd1_blocked] = 1.0 if _pd1_blocked(s, i, s.steps[i] * dt) else 0.0
+        row[INFO.anti_pd1_stopped] = float(s.pd1_stopped[i])
+        row[INFO.platinum_cycles] = s.platinum_cycles[i]
+        row[INFO.grade3_toxicity] = tox3 if on else 0.0
         reward[i] = total
         terminated[i] = on and (died or cured)
 
 
 @njit(**JIT_FLAGS)
-def _observe_full(y, steps, last_doses, dt_over_h, out):  # pragma: no cover - compiled
-    """The full observation (`FULL_OBSERVATION`): log10(1 + cells/damage), states, time, doses.
+def _observe_full(s, dt_over_h, dt, out):  # pragma: no cover - compiled
+    """The full observation (`FULL_OBSERVATION`).
+
+    log10(1 + cells/damage), the other states, time, doses, irAE history and whether anti-PD-1
+    is blocked.
 
     States are floored at 0 (a round-off undershoot of a decaying state reads as 0).
     """
+    y = s.y
     n_s = y.shape[1]
     for i in range(y.shape[0]):
         for j in range(n_s):
@@ -675,47 +868,57 @@ def _observe_full(y, steps, last_doses, dt_over_h, out):  # pragma: no cover - c
             if j < _N_LOG:
                 v = np.log10(1.0 + v)
             out[i, j] = v
-        out[i, _FULL.time_fraction] = steps[i] * dt_over_h
-        for k in range(last_doses.shape[1]):
-            out[i, _FULL.last_chemo + k] = last_doses[i, k]
+        out[i, _FULL.time_fraction] = s.steps[i] * dt_over_h
+        for k in range(s.last_doses.shape[1]):
+            out[i, _FULL.last_chemo + k] = s.last_doses[i, k]
+        out[i, _FULL.irae_count] = s.irae_count[i]
+        out[i, _FULL.anti_pd1_blocked] = 1.0 if _pd1_blocked(s, i, s.steps[i] * dt) else 0.0
 
 
 @njit(**JIT_FLAGS)
 def _finish(
-    active, doses, reward, terminated, fbuf, ibuf, parallel, full, info, obs, cfg, *state
+    active, given, reward, terminated, fbuf, ibuf, parallel, full, info, obs, cfg, uniforms,
+    *state,
 ):  # pragma: no cover - compiled  # fmt: skip
-    """After a successful interval: transition, termination, reward, info, full observation."""
+    """After a successful interval: transition, termination, reward, info, full observation.
+
+    ``given`` are the doses given (after `_apply_rules`).
+    """
     v = packed.unpack(fbuf, ibuf)
     s = EnvState(*state)
-    _advance(active, v.y_out, v.h_carry, doses, cfg[_CFG_WEEKS], s)
+    _advance(active, v.y_out, v.params, v.h_carry, given, uniforms, cfg[_CFG_DAYS],
+             cfg[_CFG_WEEKS], s)  # fmt: skip
     # The kernel's start buffer y0 still holds the interval's start state.
-    _evaluate(v.y0, active, cfg, info, reward, terminated, *state)
+    _evaluate(v.y0, v.params, active, cfg, info, reward, terminated, *state)
     if full:
-        _observe_full(s.y, s.steps, s.last_doses, cfg[_CFG_DT_OVER_H], obs)
+        _observe_full(s, cfg[_CFG_DT_OVER_H], cfg[_CFG_DAYS], obs)
 
 
 @njit(**JIT_FLAGS)
 def _env_step(
     active, doses, reward, terminated, rhs_c_addr, rhs_jit_addr, fbuf, ibuf, parallel, full,
-    info, obs, cfg, *state,
+    info, obs, cfg, uniforms, given, steroid, *state,
 ):  # pragma: no cover - compiled  # fmt: skip
-    """One decision interval in one compiled call: dosing, integrator, `_finish`.
+    """One decision interval in one compiled call: rules, dosing, integrator, `_finish`.
 
+    ``given`` receives the doses actually given (``doses`` after the label and irAE rules).
     Returns 1, or 0 without finishing if some patient's result is not clean (failed, or a
     non-finite or negative end state): the caller then runs the full check and `_finish`.
     """
     v = packed.unpack(fbuf, ibuf)
-    y = state[0]
+    s = EnvState(*state)
+    y = s.y
     for i in range(y.shape[0]):
         for j in range(y.shape[1]):
             v.y0[i, j] = y[i, j]
-    write_rates(doses, active, v.seg_u)
+    _apply_rules(doses, cfg[_CFG_DAYS], s, given, steroid)
+    write_rates(given, steroid, active, v.seg_u)
     if parallel:
         clean = packed.integrate_packed_batch(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)
     else:
         clean = packed.integrate_packed_single(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)
     if clean == 0:
         return 0
-    _finish(active, doses, reward, terminated, fbuf, ibuf, parallel, full, info, obs, cfg,
-            *state)  # fmt: skip
+    _finish(active, given, reward, terminated, fbuf, ibuf, parallel, full, info, obs, cfg,
+            uniforms, *state)  # fmt: skip
     return 1

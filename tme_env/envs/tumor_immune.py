@@ -143,7 +143,7 @@ class TumorImmuneEnv(gym.Env):
 
     ## Action Space
 
-    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v0``);
+    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v1``);
     delivery as `tme_env.dosing`:
 
     {actions}
@@ -156,7 +156,7 @@ class TumorImmuneEnv(gym.Env):
 
     ## Observation Space
 
-    ``observation="full"`` (``tme/TumorImmune-v0``), float32, 18 values; fields named by
+    ``observation="full"`` (``tme/TumorImmune-v1``), float32, 18 values; fields named by
     `tme_env.envs.core.FULL_OBSERVATION` (``observation_fields("full")``):
 
     | Num | Observation | Unit |
@@ -170,7 +170,7 @@ class TumorImmuneEnv(gym.Env):
 
     States are floored at 0: a round-off undershoot of a decaying state reads as 0.
 
-    ``observation="clinical"`` (``tme/TumorImmuneClinical-v0``), float32, 10 values, fields
+    ``observation="clinical"`` (``tme/TumorImmuneClinical-v1``), float32, 10 values, fields
     {clinical}: imaging log10 tumour burden (``imaging_cv`` noise, floored at the detection
     limit 1e9 cells), detectable flag, ANC (``anc_cv``), log10(1 + blood MDSC/uL)
     (``mdsc_cv``), last biopsy log10 CD8:MDSC ratio (every ``biopsy_every_steps`` steps,
@@ -192,10 +192,27 @@ class TumorImmuneEnv(gym.Env):
 
     ## Episode End
 
-    1. Termination: death (tumour >= 1e12 cells, or ANC < 0.1e9/L on any day of the interval:
-       fatal neutropenia) or cure (tumour < 1 cell).
-    2. Truncation: the horizon (default 3 years = 157 weekly steps) through
+    1. Termination: death (tumour >= 1e12 cells; ANC < 0.1e9/L on any day of the interval:
+       fatal neutropenia; or a grade 5 irAE) or cure (tumour < 1 cell). Toxic deaths count
+       as deaths in OS.
+    2. Truncation: the horizon (default 5 years = 261 weekly steps) through
        ``max_episode_steps`` of the registered ids.
+
+    ## Label rules and irAE management (enforced by the env, reported in ``info``)
+
+    * Anti-PD-1: 1.0 is one pembrolizumab 200 mg dose; PD-1 occupancy saturates at the label
+      dose, so dosing more often than q3w adds exposure (and irAE risk) but little effect.
+      At most 35 doses and 24 months from the first (``anti_pd1_doses``); later doses are
+      not given (``anti_pd1_blocked``).
+    * Chemotherapy: 1.0 is one full platinum doublet (carboplatin AUC 5 + pemetrexed
+      500 mg/m2); a dose above 0.5 counts as a platinum cycle, and after 6 cycles doses are
+      capped at 0.5 (pemetrexed maintenance) (``platinum_cycles``).
+    * Inhibitor: 1.0 is the labelled daily dose of a CXCR2 antagonist (navarixin-like);
+      it lowers blood neutrophils (adding to chemotherapy's neutropenia).
+    * irAEs (``irae_grade``, ``irae_count``): grade 1-2: anti-PD-1 held 2 weeks; grade 3:
+      held and prednisone 1 mg/kg/day tapered over 4 weeks (``on_steroids``; steroids
+      suppress effector T cells); grade 4 or a second grade 3: discontinued for good
+      (``anti_pd1_stopped``); grade 5: death (``irae_death``).
 
     ## Info
 
@@ -211,13 +228,21 @@ class TumorImmuneEnv(gym.Env):
     {arguments}
 
     >>> import gymnasium as gym, tme_env
-    >>> env = gym.make("tme/TumorImmune-v0")
+    >>> env = gym.make("tme/TumorImmune-v1")
     >>> obs, info = env.reset(seed=0)
     >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
     ## Version History
 
-    * v0: initial version.
+    * v1: model v1, every drug has a price: irAEs from anti-PD-1 exposure with the label's
+      management (holds, steroids that suppress T cells, discontinuation; fatal irAEs), a
+      CXCR2-class inhibitor with grounded potency that lowers neutrophils, saturating PD-1
+      occupancy, the 35-dose / 24-month anti-PD-1 and 6-cycle platinum caps, immune
+      phenotypes in the cohort (tme-cohort-v1), MDSC harm through T-cell suppression and
+      exhaustion, a functional hotness index, a 5-year horizon, a quality-adjusted reward
+      (Q-TWiST utilities), two more observation fields (irAE count, anti-PD-1 blocked) and
+      recalibration to KEYNOTE-189's updated and 5-year analyses.
+    * v0: initial version (no longer registered: ``gym.make`` names v1).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}

@@ -20,42 +20,57 @@ States (kernel order)::
                                                                     cells killed per day)
     C    chemotherapy exposure                                      full-dose units
     A    anti-PD-1 antibody                                         standard-dose units
-    I    suppressor-inhibitor                                       daily-dose units
+    I    suppressor-inhibitor (a CXCR2 antagonist, navarixin-like)  daily-dose units
+    G    corticosteroid effect (irAE management)                    prednisone 1 mg/kg/day
     P, T1, T2, T3, ANC   Friberg neutrophil model (proliferating, 3 transit, circulating)
                                                                     1e9 cells/L
 
-Inputs (infusion rates, dose units/day): ``chemo``, ``anti_pd1``, ``inhibitor``; a rate of 1
-for 1 day is one full dose of an infused drug, a rate of 1 is the labelled daily dose of the
-inhibitor. How a decision's dose fractions become these rates is `tme_env.dosing`.
+Inputs (infusion rates, dose units/day): ``chemo``, ``anti_pd1``, ``inhibitor``, ``steroid``;
+a rate of 1 for 1 day is one full dose of an infused drug, a rate of 1 is the labelled daily
+dose of the inhibitor, and of prednisone 1 mg/kg/day for the steroid (given by the clinic to
+manage immune-related adverse events, not chosen by a policy). How a decision's dose
+fractions become these rates is `tme_env.dosing`.
 
-Equations (N = S + R; f_N = N / (N + K_ex); Bk = A / (A + A50) is the PD-1 blockade;
-Ih = I / (I + I50) the inhibitor effect; Me = M (1 - inh_function Ih) the functional MDSCs;
-sup_rec = 1 / (1 + Me / M50_recruit), sup_kill = 1 / (1 + Me / M50_kill);
+Equations (N = S + R; f_N = N / (N + K_ex); Bk = A / (A + A50) is the PD-1 occupancy, which
+saturates at the label dose; Ih = I / (I + I50) the inhibitor effect; Me = M (1 - inh_function
+Ih) the functional MDSCs; sup_rec = 1 / (1 + Me / M50_recruit), sup_kill = 1 / (1 + Me /
+M50_kill), sup_exh = 1 + pi_X Me / (Me + M50_kill) (MDSC suppression of T cells: recruitment,
+killing, exhaustion); St = s_G G / (G + G50) the steroid suppression of effectors;
 kill_C(x) = x C / (C + C50) the saturating chemotherapy kill)::
 
-    growth   = g_S (1 + pi_M Me/(Me + M50_growth)) ln(K / N)  (Gompertz, both clones;
-                                                                MDSCs promote growth)
-    Dk       = d_E r^l / (s_E + r^l),  r = sup_kill E / N     (de Pillis ratio-dependent kill)
+    growth   = g_S (1 + pi_M Me/(Me + M50_growth)) ln(K / N)  (Gompertz, both clones; MDSC
+                                                                growth promotion pi_M = 0
+                                                                by default: no source)
+    Dk       = (1 - St) d_E r^l / (s_E + r^l),  r = sup_kill E / N   (ratio-dependent kill)
     chemo_S  = kill_C(k_chemo) S,   chemo_R = kill_C(k_chemo eps_R) R
     dS/dt = growth S - chemo_S - Dk S - mu (1 + mu_C kill_C(1)) S
-    dR/dt = growth g_R/g_S R - chemo_R - Dk R + mu (1 + mu_C kill_C(1)) S
-    dE/dt = sup_rec [rho_E N/(k_E + N) + rho_ICD D/(K_D + D)] - delta_E E
-            - q_E f_N E - x_E (1 - Bk) f_N E + reinv Bk X - kill_C(k_chemo_E) E
-    dX/dt = x_E (1 - Bk) f_N E - reinv Bk X - delta_X X
+    dR/dt = growth g_R/g_S R - chemo_R - iota_R Dk R + mu (1 + mu_C kill_C(1)) S
+    dE/dt = (1 - St) sup_rec [rho_E N/(k_E + N) + rho_ICD D/(K_D + D)] - delta_E E
+            - q_E f_N E - x_E sup_exh (1 - Bk) f_N E + reinv Bk X - kill_C(k_chemo_E) E
+    dX/dt = x_E sup_exh (1 - Bk) f_N E - reinv Bk X - delta_X X
     dM/dt = (1 - inh_recruit Ih) [alpha_N N/(q_N + N) + alpha_D D/(K_D + D)] - delta_M M
     dD/dt = (chemo_S + chemo_R) / 1e9 - delta_D D
     dC/dt = u_chemo - k_el_C C;  dA/dt = u_aPD1 - k_el_A A;  dI/dt = u_inh - k_el_I I
-    Friberg: dP/dt = k_tr P ((1 - C/(C + C50_N)) (ANC0/ANC)^gamma - 1)
+    dG/dt = u_steroid - k_el_G G
+    Friberg: dP/dt = k_tr P ((1 - C/(C + C50_N)) (1 - e_I Ih) (ANC0/ANC)^gamma - 1)
              dT1/dt = k_tr (P - T1), dT2/dt = k_tr (T1 - T2), dT3/dt = k_tr (T2 - T3)
              dANC/dt = k_tr (T3 - ANC)
+
+``iota_R`` (1: resistant cells are as visible to T cells as sensitive ones) is a knockout
+switch: relapse after a response is the resistant clone escaping immune control once MDSCs
+suppress it, which ``iota_R = 0`` removes. The inhibitor is a CXCR2 antagonist (navarixin,
+SX-682): it blocks the chemokine-driven recruitment of granulocytic MDSCs and, as in its
+trials, lowers blood neutrophils (``e_I``), adding to chemotherapy's neutropenia.
 
 Numerical guards (no effect on physical trajectories): populations and drug levels are read
 as ``max(x, 0)`` so that round-off undershoots of a vanishing state give no NaN, except the
 exhausted cells X, which enter only linearly (a small undershoot decays back towards 0 and
 cannot produce a NaN); the ANC in the feedback term is floored at 1e-6.
 
-Immune hotness index ``H = E / (E + theta_hot M)`` in [0, 1] (`hotness`); a tumour is *hot*
-when H >= 0.5, i.e. when active CD8+ cells outnumber MDSCs by at least ``theta_hot``.
+Immune hotness ``H = Dk / d_E`` in [0, 1] (`hotness`): the per-cell immune kill rate as a
+fraction of its maximum. It falls with fewer active effectors per tumour cell (an excluded or
+desert tumour, PD-1 exhaustion), with MDSC suppression of killing and with steroids: a tumour
+is *hot* when H >= 0.5, i.e. when immunity kills at more than half its full capacity.
 
 Every parameter carries value, unit and source (a paper and table from
 ``shared/reference/models.md``, or "calibrated: <target>"). Parameters marked "calibrated:
@@ -78,9 +93,13 @@ __all__ = [
     "DEATH_BURDEN_CELLS",
     "DETECTION_LIMIT_CELLS",
     "HOT_THRESHOLD",
+    "INPUT_NAMES",
     "MODEL",
+    "STATE_NAMES",
     "TMEParameters",
     "hotness",
+    "hotness_of_state",
+    "immune_kill",
     "quasi_steady_state",
 ]
 
@@ -97,10 +116,6 @@ _PI = (
 )
 _P1 = "calibrated: P1 untreated median OS 3-9 months"
 _P3 = "calibrated: P3 chemo doubles MDSCs after cycle 1 (Diaz-Montero 2009, models.md §3d)"
-_P5 = (
-    "calibrated: P5 inhibitor halves the MDSC peak (jointly with KEYNOTE-189 by "
-    "experiments/calibrate_tme.py; at the optimiser's upper bound 0.99)"
-)
 _TOX = "calibrated: grade >= 3 neutropenia in ~15% over 4 platinum-doublet cycles [M]"
 _DP06 = "de Pillis, Gu & Radunskaya 2006 (models.md §2)"
 _DP13 = "de Pillis et al. 2013 (models.md §3a)"
@@ -114,7 +129,7 @@ class TMEParameters(ModelParameters):
 
     # --- tumour -------------------------------------------------------------------------
     growth_rate: float = param(
-        0.00463303, unit="1/day", source=_PI,
+        0.011277, unit="1/day", source=_PI,
         description="Gompertz growth rate g_S of the chemo-sensitive clone",
     )  # fmt: skip
     carrying_capacity: float = param(
@@ -138,7 +153,7 @@ class TMEParameters(ModelParameters):
     )  # fmt: skip
     # --- chemotherapy ---------------------------------------------------------------------
     chemo_kill_rate: float = param(
-        0.692017, unit="1/day", source=_PI,
+        0.849788, unit="1/day", source=_PI,
         description="maximal chemotherapy kill rate of sensitive tumour cells k_chemo",
     )  # fmt: skip
     chemo_resistant_kill_fraction: float = param(
@@ -163,7 +178,7 @@ class TMEParameters(ModelParameters):
     )  # fmt: skip
     # --- effector T cells -----------------------------------------------------------------
     effector_kill_rate: float = param(
-        0.0496006, unit="1/day", source=_PI,
+        0.0979901, unit="1/day", source=_PI,
         description="maximal CD8+ kill rate d_E of the ratio-dependent law",
     )  # fmt: skip
     effector_kill_exponent: float = param(
@@ -180,7 +195,7 @@ class TMEParameters(ModelParameters):
         description="ratio scale s_E of the kill law",
     )  # fmt: skip
     effector_recruitment: float = param(
-        4.13181e+09, unit="cells/day", source=_PI,
+        5.49901e+09, unit="cells/day", source=_PI,
         description="maximal antigen-driven effector recruitment rho_E",
     )  # fmt: skip
     effector_recruitment_half_sat: float = param(
@@ -207,7 +222,7 @@ class TMEParameters(ModelParameters):
         description="maximal irreversible inactivation q_E of effectors by tumour",
     )  # fmt: skip
     exhaustion_rate: float = param(
-        1.80676, unit="1/day", source=_PI,
+        0.985017, unit="1/day", source=_PI,
         description="maximal PD-1-mediated exhaustion rate x_E of active effectors",
     )  # fmt: skip
     exhaustion_half_sat: float = param(
@@ -215,7 +230,7 @@ class TMEParameters(ModelParameters):
         description="tumour size of half-maximal exhaustion/inactivation K_ex",
     )  # fmt: skip
     reinvigoration_rate: float = param(
-        0.0597031, unit="1/day", source=_PI,
+        0.0685301, unit="1/day", source=_PI,
         description="rate at which PD-1 blockade reinvigorates exhausted cells",
     )  # fmt: skip
     exhausted_death_rate: float = param(
@@ -259,24 +274,36 @@ class TMEParameters(ModelParameters):
         description="MDSC death/egress rate delta_M",
     )  # fmt: skip
     mdsc_growth_promotion: float = param(
-        1.83487, unit="-",
+        0.0, unit="-",
         source=(
-            "structure: Bruchard 2013 (chemo-activated MDSCs release IL-1beta -> IL-17, "
-            "promoting tumour growth; models.md §3d); magnitude calibrated: P7 jointly with "
-            "KEYNOTE-189 by experiments/calibrate_tme.py"
+            "off in v1: Bruchard 2013 shows the route (chemo-activated MDSCs -> IL-1beta -> "
+            "IL-17) in mice but no source gives its size; kept as a scenario switch"
         ),
         description="maximal fractional increase of tumour growth by functional MDSCs pi_M",
+    )  # fmt: skip
+    mdsc_exhaustion_promotion: float = param(
+        1.0, unit="-",
+        source=(
+            "assumed: MDSCs up-regulate PD-L1 and drive CD8+ exhaustion (Gabrilovich & "
+            "Nagaraj, Nat Rev Immunol 2009 [M]); saturating MDSCs double the exhaustion rate"
+        ),
+        description="maximal fractional increase of PD-1 exhaustion by functional MDSCs pi_X",
     )  # fmt: skip
     mdsc_growth_half_sat: float = param(
         1.5e9, unit="cells", source="assumed: same scale as MDSC suppression of effectors",
         description="functional MDSCs giving half the maximal growth promotion M50_growth",
+    )  # fmt: skip
+    resistant_immune_visibility: float = param(
+        1.0, unit="-", upper=1.0,
+        source="assumed: resistance to chemotherapy does not hide cells from T cells",
+        description="immune kill of resistant relative to sensitive cells iota_R (knockout 0)",
     )  # fmt: skip
     mdsc_half_suppression_recruit: float = param(
         1.5e9, unit="cells", source="calibrated: P3 (chemo turns most tumours cold)",
         description="functional MDSCs halving effector recruitment M50_recruit",
     )  # fmt: skip
     mdsc_half_suppression_kill: float = param(
-        1.5e9, unit="cells", source="calibrated: P3 (chemo turns most tumours cold)",
+        6.79526e+08, unit="cells", source=_PI,
         description="functional MDSCs halving effector killing M50_kill",
     )  # fmt: skip
     # --- anti-PD-1 ------------------------------------------------------------------------
@@ -288,11 +315,53 @@ class TMEParameters(ModelParameters):
         description="anti-PD-1 elimination rate k_el_A",
     )  # fmt: skip
     anti_pd1_ec50: float = param(
-        0.05, unit="standard-dose units",
+        0.02, unit="standard-dose units",
         source=(
-            "assumed: full PD-1 occupancy at 2 mg/kg q3w (pembrolizumab label)"
+            "target engagement saturates at >= 1 mg/kg q3w (Patnaik et al. Clin Cancer Res "
+            "2015; pembrolizumab label): ~95% occupancy at the 1 mg/kg q3w trough (0.37 "
+            "units), 98% at the 200 mg q3w trough, so weekly dosing adds exposure, not effect"
         ),
-        description="anti-PD-1 level giving half-maximal blockade A50",
+        description="anti-PD-1 level giving half-maximal PD-1 occupancy A50",
+    )  # fmt: skip
+    irae_rate: float = param(
+        5.816e-4, unit="1/day",
+        source=(
+            "calibrated: immune-mediated AEs in 23.7% of patients on pembrolizumab "
+            "monotherapy (pooled, PMC11227881) by experiments/irae_calibration.py (Brent); "
+            "KEYNOTE-189 then gives 22.0% (22.7% [M])"
+        ),
+        description="irAE hazard at full exposure, median susceptibility, presentation immunity",
+    )  # fmt: skip
+    irae_exposure_half_sat: float = param(
+        2.0, unit="standard-dose units",
+        source=(
+            "assumed: irAE risk rises with antibody exposure above the level that saturates "
+            "PD-1 (flat exposure-safety over 2-10 mg/kg q3w, label; weekly 200 mg ~1.6x q3w)"
+        ),
+        description="anti-PD-1 level of half-maximal irAE hazard A50_irAE",
+    )  # fmt: skip
+    irae_susceptibility: float = param(
+        1.0, unit="-",
+        source="per-patient (cohort): log-normal, not observed (irAE-prone patients)",
+        description="patient multiplier of the irAE hazard",
+    )  # fmt: skip
+    irae_severe_fraction: float = param(
+        0.25, unit="-", upper=1.0,
+        source=(
+            "calibrated: patients with a grade 3-5 irAE, 6.3% pooled monotherapy "
+            "(PMC11227881) and 8.9% KEYNOTE-189 [M]; a patient can have several irAEs, so the "
+            "per-event fraction (0.25) sits below the per-patient 0.27-0.39 "
+            "(experiments/irae_calibration.py prints both arms)"
+        ),
+        description="fraction of irAEs of grade 3-5",
+    )  # fmt: skip
+    irae_fatal_fraction: float = param(
+        0.003, unit="-", upper=1.0,
+        source=(
+            "calibrated: irAE deaths in 0.2% of patients on pembrolizumab monotherapy "
+            "(PMC11227881); per event, with recurrences: 0.003"
+        ),
+        description="fraction of irAEs that are fatal (grade 5)",
     )  # fmt: skip
     # --- suppressor-inhibitor -------------------------------------------------------------
     inhibitor_elimination_rate: float = param(
@@ -307,12 +376,45 @@ class TMEParameters(ModelParameters):
         description="inhibitor level of half-maximal effect I50",
     )  # fmt: skip
     inhibitor_recruitment_block: float = param(
-        0.99, unit="-", source=_P5, upper=1.0,
+        0.5, unit="-", upper=1.0,
+        source=(
+            "grounded: MDSC-targeting agents lower blood MDSCs by a third to a half "
+            "(tadalafil 0.81- vs 1.26-fold, Califano 2015; CXCR2 antagonism lowered ANC "
+            "44-48%, Armstrong 2024); 0.5 x Ih(0.78 at the labelled dose) = 39% at steady state"
+        ),
         description="maximal fractional block of MDSC recruitment",
     )  # fmt: skip
     inhibitor_function_block: float = param(
-        0.5, unit="-", source=_P5, upper=1.0,
+        0.0, unit="-", upper=1.0,
+        source="CXCR2 antagonists block MDSC trafficking, not their suppressive function",
         description="maximal fractional block of MDSC suppressive function",
+    )  # fmt: skip
+    inhibitor_neutrophil_effect: float = param(
+        0.12, unit="-", upper=1.0,
+        source=(
+            "calibrated: navarixin lowered blood ANC by 44-48% (Armstrong et al. Invest New "
+            "Drugs 2024): (1 - 0.12 x 0.78)^(1/gamma) = 0.54 at steady state"
+        ),
+        description="maximal fractional cut of neutrophil progenitor proliferation e_I",
+    )  # fmt: skip
+    # --- corticosteroids (irAE management) ------------------------------------------------
+    steroid_suppression: float = param(
+        0.6, unit="-", upper=1.0,
+        source=(
+            "assumed: prednisone 1-2 mg/kg/day lowers effector T-cell function and number "
+            "by more than half for the taper (label and ASCO/NCCN irAE guidance [M])"
+        ),
+        description="maximal fractional suppression of effector recruitment and killing s_G",
+    )  # fmt: skip
+    steroid_ec50: float = param(
+        0.25, unit="prednisone mg/kg/day",
+        source="assumed: 1 mg/kg/day gives 80% of the maximal effect",
+        description="steroid effect level of half-maximal suppression G50",
+    )  # fmt: skip
+    steroid_elimination_rate: float = param(
+        1.0, unit="1/day",
+        source="assumed: lymphocyte effects wane within ~1 day after a dose (prednisolone)",
+        description="decay rate k_el_G of the steroid effect",
     )  # fmt: skip
     # --- neutrophils (Friberg) ------------------------------------------------------------
     neutrophil_baseline: float = param(
@@ -328,7 +430,7 @@ class TMEParameters(ModelParameters):
         description="feedback exponent gamma",
     )  # fmt: skip
     neutrophil_drug_ec50: float = param(
-        0.190297,
+        0.189514,
         unit="full-dose units",
         source=(
             "Friberg 2002 structure with an Emax drug effect C/(C + C50_N) in place of the "
@@ -336,11 +438,6 @@ class TMEParameters(ModelParameters):
             + _TOX
         ),
         description="chemotherapy exposure halving progenitor proliferation C50_N",
-    )  # fmt: skip
-    # --- readout ----------------------------------------------------------------------------
-    hot_ratio: float = param(
-        1.0, unit="-", source="assumed: hot when active CD8+ cells >= MDSCs (CD8:MDSC ratio 1)",
-        description="CD8:MDSC ratio theta_hot at which the hotness index is 0.5",
     )  # fmt: skip
 
     @property
@@ -350,9 +447,39 @@ class TMEParameters(ModelParameters):
 
 
 _P = index_enum("_P", TMEParameters.names())
-STATE_NAMES = ("S", "R", "E", "X", "M", "D", "C", "A", "I", "P", "T1", "T2", "T3", "ANC")
+STATE_NAMES = ("S", "R", "E", "X", "M", "D", "C", "A", "I", "G", "P", "T1", "T2", "T3", "ANC")
+INPUT_NAMES = ("chemo", "anti_pd1", "inhibitor", "steroid")
 _X = index_enum("_X", STATE_NAMES)
-_U = index_enum("_U", ("chemo", "anti_pd1", "inhibitor"))
+_U = index_enum("_U", INPUT_NAMES)
+
+
+@njit(**JIT_FLAGS)
+def _suppression(y, p):  # pragma: no cover - compiled
+    """``(functional MDSCs, sup_rec, sup_kill, sup_exh, steroid suppression)`` at state y."""
+    inh = max(y[_X.I], 0.0)
+    inh_eff = inh / (inh + p[_P.inhibitor_ec50])
+    m_func = max(y[_X.M], 0.0) * (1.0 - p[_P.inhibitor_function_block] * inh_eff)
+    sup_rec = 1.0 / (1.0 + m_func / p[_P.mdsc_half_suppression_recruit])
+    sup_kill = 1.0 / (1.0 + m_func / p[_P.mdsc_half_suppression_kill])
+    sup_exh = 1.0 + p[_P.mdsc_exhaustion_promotion] * m_func / (
+        m_func + p[_P.mdsc_half_suppression_kill]
+    )
+    ster = max(y[_X.G], 0.0)
+    steroid = p[_P.steroid_suppression] * ster / (ster + p[_P.steroid_ec50])
+    return m_func, sup_rec, sup_kill, sup_exh, steroid
+
+
+@njit(**JIT_FLAGS)
+def immune_kill(y, p):  # pragma: no cover - compiled
+    """Per-cell immune kill rate ``Dk`` (1/day) of the sensitive clone at state ``y``."""
+    n_cells = max(y[_X.S], 0.0) + max(y[_X.R], 0.0)
+    if n_cells <= 0.0:
+        return 0.0
+    _, _, sup_kill, _, steroid = _suppression(y, p)
+    ratio = sup_kill * max(y[_X.E], 0.0) / n_cells
+    expo = p[_P.effector_kill_exponent]
+    rl = ratio if expo == 1.0 else ratio**expo
+    return (1.0 - steroid) * p[_P.effector_kill_rate] * rl / (p[_P.effector_kill_steepness] + rl)
 
 
 @njit(**JIT_FLAGS)
@@ -373,18 +500,13 @@ def rhs(t, y, p, u, dydt):  # noqa: ARG001 - autonomous model; t is part of the 
     c_eff = chemo / (chemo + p[_P.chemo_ec50])
     blockade = apd1 / (apd1 + p[_P.anti_pd1_ec50])
     inh_eff = inh / (inh + p[_P.inhibitor_ec50])
-    m_func = mdsc * (1.0 - p[_P.inhibitor_function_block] * inh_eff)
-    sup_rec = 1.0 / (1.0 + m_func / p[_P.mdsc_half_suppression_recruit])
-    sup_kill = 1.0 / (1.0 + m_func / p[_P.mdsc_half_suppression_kill])
+    m_func, sup_rec, sup_kill, sup_exh, steroid = _suppression(y, p)
 
     # Tumour growth (Gompertz, shared niche) and kills.
     if n_cells > 0.0:
         promote = 1.0 + p[_P.mdsc_growth_promotion] * m_func / (m_func + p[_P.mdsc_growth_half_sat])
         growth = p[_P.growth_rate] * promote * np.log(p[_P.carrying_capacity] / n_cells)
-        ratio = sup_kill * eff / n_cells
-        expo = p[_P.effector_kill_exponent]
-        rl = ratio if expo == 1.0 else ratio**expo
-        immune = p[_P.effector_kill_rate] * rl / (p[_P.effector_kill_steepness] + rl)
+        immune = immune_kill(y, p)
     else:
         growth = 0.0
         immune = 0.0
@@ -393,17 +515,20 @@ def rhs(t, y, p, u, dydt):  # noqa: ARG001 - autonomous model; t is part of the 
     switch = p[_P.switching_rate] * (1.0 + p[_P.chemo_induced_switching] * c_eff) * s_cells
     dydt[_X.S] = growth * s_cells - chemo_s - immune * s_cells - switch
     dydt[_X.R] = (
-        growth * p[_P.resistant_growth_factor] * r_cells - chemo_r - immune * r_cells + switch
+        growth * p[_P.resistant_growth_factor] * r_cells
+        - chemo_r
+        - p[_P.resistant_immune_visibility] * immune * r_cells
+        + switch
     )
 
     # Effector T cells: recruitment (antigen, immunogenic death) suppressed by MDSCs; death,
     # inactivation, PD-1 exhaustion (blocked by anti-PD-1), reinvigoration, chemo kill.
     f_n = n_cells / (n_cells + p[_P.exhaustion_half_sat])
-    recruit = sup_rec * (
+    recruit = (1.0 - steroid) * sup_rec * (
         p[_P.effector_recruitment] * n_cells / (p[_P.effector_recruitment_half_sat] + n_cells)
         + p[_P.icd_recruitment] * dmg / (p[_P.damage_half_sat] + dmg)
     )
-    exhaust = p[_P.exhaustion_rate] * (1.0 - blockade) * f_n * eff
+    exhaust = p[_P.exhaustion_rate] * sup_exh * (1.0 - blockade) * f_n * eff
     reinvig = p[_P.reinvigoration_rate] * blockade * exh
     dydt[_X.E] = (
         recruit
@@ -431,26 +556,58 @@ def rhs(t, y, p, u, dydt):  # noqa: ARG001 - autonomous model; t is part of the 
     dydt[_X.C] = u[_U.chemo] - p[_P.chemo_elimination_rate] * y[_X.C]
     dydt[_X.A] = u[_U.anti_pd1] - p[_P.anti_pd1_elimination_rate] * y[_X.A]
     dydt[_X.I] = u[_U.inhibitor] - p[_P.inhibitor_elimination_rate] * y[_X.I]
+    dydt[_X.G] = u[_U.steroid] - p[_P.steroid_elimination_rate] * y[_X.G]
 
     # Friberg neutrophil model.
     ktr = 4.0 / p[_P.neutrophil_mean_transit_time]
     anc = max(y[_X.ANC], 1e-6)
     prol = y[_X.P]
     drug = chemo / (chemo + p[_P.neutrophil_drug_ec50])
+    marrow = (1.0 - drug) * (1.0 - p[_P.inhibitor_neutrophil_effect] * inh_eff)
     feedback = (p[_P.neutrophil_baseline] / anc) ** p[_P.neutrophil_feedback]
-    dydt[_X.P] = ktr * prol * ((1.0 - drug) * feedback - 1.0)
+    dydt[_X.P] = ktr * prol * (marrow * feedback - 1.0)
     dydt[_X.T1] = ktr * (prol - y[_X.T1])
     dydt[_X.T2] = ktr * (y[_X.T1] - y[_X.T2])
     dydt[_X.T3] = ktr * (y[_X.T2] - y[_X.T3])
     dydt[_X.ANC] = ktr * (y[_X.T3] - y[_X.ANC])
 
 
-def hotness(effectors: np.ndarray, mdscs: np.ndarray, hot_ratio: float | np.ndarray = 1.0):
-    """Immune hotness index ``H = E / (E + hot_ratio * M)`` in [0, 1]; hot if ``H >= 0.5``."""
-    e = np.maximum(np.asarray(effectors, dtype=float), 0.0)
-    m = np.maximum(np.asarray(mdscs, dtype=float), 0.0)
-    denom = e + np.asarray(hot_ratio) * m
-    return np.divide(e, denom, out=np.zeros(np.broadcast(e, denom).shape), where=denom > 0)
+@njit(**JIT_FLAGS)
+def hotness_of_state(y, p):  # pragma: no cover - compiled
+    """Immune hotness ``H = Dk / d_E`` in [0, 1] of one state (see the module docstring)."""
+    return immune_kill(y, p) / p[_P.effector_kill_rate]
+
+
+def hotness(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Immune hotness ``H = Dk / d_E`` of states ``y`` with parameters ``p`` (kernel order).
+
+    Args:
+        y: States, ``(n_states,)``, ``(n_patients, n_states)`` or ``(n_patients, n_states,
+            n_times)``.
+        p: Parameter arrays, ``(n_parameters,)`` or ``(n_patients, n_parameters)``.
+
+    Returns:
+        H with the shape of ``y`` without its state axis.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    if y.ndim == 1:
+        return np.float64(hotness_of_state(np.ascontiguousarray(y), np.ascontiguousarray(p)))
+    y3 = y if y.ndim == 3 else y[:, :, None]
+    p2 = np.broadcast_to(p, (y3.shape[0], p.shape[-1]))
+    out = np.empty((y3.shape[0], y3.shape[2]))
+    _hotness_batch(np.ascontiguousarray(y3), np.ascontiguousarray(p2), out)
+    return out if y.ndim == 3 else out[:, 0]
+
+
+@njit(**JIT_FLAGS)
+def _hotness_batch(y, p, out):  # pragma: no cover - compiled
+    col = np.empty(y.shape[1])
+    for i in range(y.shape[0]):
+        for k in range(y.shape[2]):
+            for j in range(y.shape[1]):
+                col[j] = y[i, j, k]
+            out[i, k] = hotness_of_state(col, p[i])
 
 
 def quasi_steady_state(p: TMEParameters, tumour_cells: float, resistant_fraction: float) -> dict:
@@ -465,10 +622,10 @@ def quasi_steady_state(p: TMEParameters, tumour_cells: float, resistant_fraction
     mdsc = p.mdsc_tumour_recruitment * n / (p.mdsc_tumour_half_sat + n) / p.mdsc_death_rate
     sup_rec = 1.0 / (1.0 + mdsc / p.mdsc_half_suppression_recruit)
     recruit = sup_rec * p.effector_recruitment * n / (p.effector_recruitment_half_sat + n)
-    eff = recruit / (
-        p.effector_death_rate + (p.effector_inactivation_rate + p.exhaustion_rate) * f_n
-    )
-    exh = p.exhaustion_rate * f_n * eff / p.exhausted_death_rate
+    sup_exh = 1.0 + p.mdsc_exhaustion_promotion * mdsc / (mdsc + p.mdsc_half_suppression_kill)
+    exhaustion = p.exhaustion_rate * sup_exh
+    eff = recruit / (p.effector_death_rate + (p.effector_inactivation_rate + exhaustion) * f_n)
+    exh = exhaustion * f_n * eff / p.exhausted_death_rate
     anc = p.neutrophil_baseline
     return {
         "S": n * (1.0 - resistant_fraction),
@@ -480,6 +637,7 @@ def quasi_steady_state(p: TMEParameters, tumour_cells: float, resistant_fraction
         "C": 0.0,
         "A": 0.0,
         "I": 0.0,
+        "G": 0.0,
         "P": anc,
         "T1": anc,
         "T2": anc,
@@ -500,6 +658,7 @@ def _default_states() -> tuple[StateVar, ...]:
         "C": ("full-dose units", "chemotherapy exposure"),
         "A": ("standard-dose units", "anti-PD-1 antibody (1 = one 200 mg pembrolizumab dose)"),
         "I": ("daily-dose units", "suppressor-inhibitor (1 = one labelled daily dose)"),
+        "G": ("prednisone mg/kg/day", "corticosteroid effect level (irAE management)"),
         "P": ("1e9 cells/L", "proliferating neutrophil progenitors"),
         "T1": ("1e9 cells/L", "neutrophil transit compartment 1"),
         "T2": ("1e9 cells/L", "neutrophil transit compartment 2"),
@@ -520,6 +679,7 @@ MODEL = Model(
         InputVar("chemo", "full doses/day", "chemotherapy (rate 1 for 1 day = one full dose)"),
         InputVar("anti_pd1", "standard doses/day", "anti-PD-1 (rate 1 for 1 day = 200 mg)"),
         InputVar("inhibitor", "daily doses/day", "suppressor-inhibitor (rate 1 = labelled dose)"),
+        InputVar("steroid", "mg/kg/day", "prednisone-equivalent steroid (given by the clinic)"),
     ),
     parameter_class=TMEParameters,
     rhs=rhs,

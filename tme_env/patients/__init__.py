@@ -1,9 +1,15 @@
 """Virtual patients and cohorts for the ``tme`` model.
 
 A `VirtualPatient` is a parameter set, a presentation state and phenotype labels. Cohorts are
-drawn from a documented population distribution (`POPULATION`): log-normal spreads around the
-model's nominal (calibrated) values, with a correlation between the two MDSC recruitment
-routes. Named splits are fixed: patient ``i`` of split ``s`` is generated from its own seed
+drawn from a documented population distribution: an immune phenotype (`IMMUNE_PHENOTYPES`:
+inflamed, excluded or desert tumours, which scale effector recruitment) and log-normal
+spreads (`POPULATION`) around the model's nominal (calibrated) values, with a correlation
+between the two MDSC recruitment routes. The phenotypes are what monitoring can reveal: the
+biopsy's CD8:MDSC ratio tells inflamed from desert tumours, the blood MDSC rise after a
+chemotherapy cycle tells strong from weak MDSC responders, and irAE history tells irAE-prone
+patients (``irae_susceptibility``, never observed directly).
+
+Named splits are fixed: patient ``i`` of split ``s`` is generated from its own seed
 ``SeedSequence((COHORT_SEED, SPLITS[s], i))``, so
 
 * the same split name and size always give the same patients, bit for bit;
@@ -25,11 +31,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tme_env.models.tme import MODEL, TMEParameters, hotness, quasi_steady_state
+from tme_env.models.tme import HOT_THRESHOLD, MODEL, TMEParameters, hotness, quasi_steady_state
 
 __all__ = [
     "COHORT_SEED",
     "COHORT_VERSION",
+    "IMMUNE_PHENOTYPES",
     "POPULATION",
     "SPLITS",
     "Cohort",
@@ -40,7 +47,7 @@ __all__ = [
 ]
 
 #: Version of the population definition; bump it whenever POPULATION or the sampling changes.
-COHORT_VERSION = "tme-cohort-v0"
+COHORT_VERSION = "tme-cohort-v1"
 #: Root seed of the named splits.
 COHORT_SEED = 20261126
 #: Named splits and their seed-stream keys. ``test`` is held out for final evaluation.
@@ -60,7 +67,9 @@ class LogNormalSpread:
 POPULATION: tuple[LogNormalSpread, ...] = (
     LogNormalSpread("growth_rate", 0.25, "tumour doubling times vary ~2x between patients"),
     LogNormalSpread("chemo_kill_rate", 0.30, "chemosensitivity varies between tumours"),
-    LogNormalSpread("effector_recruitment", 0.60, "immune-inflamed vs immune-excluded tumours"),
+    LogNormalSpread(
+        "effector_recruitment", 0.30, "within-phenotype spread (the phenotype sets the level)"
+    ),
     LogNormalSpread("effector_kill_rate", 0.10, "de Pillis 2013: d in [1.7, 2.2]"),
     LogNormalSpread("mdsc_tumour_recruitment", 0.30, "myeloid recruitment by tumour chemokines"),
     LogNormalSpread(
@@ -71,6 +80,21 @@ POPULATION: tuple[LogNormalSpread, ...] = (
     ),
     LogNormalSpread("neutrophil_baseline", 0.25, "Friberg 2002 inter-individual variability"),
     LogNormalSpread("neutrophil_drug_ec50", 0.30, "Friberg 2002 inter-individual variability"),
+    LogNormalSpread(
+        "irae_susceptibility",
+        1.0,
+        "irAE-prone patients: a log-normal frailty (assumed sigma 1: the top decile ~3.6x the "
+        "median hazard); autoimmune history and germline factors raise irAE risk (Khan 2020 [M])",
+    ),
+)
+#: Immune phenotypes of the tumour (Chen & Mellman, Nature 2017; Hegde et al., Clin Cancer
+#: Res 2016): ``(name, probability, multiplier of effector recruitment)``. Proportions are
+#: rounded from NSCLC immune-profiling series (about a third inflamed [M]); the multipliers
+#: are assumed (inflamed tumours admit ~3x the T-cell influx of excluded ones, deserts ~1/5).
+IMMUNE_PHENOTYPES: tuple[tuple[str, float, float], ...] = (
+    ("inflamed", 0.35, 2.0),
+    ("excluded", 0.40, 0.7),
+    ("desert", 0.25, 0.15),
 )
 #: Correlation of the standard-normal deviates (log scale) between parameters of POPULATION:
 #: both MDSC recruitment routes reflect the same myeloid propensity of the host.
@@ -82,7 +106,7 @@ CORRELATIONS: dict[tuple[str, str], float] = {
 BURDEN_MEDIAN, BURDEN_SIGMA, BURDEN_RANGE = 3e10, 0.7, (2e9, 3e11)
 #: Resistant fraction at presentation: log-normal, median 0.00033 (calibrated: KEYNOTE-189,
 #: experiments/calibrate_tme.py), sigma 1.0, capped at 0.2.
-RESISTANT_MEDIAN, RESISTANT_SIGMA, RESISTANT_MAX = 0.000330916, 1.0, 0.2
+RESISTANT_MEDIAN, RESISTANT_SIGMA, RESISTANT_MAX = 0.000440075, 1.0, 0.2
 #: z-score above which a patient is a "strong" chemo-induced MDSC responder (top quartile).
 STRONG_RESPONDER_Z = 0.6745
 
@@ -108,8 +132,10 @@ class VirtualPatient:
         parameters: The patient's model parameters.
         initial_state: State at presentation (day 0), by state name.
         phenotype: Labels: ``mdsc_responder`` (strong/intermediate/weak chemo-induced MDSC
-            response: top/middle/bottom quartile of the population), ``immune_status``
-            (hot/cold at presentation), and the underlying z-scores.
+            response: top/middle/bottom quartile of the population), ``immune_class``
+            (inflamed/excluded/desert, `IMMUNE_PHENOTYPES`), ``irae_prone`` (top quartile of
+            irAE susceptibility), ``immune_status`` (hot/cold at presentation), and the
+            underlying z-scores.
     """
 
     patient_id: str
@@ -135,6 +161,13 @@ def _draw(
         s.parameter: getattr(base, s.parameter) * math.exp(s.sigma * zi)
         for s, zi in zip(POPULATION, z, strict=True)
     }
+    u_phenotype = rng.random()
+    cum = 0.0
+    for immune_class, prob, scale in IMMUNE_PHENOTYPES:  # noqa: B007 - the last one stays
+        cum += prob
+        if u_phenotype < cum:
+            break
+    overrides["effector_recruitment"] *= scale
     params = base.replace(**overrides)
     while True:
         burden = BURDEN_MEDIAN * math.exp(BURDEN_SIGMA * rng.standard_normal())
@@ -148,10 +181,13 @@ def _draw(
         "strong" if z_mdsc > STRONG_RESPONDER_Z
         else "weak" if z_mdsc < -STRONG_RESPONDER_Z else "intermediate"
     )  # fmt: skip
-    h0 = float(hotness(y0["E"], y0["M"], params.hot_ratio))
+    h0 = float(hotness(np.array([y0[k] for k in MODEL.state_names]), params.to_array()))
+    z_irae = float(z[[s.parameter for s in POPULATION].index("irae_susceptibility")])
     phenotype = {
         "mdsc_responder": responder,
-        "immune_status": "hot" if h0 >= 0.5 else "cold",
+        "immune_class": immune_class,
+        "irae_prone": bool(z_irae > STRONG_RESPONDER_Z),
+        "immune_status": "hot" if h0 >= HOT_THRESHOLD else "cold",
         "z": {s.parameter: float(zi) for s, zi in zip(POPULATION, z, strict=True)},
     }
     return VirtualPatient(patient_id, params, y0, phenotype)

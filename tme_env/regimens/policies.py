@@ -156,7 +156,7 @@ def get(
     name: str,
     observation: str = "full",
     decision_interval_days: float = 7.0,
-    horizon_days: float = 1095.0,
+    horizon_days: float = 1827.0,
 ) -> Regimen:
     """Build a regimen policy for environments with the given settings.
 
@@ -182,7 +182,7 @@ class Regimen:
         spec: RegimenSpec,
         observation: str = "full",
         decision_interval_days: float = 7.0,
-        horizon_days: float = 1095.0,
+        horizon_days: float = 1827.0,
     ) -> None:
         """See `get`."""
         self.fields = observation_fields(observation)  # raises on an unknown mode

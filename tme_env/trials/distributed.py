@@ -270,6 +270,11 @@ class ArmTally:
     anti_pd1_doses: float = 0.0
     inhibitor_dose_days: float = 0.0
     fraction_hot: float = 0.0
+    q_twist_days: float = 0.0
+    irae: int = 0
+    irae_grade3plus: int = 0
+    irae_deaths: int = 0
+    anti_pd1_discontinued: int = 0
 
     def add(self, arm: ArmOutcomes) -> None:
         """Add one shard's patients."""
@@ -289,6 +294,14 @@ class ArmTally:
         self.anti_pd1_doses += float(np.sum(arm.dose_anti_pd1))
         self.inhibitor_dose_days += float(np.sum(arm.dose_inhibitor))
         self.fraction_hot += float(np.sum(arm.fraction_hot))
+        # Q-TWiST is restricted to the horizon with no other censoring: a plain mean.
+        self.q_twist_days += float(np.sum(arm.q_twist_days))
+        irae = np.zeros(len(arm.os_days)) if arm.irae_worst_grade is None else arm.irae_worst_grade
+        self.irae += int(np.sum(irae > 0))
+        self.irae_grade3plus += int(np.sum(irae >= 3))
+        self.irae_deaths += int(np.sum(irae >= 5))
+        if arm.anti_pd1_discontinued is not None:
+            self.anti_pd1_discontinued += int(np.sum(arm.anti_pd1_discontinued))
 
     @staticmethod
     def columns(counts: dict[tuple[float, bool], int]) -> tuple[np.ndarray, ...]:
@@ -333,7 +346,7 @@ def summarise_tallies(
 
     from tme_env.regimens import REGIMENS
 
-    rows, rmst_days = [], {}
+    rows, rmst_days, q_days = [], {}, {}
     for name, t in tallies.items():
         row: dict[str, Any] = {"arm": name, "patients": t.patients}
         for label, counts in (("os", t.os), ("pfs", t.pfs)):
@@ -346,12 +359,16 @@ def summarise_tallies(
                 rmst_days[name] = float(restricted_mean_survival_time(km, t=horizon_days))
                 row["rmst_os_months"] = rmst_days[name] / MONTH
         n = max(t.patients, 1)
+        q_days[name] = t.q_twist_days / n
+        row["q_twist_months"] = q_days[name] / MONTH
         row.update(
             objective_response_rate=t.responders / n, cure_rate=t.cured / n,
             grade3plus_neutropenia_rate=t.grade3plus / n, mean_chemo_doses=t.chemo_doses / n,
             mean_anti_pd1_doses=t.anti_pd1_doses / n,
             mean_inhibitor_dose_days=t.inhibitor_dose_days / n,
-            fraction_time_hot=t.fraction_hot / n,
+            fraction_time_hot=t.fraction_hot / n, irae_rate=t.irae / n,
+            irae_grade3plus_rate=t.irae_grade3plus / n, irae_death_rate=t.irae_deaths / n,
+            anti_pd1_discontinued_rate=t.anti_pd1_discontinued / n,
         )  # fmt: skip
         rows.append(row)
     ref = reference if reference is not None else next(iter(tallies))
@@ -375,12 +392,12 @@ def summarise_tallies(
         low, high = _exp_or_inf(cph.confidence_intervals_.loc["arm"].to_numpy())
         row.update(hazard_ratio_os=float(_exp_or_inf(cph.params_["arm"])), hr_ci_low=float(low),
                    hr_ci_high=float(high), logrank_p=float(p))  # fmt: skip
-    standard = [n for n in rmst_days if n in REGIMENS and n != "no-treatment"]
+    standard = [n for n in q_days if n in REGIMENS and n != "no-treatment"]
     for row in rows:
-        if "no-treatment" in rmst_days and standard:
-            best = max(rmst_days[n] for n in standard)
-            base = rmst_days["no-treatment"]
-            row["benchmark_score"] = 100.0 * (rmst_days[row["arm"]] - base) / (best - base)
+        if "no-treatment" in q_days and standard:
+            best = max(q_days[n] for n in standard)
+            base = q_days["no-treatment"]
+            row["benchmark_score"] = 100.0 * (q_days[row["arm"]] - base) / (best - base)
         else:
             row["benchmark_score"] = float("nan")
     return rows

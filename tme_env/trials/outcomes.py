@@ -67,6 +67,12 @@ class ArmOutcomes:
         y: States of an open-loop arm, shape ``(n_patients, n_states, len(t))``; ``None`` for an
             env arm.
         state_names: Names of axis 1 of ``y``; ``None`` for an env arm.
+        tox_days: Days with grade >= 3 toxicity while alive (env arm: weeks with grade >= 3
+            neutropenia on the worst day, or a grade >= 3 irAE and its steroid course;
+            open-loop arm: days with ANC < 1.0e9/L). The TOX part of Q-TWiST.
+        irae_worst_grade: Worst irAE grade (0 none, 2 for grades 1-2, 3, 4, 5); env arms only
+            (an open-loop arm has no irAEs: zeros).
+        anti_pd1_discontinued: Anti-PD-1 stopped for good after an irAE; env arms only.
     """
 
     name: str
@@ -86,6 +92,15 @@ class ArmOutcomes:
     t: np.ndarray | None = None
     y: np.ndarray | None = None
     state_names: tuple[str, ...] | None = None
+    tox_days: np.ndarray | None = None
+    irae_worst_grade: np.ndarray | None = None
+    anti_pd1_discontinued: np.ndarray | None = None
+
+    @property
+    def q_twist_days(self) -> np.ndarray:
+        """Quality-adjusted survival per patient (`tme_env.clinical.q_twist_days`)."""
+        tox = np.zeros_like(self.os_days) if self.tox_days is None else self.tox_days
+        return clinical.q_twist_days(self.os_days, self.pfs_days, tox)
 
     def state(self, name: str) -> np.ndarray:
         """One state for every patient, shape ``(n_patients, len(t))`` (open-loop arms only).
@@ -191,32 +206,31 @@ def trajectory_outcomes(
     t: np.ndarray,
     y: np.ndarray,
     state_names: tuple[str, ...],
-    hot_ratio: np.ndarray,
+    params: np.ndarray,
     os_days: np.ndarray,
     os_event: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cure, worst neutropenia grade and fraction of time hot of open-loop trajectories.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cure, worst neutropenia grade, fraction of time hot and toxic days of trajectories.
 
     Args:
         t: Output days.
         y: States, shape ``(n_patients, n_states, len(t))``.
         state_names: Names of axis 1 of ``y``.
-        hot_ratio: Each patient's ``hot_ratio`` parameter (`tme_env.models.tme.hotness`).
+        params: Each patient's parameters, ``(n_patients, n_parameters)`` (kernel order).
         os_days: Overall survival (days): only outputs before death count.
         os_event: Death flags.
 
     Returns:
-        ``(cured, worst_grade, fraction_hot)`` per patient (see `ArmOutcomes`).
+        ``(cured, worst_grade, fraction_hot, tox_days)`` per patient (see `ArmOutcomes`).
     """
     alive = (t[None, :] < os_days[:, None]) | ~os_event[:, None]
     burden = clinical.tumour_burden(y, state_names)
     cured = (alive & (burden < CURE_CELLS)).any(axis=1)
     anc = y[:, state_index(state_names, "ANC")]
     worst = np.where(alive, clinical.neutropenia_grade(anc), 0).max(axis=1).astype(float)
-    hot = clinical.hotness(
-        y[:, state_index(state_names, "E")], y[:, state_index(state_names, "M")],
-        np.asarray(hot_ratio, dtype=float)[:, None],
-    ) >= clinical.HOT_THRESHOLD  # fmt: skip
+    hot = clinical.hotness(y, params) >= clinical.HOT_THRESHOLD
     lived = alive[:, 1:]
     fraction_hot = (hot[:, 1:] & lived).sum(axis=1) / np.maximum(lived.sum(axis=1), 1)
-    return cured, worst, fraction_hot
+    dt = np.diff(t, prepend=t[0])
+    tox_days = ((anc < 1.0) & alive).astype(float) @ dt
+    return cured, worst, fraction_hot, tox_days

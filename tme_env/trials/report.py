@@ -6,11 +6,13 @@ against a reference arm (`tme_env.trials.survival`).
 
 **Benchmark score** (the leaderboard metric), per policy, on the same patients::
 
-    score = 100 * (RMST_policy - RMST_no-treatment) / (RMST_best-standard - RMST_no-treatment)
+    score = 100 * (Q_policy - Q_no-treatment) / (Q_best-standard - Q_no-treatment)
 
-with RMST the restricted mean overall survival over the horizon and "best standard" the
-standard regimen (`tme_env.regimens`, excluding no-treatment) with the largest RMST. 0 means
-no better than no treatment, 100 as good as the best standard regimen.
+with Q the mean quality-adjusted survival over the horizon in the Q-TWiST sense
+(`tme_env.clinical.q_twist_days`: time with grade >= 3 toxicity and time after progression
+count at utility 0.5) and "best standard" the standard regimen (`tme_env.regimens`,
+excluding no-treatment) with the largest Q. 0 means no better than no treatment, 100 as good
+as the best standard regimen. RMST, OS, PFS, response and toxicity rates stay in the report.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
 
     horizon = result.horizon_days
     rmst_days = {}
+    q_days = {}
     rows = []
     for name, arm in result.arms.items():
         row: dict[str, Any] = {"arm": name, "patients": len(arm.os_days)}
@@ -61,6 +64,8 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
             if label == "os":
                 rmst_days[name] = rmst(days, event, horizon)
                 row["rmst_os_months"] = rmst_days[name] / MONTH
+        q_days[name] = float(arm.q_twist_days.mean())
+        row["q_twist_months"] = q_days[name] / MONTH
         row["objective_response_rate"] = arm.objective_response_rate
         row["cure_rate"] = float(arm.cured.mean())
         row["grade3plus_neutropenia_rate"] = float((arm.worst_grade >= 3).mean())
@@ -68,6 +73,12 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
         row["mean_anti_pd1_doses"] = float(arm.dose_anti_pd1.mean())
         row["mean_inhibitor_dose_days"] = float(arm.dose_inhibitor.mean())
         row["fraction_time_hot"] = float(arm.fraction_hot.mean())
+        irae = arm.irae_worst_grade if arm.irae_worst_grade is not None else arm.worst_grade * 0
+        row["irae_rate"] = float((irae > 0).mean())
+        row["irae_grade3plus_rate"] = float((irae >= 3).mean())
+        row["irae_death_rate"] = float((irae >= 5).mean())
+        stopped = arm.anti_pd1_discontinued
+        row["anti_pd1_discontinued_rate"] = float(stopped.mean()) if stopped is not None else 0.0
         rows.append(row)
     ref = reference if reference is not None else next(iter(result.arms))
     if ref not in result.arms:
@@ -82,12 +93,12 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
         hr, low, high = cox_hazard_ratio(arm.os_days, arm.os_event, ref_arm.os_days,
                                          ref_arm.os_event)  # fmt: skip
         row.update(hazard_ratio_os=hr, hr_ci_low=low, hr_ci_high=high, logrank_p=p)
-    standard = [n for n in rmst_days if n in REGIMENS and n != "no-treatment"]
+    standard = [n for n in q_days if n in REGIMENS and n != "no-treatment"]
     for row in rows:
-        if "no-treatment" in rmst_days and standard:
-            best = max(rmst_days[n] for n in standard)
-            base = rmst_days["no-treatment"]
-            row["benchmark_score"] = 100.0 * (rmst_days[row["arm"]] - base) / (best - base)
+        if "no-treatment" in q_days and standard:
+            best = max(q_days[n] for n in standard)
+            base = q_days["no-treatment"]
+            row["benchmark_score"] = 100.0 * (q_days[row["arm"]] - base) / (best - base)
         else:
             row["benchmark_score"] = float("nan")
     return rows
@@ -169,25 +180,28 @@ def write_report(
         lines = [f"# Virtual trial: {result.env_id}", "",
                  f"{result.n_patients} patients per arm ({result.split} split, paired design), "
                  f"horizon {result.horizon_days:.0f} days, seed {result.seed}.", "",
-                 "| arm | median OS (95% CI), mo | median PFS, mo | RMST, mo | ORR | cure | "
-                 "G>=3 neutropenia | time hot | HR OS (95% CI) | log-rank p | score |",
-                 "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                 "| arm | median OS (95% CI), mo | median PFS, mo | RMST, mo | Q-TWiST, mo | "
+                 "ORR | cure | G>=3 neutropenia | irAE (G>=3) | time hot | HR OS (95% CI) | "
+                 "log-rank p | score |",
+                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for r in rows:
             f = {k: format_number(v, ".2f") for k, v in r.items() if isinstance(v, float)}
             lines.append(
                 f"| {r['arm']} | {_months(r['median_os_months'])} "
                 f"({_months(r['median_os_ci_low'])}-{_months(r['median_os_ci_high'])}) | "
                 f"{_months(r['median_pfs_months'])} | {_months(r['rmst_os_months'])} | "
-                f"{r['objective_response_rate']:.0%} | "
+                f"{_months(r['q_twist_months'])} | {r['objective_response_rate']:.0%} | "
                 f"{r['cure_rate']:.0%} | {r['grade3plus_neutropenia_rate']:.0%} | "
+                f"{r['irae_rate']:.0%} ({r['irae_grade3plus_rate']:.0%}) | "
                 f"{r['fraction_time_hot']:.0%} | {f['hazard_ratio_os']} "
                 f"({f['hr_ci_low']}-{f['hr_ci_high']}) | "
                 f"{format_number(r['logrank_p'], '.2g')} | "
                 f"{format_number(r['benchmark_score'], '.0f')} |"
             )
         lines += ["", f"Reference arm for HR and log-rank: {reference or rows[0]['arm']}.",
-                  "Benchmark score: 100 x (RMST - RMST no-treatment) / (RMST best standard - "
-                  "RMST no-treatment).",
+                  "Benchmark score: 100 x (Q - Q no-treatment) / (Q best standard - "
+                  "Q no-treatment), Q the mean Q-TWiST (grade >= 3 toxicity and time after "
+                  "progression at utility 0.5).",
                   *([] if all(math.isfinite(r["benchmark_score"]) for r in rows) else
                     [f"Score n/a: {SCORE_NEEDS}."]),
                   "", "![OS](km_os.png)", "", "![PFS](km_pfs.png)", "",

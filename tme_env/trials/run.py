@@ -14,7 +14,6 @@ import numpy as np
 from tme_env import clinical
 from tme_env.envs import ENV_IDS
 from tme_env.envs.vector import TumorImmuneVectorEnv
-from tme_env.models import get as get_model
 from tme_env.patients import Cohort, cohort
 from tme_env.simulator import simulate_batch
 from tme_env.trials.outcomes import (
@@ -29,7 +28,7 @@ from tme_env.trials.outcomes import (
 __all__ = ["concat_arms", "run_schedule", "run_trial", "run_trial_shard"]
 
 #: The envs a trial can run on.
-TRIAL_ENV_IDS = ("tme/TumorImmune-v0", "tme/TumorImmuneClinical-v0")
+TRIAL_ENV_IDS = ("tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1")
 
 
 def _run_arm(
@@ -58,6 +57,9 @@ def _run_arm(
     worst = np.asarray(info["neutropenia_grade"], dtype=float).copy()
     doses = np.zeros((n, horizon_steps, 3))
     cured = np.zeros(n, dtype=bool)
+    tox_days = np.zeros(n)
+    irae_worst = np.zeros(n)
+    stopped = np.zeros(n, dtype=bool)
     death_day = np.full(n, np.nan)
     state, start = None, np.ones(n, dtype=bool)
     for k in range(horizon_steps):
@@ -71,6 +73,9 @@ def _run_arm(
         burden[live, k + 1] = info["imaging_tumour_cells"][live]
         hot_steps[live] += info["is_hot"][live]
         worst[live] = np.maximum(worst[live], info["neutropenia_grade"][live])
+        tox_days[live] += dt * info["grade3_toxicity"][live]
+        irae_worst[live] = np.maximum(irae_worst[live], info["irae_grade"][live])
+        stopped[live] |= info["anti_pd1_stopped"][live] > 0
         died = live & ((info["dead"] > 0) | (info["toxic_death"] > 0))
         death_day[died] = info["day"][died]
         cured |= live & (info["cured"] > 0)
@@ -94,6 +99,8 @@ def _run_arm(
         name, ids, os_days, os_event, pfs_days, pfs_event, best, cured,
         worst, doses[:, :, 0].sum(axis=1), doses[:, :, 1].sum(axis=1),
         doses[:, :, 2].sum(axis=1) * dt, hot_steps / np.maximum(steps_lived, 1), doses,
+        tox_days=np.minimum(tox_days, os_days), irae_worst_grade=irae_worst,
+        anti_pd1_discontinued=stopped,
     )  # fmt: skip
     return outcomes, horizon
 
@@ -156,13 +163,14 @@ def concat_arms(parts: list[ArmOutcomes]) -> ArmOutcomes:
         merged["patient_ids"] += list(p.patient_ids)
     for f in fields(ArmOutcomes):
         if f.name not in merged and f.name not in ("t", "y", "state_names"):
-            merged[f.name] = np.concatenate([getattr(p, f.name) for p in parts])
+            values = [getattr(p, f.name) for p in parts]
+            merged[f.name] = None if values[0] is None else np.concatenate(values)
     return ArmOutcomes(**merged)
 
 
 def run_trial(
     policies: dict[str, Any],
-    env_id: str = "tme/TumorImmune-v0",
+    env_id: str = "tme/TumorImmune-v1",
     split: str = "test",
     n_patients: int = 500,
     seed: int = 0,
@@ -220,7 +228,7 @@ def run_trial(
 def run_schedule(
     cohort: Cohort,
     schedule: list,
-    horizon_days: float = 1095.0,
+    horizon_days: float = 1827.0,
     dt_days: float = 1.0,
     imaging_days: np.ndarray | tuple[float, ...] = clinical.KEYNOTE189_IMAGING_DAYS,
     name: str = "schedule",
@@ -253,13 +261,13 @@ def run_schedule(
     )
     burden = clinical.tumour_burden(res.y, res.state_names)
     os_days, os_event, pfs_days, pfs_event, best = survival_outcomes(t, burden, imaging_days)
-    hot_ratio = params[:, get_model("tme").parameter_names.index("hot_ratio")]
-    cured, worst, fraction_hot = trajectory_outcomes(
-        t, res.y, res.state_names, hot_ratio, os_days, os_event
+    cured, worst, fraction_hot, tox_days = trajectory_outcomes(
+        t, res.y, res.state_names, params, os_days, os_event
     )
     totals, weekly = schedule_doses(schedule, os_days, int(np.ceil(t[-1] / WEEK_DAYS)))
     return ArmOutcomes(
         name, cohort.ids, os_days, os_event, pfs_days, pfs_event, best, cured, worst,
         totals[:, 0], totals[:, 1], totals[:, 2], fraction_hot, weekly,
-        t=t, y=res.y, state_names=res.state_names,
+        t=t, y=res.y, state_names=res.state_names, tox_days=tox_days,
+        irae_worst_grade=np.zeros(len(cohort)), anti_pd1_discontinued=np.zeros(len(cohort), bool),
     )  # fmt: skip

@@ -1,0 +1,215 @@
+"""A documented family of fixed schedules, and a simple monitoring-driven feedback rule.
+
+`FixedSchedule` is the open-loop policy family of the v1 benchmark study (issue "every drug
+has a price"): chemotherapy for 0, 4 or 6 q3w cycles (platinum doublet, then pemetrexed
+maintenance unless ``maintenance=False``), anti-PD-1 weekly / q3w / q6w / never (the env's
+label rules cap it at 35 doses and 24 months, and hold or stop it after irAEs), and the
+suppressor-inhibitor continuously / in chemotherapy weeks only (the first two weeks of each
+cycle) / never, each at a dose level. ``FixedSchedule.grid()`` enumerates the family.
+
+`FeedbackRule` reads only the clinical observation (`tme_env.envs.core.CLINICAL_OBSERVATION`)
+and adapts: chemotherapy q3w for 4 cycles, stopped after a response and restarted on
+progression (while the env allows platinum); the inhibitor in a chemotherapy cycle only
+when the blood MDSC assay has risen above its pre-treatment level by ``mdsc_rise`` (log10);
+anti-PD-1 q3w (the env holds or stops it after an irAE).
+
+Both have SB3's ``predict`` and work on batches, like `tme_env.regimens.Regimen`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from tme_env.envs.core import observation_fields
+from tme_env.regimens.policies import CYCLE_DAYS, INDUCTION_CYCLES, MAINTENANCE_CHEMO_DOSE
+
+__all__ = ["FeedbackRule", "FixedSchedule"]
+
+_PD1_EVERY = {"weekly": 7.0, "q3w": 21.0, "q6w": 42.0, "none": math.inf}
+_INHIBITOR = ("continuous", "chemo-weeks", "none")
+
+
+@dataclass(frozen=True)
+class FixedSchedule:
+    """One member of the fixed-schedule family (see the module docstring).
+
+    Attributes:
+        chemo_cycles: q3w chemotherapy cycles at full dose (0, 4 or 6 in the study grid).
+        maintenance: Pemetrexed maintenance (dose 0.5) q3w after the cycles.
+        anti_pd1: ``"weekly"``, ``"q3w"``, ``"q6w"`` or ``"none"``.
+        inhibitor: ``"continuous"``, ``"chemo-weeks"`` or ``"none"``.
+        chemo_dose: Dose fraction of each cycle.
+        inhibitor_dose: Dose fraction of the inhibitor when given.
+        observation: The observation mode the policy is fed (it only reads the time).
+        decision_interval_days: Days per env step.
+        horizon_days: Env horizon (to read the day from the time fraction).
+    """
+
+    chemo_cycles: int = 4
+    maintenance: bool = True
+    anti_pd1: str = "q3w"
+    inhibitor: str = "none"
+    chemo_dose: float = 1.0
+    inhibitor_dose: float = 1.0
+    observation: str = "full"
+    decision_interval_days: float = 7.0
+    horizon_days: float = 1827.0
+
+    def __post_init__(self) -> None:
+        """Validate the choices."""
+        if self.anti_pd1 not in _PD1_EVERY:
+            raise ValueError(f"unknown anti_pd1 {self.anti_pd1!r}; valid: {', '.join(_PD1_EVERY)}")
+        if self.inhibitor not in _INHIBITOR:
+            raise ValueError(
+                f"unknown inhibitor {self.inhibitor!r}; valid: {', '.join(_INHIBITOR)}"
+            )
+        observation_fields(self.observation)
+
+    @property
+    def name(self) -> str:
+        """A short label, e.g. ``chemo4+m/pd1-q3w/inh-none``."""
+        m = "+m" if self.maintenance and self.chemo_cycles else ""
+        return f"chemo{self.chemo_cycles}{m}/pd1-{self.anti_pd1}/inh-{self.inhibitor}"
+
+    @classmethod
+    def grid(cls, **common: object) -> list[FixedSchedule]:
+        """The study grid: chemo 0/4/6 cycles x anti-PD-1 x inhibitor (36 schedules)."""
+        return [
+            cls(chemo_cycles=c, anti_pd1=a, inhibitor=i, **common)
+            for c, a, i in itertools.product((0, 4, 6), _PD1_EVERY, _INHIBITOR)
+        ]
+
+    def doses_on(self, day: np.ndarray) -> np.ndarray:
+        """The doses on ``day`` (days since the start), ``(n, 3)`` float32."""
+        day = np.asarray(day, dtype=np.float64)
+        out = np.zeros((day.size, 3), dtype=np.float32)
+        cycle, phase = np.divmod(day + 1e-9, CYCLE_DAYS)
+        on_cycle_day = phase < self.decision_interval_days - 1e-6
+        in_cycles = cycle < self.chemo_cycles
+        out[:, 0] = np.where(on_cycle_day & in_cycles, self.chemo_dose, 0.0)
+        if self.maintenance and self.chemo_cycles:
+            out[:, 0] = np.where(on_cycle_day & ~in_cycles, MAINTENANCE_CHEMO_DOSE, out[:, 0])
+        every = _PD1_EVERY[self.anti_pd1]
+        if math.isfinite(every):
+            out[:, 1] = np.where(np.mod(day + 1e-9, every) < self.decision_interval_days - 1e-6,
+                                 1.0, 0.0)  # fmt: skip
+        chemo_weeks = (phase < 2 * self.decision_interval_days - 1e-6) & (
+            in_cycles | (self.maintenance and self.chemo_cycles > 0)
+        )
+        if self.inhibitor == "continuous":
+            out[:, 2] = self.inhibitor_dose
+        elif self.inhibitor == "chemo-weeks":
+            out[:, 2] = np.where(chemo_weeks, self.inhibitor_dose, 0.0)
+        return out
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: object = None,
+        episode_start: np.ndarray | None = None,  # noqa: ARG002 - stateless
+        deterministic: bool = True,  # noqa: ARG002 - deterministic
+    ) -> tuple[np.ndarray, object]:
+        """Doses for the next interval (SB3's interface)."""
+        obs = np.atleast_2d(np.asarray(observation, dtype=np.float64))
+        t = obs[:, observation_fields(self.observation).time_fraction]
+        day = np.round(t * self.horizon_days / self.decision_interval_days) * (
+            self.decision_interval_days
+        )
+        action = self.doses_on(day)
+        return (action[0] if np.ndim(observation) == 1 else action), state
+
+
+class FeedbackRule:
+    """A monitoring-driven rule on the clinical observation (see the module docstring).
+
+    Args:
+        mdsc_rise: Rise of log10(1 + blood MDSC/uL) over its pre-treatment value that
+            triggers the inhibitor in the current chemotherapy cycle (0.18 = 1.5-fold).
+        progression: Rise of the imaging burden over its nadir that restarts chemotherapy
+            (log10; 0.3 = 2-fold, beyond RECIST's +20% diameter, i.e. +73% volume).
+        horizon_days: Env horizon (to read the day from the time fraction).
+        decision_interval_days: Days per env step.
+    """
+
+    def __init__(
+        self,
+        mdsc_rise: float = math.log10(1.5),
+        progression: float = math.log10(2.0),
+        horizon_days: float = 1827.0,
+        decision_interval_days: float = 7.0,
+    ) -> None:
+        """Set the thresholds."""
+        self.mdsc_rise = float(mdsc_rise)
+        self.progression = float(progression)
+        self.horizon = float(horizon_days)
+        self.dt = float(decision_interval_days)
+        self.f = observation_fields("clinical")
+
+    def __repr__(self) -> str:
+        """The rule and its thresholds."""
+        return f"FeedbackRule(mdsc_rise={self.mdsc_rise:.3f}, progression={self.progression:.3f})"
+
+    @staticmethod
+    def _new(n: int) -> dict[str, np.ndarray]:
+        return {
+            "mdsc0": np.full(n, np.nan),
+            "nadir": np.full(n, np.inf),
+            "cycles": np.zeros(n, dtype=np.int64),
+            "next_chemo": np.zeros(n),
+            "cycle_start": np.full(n, -np.inf),
+            "on_chemo": np.ones(n, dtype=bool),
+            "inhibit": np.zeros(n, dtype=bool),
+        }
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: dict[str, np.ndarray] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,  # noqa: ARG002 - deterministic
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Doses for the next interval, and the updated bookkeeping (SB3's interface)."""
+        obs = np.atleast_2d(np.asarray(observation, dtype=np.float64))
+        n, f = obs.shape[0], self.f
+        if state is None or len(state["cycles"]) != n:
+            state = self._new(n)
+        else:
+            state = {k: v.copy() for k, v in state.items()}
+        if episode_start is not None:
+            fresh = np.asarray(episode_start, dtype=bool).reshape(-1)
+            if fresh.any():
+                new = self._new(int(fresh.sum()))
+                for k in state:
+                    state[k][fresh] = new[k]
+        day = np.round(obs[:, f.time_fraction] * self.horizon / self.dt) * self.dt
+        burden = obs[:, f.imaging_log10_burden]
+        mdsc = obs[:, f.log10_blood_mdsc]
+        anc = obs[:, f.anc]
+        state["mdsc0"] = np.where(np.isnan(state["mdsc0"]), mdsc, state["mdsc0"])
+        state["nadir"] = np.minimum(state["nadir"], burden)
+        # De-escalate after a response (induction done), restart on progression.
+        progressed = burden > state["nadir"] + self.progression
+        done = state["cycles"] >= INDUCTION_CYCLES
+        state["on_chemo"] = np.where(done & ~progressed, False, state["on_chemo"])
+        restart = done & progressed & ~state["on_chemo"]
+        state["on_chemo"] |= restart
+        state["nadir"] = np.where(restart, burden, state["nadir"])
+        state["cycles"] = np.where(restart, 0, state["cycles"])
+        due = state["on_chemo"] & (day >= state["next_chemo"] - 1e-9) & (anc >= 1.5)
+        action = np.zeros((n, 3), dtype=np.float32)
+        action[:, 0] = np.where(due, 1.0, 0.0)
+        state["cycles"] += due
+        state["next_chemo"] = np.where(due, day + CYCLE_DAYS, state["next_chemo"])
+        state["cycle_start"] = np.where(due, day, state["cycle_start"])
+        # The inhibitor in a chemotherapy cycle once the blood MDSC assay has risen.
+        in_cycle = day - state["cycle_start"] < 2 * self.dt - 1e-9
+        state["inhibit"] = np.where(due, False, state["inhibit"])
+        state["inhibit"] |= in_cycle & (mdsc > state["mdsc0"] + self.mdsc_rise)
+        action[:, 2] = np.where(in_cycle & state["inhibit"], 1.0, 0.0)
+        # Anti-PD-1 q3w from day 0 (the env applies the label and irAE rules).
+        action[:, 1] = np.where(np.mod(day + 1e-9, CYCLE_DAYS) < self.dt - 1e-6, 1.0, 0.0)
+        return (action[0] if np.ndim(observation) == 1 else action), state
