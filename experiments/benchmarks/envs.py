@@ -29,7 +29,6 @@ import numba
 import numpy as np
 
 import tme_env
-from tme_env.dosing import write_rates
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simulator import rhs2003_python  # noqa: E402 - the plain-Python de Pillis rhs, defined once
@@ -72,16 +71,16 @@ def kernel_rate(steps: int) -> tuple[float, float]:
     st = core.stepper
     starts = []
     for a in actions:
-        starts.append((st.params[0].copy(), core.state.y[0].copy(), st.h_carry[0]))
+        start = (st.params[0].copy(), core.state.y[0].copy(), st.h_carry[0])
         _, _, terminated, truncated, _ = env.step(a)
+        # The rates the env's dosing wrote for this interval (after the label and irAE rules).
+        starts.append((*start, st.seg_u.copy()))
         if terminated or truncated:
             env.reset()
     elapsed, n_steps = 0.0, 0
-    active = np.ones(1, dtype=np.bool_)
-    for (params, y, h), a in zip(starts, actions, strict=True):
+    for params, y, h, rates in starts:
         st.params[0], st.h_carry[0], st.y0[0] = params, h, y
-        # The env's own dosing: doses into the sub-interval rates (tme_env.dosing).
-        write_rates(np.asarray(a, dtype=np.float64)[None], active, st.seg_u)
+        st.seg_u[...] = rates
         t0 = time.perf_counter()
         st.kernel(*st.kernel_args)
         elapsed += time.perf_counter() - t0
