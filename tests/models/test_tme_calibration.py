@@ -25,3 +25,9 @@ def test_defaults_equal_the_committed_calibration_output():
     for name in report["parameters"]:
         if name != "resistant_median":
             assert "calibrated" in info[name].source, name
+
+
+def test_irae_rate_equals_the_committed_irae_calibration_output():
+    report = json.loads((REPORT.parent / "irae_calibration.json").read_text())
+    assert TMEParameters().irae_rate == pytest.approx(report["irae_rate"], rel=1e-5)
+    assert "calibrated" in {p.name: p for p in TMEParameters().info()}["irae_rate"].source

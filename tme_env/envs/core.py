@@ -597,10 +597,10 @@ class TumorImmuneCore:
         u = self._uniforms
         if self.n == 1:
             if active[0]:
-                u[0] = rngs[0].random(2)
+                rngs[0].random(out=u[0])
         else:
             for i in np.flatnonzero(active):
-                u[i] = rngs[i].random(2)
+                rngs[i].random(out=u[i])
         if not _env_step(active, doses, reward, terminated, *self._step_args):
             self.stepper.check_result()  # raises SimulationError (or accepts round-off)
             _, _, fbuf, ibuf, parallel, full, info, obs, c, u, given, _, *state = self._step_args
