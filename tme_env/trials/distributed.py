@@ -47,7 +47,7 @@ import numpy as np
 
 from tme_env.io import OutputFolder, json_safe
 from tme_env.trials.outcomes import ArmOutcomes, TrialResult
-from tme_env.trials.report import MONTH
+from tme_env.trials.report import MONTH, benchmark_scores
 from tme_env.trials.run import TRIAL_ENV_IDS, concat_arms, run_trial_shard
 
 __all__ = [
@@ -344,7 +344,6 @@ def summarise_tallies(
     from lifelines.statistics import logrank_test
     from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
-    from tme_env.regimens import REGIMENS
 
     rows, rmst_days, q_days = [], {}, {}
     for name, t in tallies.items():
@@ -392,14 +391,9 @@ def summarise_tallies(
         low, high = _exp_or_inf(cph.confidence_intervals_.loc["arm"].to_numpy())
         row.update(hazard_ratio_os=float(_exp_or_inf(cph.params_["arm"])), hr_ci_low=float(low),
                    hr_ci_high=float(high), logrank_p=float(p))  # fmt: skip
-    standard = [n for n in q_days if n in REGIMENS and n != "no-treatment"]
+    scores = benchmark_scores(q_days)
     for row in rows:
-        if "no-treatment" in q_days and standard:
-            best = max(q_days[n] for n in standard)
-            base = q_days["no-treatment"]
-            row["benchmark_score"] = 100.0 * (q_days[row["arm"]] - base) / (best - base)
-        else:
-            row["benchmark_score"] = float("nan")
+        row["benchmark_score"] = scores[row["arm"]]
     return rows
 
 

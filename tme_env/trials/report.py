@@ -26,7 +26,7 @@ from tme_env.io import OutputFolder, format_number, json_safe
 from tme_env.trials.outcomes import TrialResult
 from tme_env.trials.survival import cox_hazard_ratio, km_median_ci, logrank_p, rmst
 
-__all__ = ["MONTH", "summarise", "write_report"]
+__all__ = ["MONTH", "benchmark_scores", "summarise", "write_report"]
 
 #: Days per month (365.25 / 12).
 MONTH = 30.4375
@@ -47,8 +47,6 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
     Raises:
         ValueError: If ``reference`` is not an arm of the trial.
     """
-    from tme_env.regimens import REGIMENS
-
     horizon = result.horizon_days
     rmst_days = {}
     q_days = {}
@@ -93,15 +91,25 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
         hr, low, high = cox_hazard_ratio(arm.os_days, arm.os_event, ref_arm.os_days,
                                          ref_arm.os_event)  # fmt: skip
         row.update(hazard_ratio_os=hr, hr_ci_low=low, hr_ci_high=high, logrank_p=p)
-    standard = [n for n in q_days if n in REGIMENS and n != "no-treatment"]
+    scores = benchmark_scores(q_days)
     for row in rows:
-        if "no-treatment" in q_days and standard:
-            best = max(q_days[n] for n in standard)
-            base = q_days["no-treatment"]
-            row["benchmark_score"] = 100.0 * (q_days[row["arm"]] - base) / (best - base)
-        else:
-            row["benchmark_score"] = float("nan")
+        row["benchmark_score"] = scores[row["arm"]]
     return rows
+
+
+def benchmark_scores(q_days: dict[str, float]) -> dict[str, float]:
+    """The benchmark score of every arm from its mean Q-TWiST (see the module docstring).
+
+    NaN for every arm unless the trial has the no-treatment arm and a standard regimen.
+    """
+    from tme_env.regimens import REGIMENS
+
+    standard = [n for n in q_days if n in REGIMENS and n != "no-treatment"]
+    if "no-treatment" not in q_days or not standard:
+        return {name: float("nan") for name in q_days}
+    best = max(q_days[n] for n in standard)
+    base = q_days["no-treatment"]
+    return {name: 100.0 * (q - base) / (best - base) for name, q in q_days.items()}
 
 
 def write_report(
