@@ -12,6 +12,9 @@ Sub-commands:
 * ``tme quickstart``: train PPO briefly, then the virtual trial against all regimens.
 * ``tme dataset``: log a clinician-like behaviour policy into a Minari offline-RL dataset
   (`tme_env.offline`; needs the ``offline`` extra).
+* ``tme benchmark``: score policies (regimen, SB3 ``model.zip``, ``module:attr``; repeated
+  names are seeds) under the protocol of ``BENCHMARK.md`` and write a leaderboard row
+  (`tme_env.benchmark`).
 * ``tme sweep CONFIG.yml``: algorithm x seed x budget sweep of ``tme train`` + evaluation on
   Ray Tune (`tme_env.sweep`); ``tme trial --backend ray`` runs a trial's shards on Ray.
 """
@@ -279,6 +282,22 @@ def _cmd_trial(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    from tme_env.benchmark import MARKDOWN_HEADER, markdown_row, run_benchmark
+
+    result = run_benchmark(args.policy, env_id=args.env, n_patients=args.n_patients,
+                           seed=args.seed, out=args.out, trusted=args.trust_model,
+                           overwrite=args.overwrite, progress=True)  # fmt: skip
+    print(f"\n{MARKDOWN_HEADER}")
+    for row in result.rows:
+        print(markdown_row(row))
+    for row in result.rows:
+        if not row["meets_protocol"]:
+            print(f"{row['submission']}: not a protocol result ({'; '.join(row['deviations'])})")
+    print(f"\nwrote {args.out}/leaderboard.md, leaderboard.json, scores.json, trial/report.md")
+    return 0
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from tme_env.sweep import load_sweep_config, run_sweep
 
@@ -437,6 +456,22 @@ def build_parser() -> argparse.ArgumentParser:
                          help="flat memory for 10^5+ patients: per-patient outcomes to "
                          "OUT/patients.parquet, summary from tallies, no dose plot")  # fmt: skip
     p_trial.set_defaults(func=_cmd_trial)
+
+    p_bench = sub.add_parser("benchmark", help="score policies under the benchmark protocol")
+    p_bench.add_argument("--policy", action="append", required=True,
+                         help="[NAME=]regimen, model .zip or module:attr; a repeated NAME "
+                         "is another seed of one submission")  # fmt: skip
+    p_bench.add_argument("--env", "--task", dest="env", default="tme/TumorImmuneClinical-v1",
+                         help="task id (BENCHMARK.md): the clinical or full v1 env")  # fmt: skip
+    p_bench.add_argument("--n-patients", type=_int_at_least(2), default=500,
+                         help="test patients per arm (protocol: 500)")  # fmt: skip
+    p_bench.add_argument("--seed", type=_int_at_least(0), default=0,
+                         help="trial seed (protocol: 0)")  # fmt: skip
+    p_bench.add_argument("--out", default="benchmark", help="output folder (new or empty)")
+    p_bench.add_argument("--overwrite", action="store_true", help="replace an earlier output")
+    p_bench.add_argument("--trust-model", action="store_true",
+                         help="skip the warning before unpickling model files")  # fmt: skip
+    p_bench.set_defaults(func=_cmd_benchmark)
 
     p_sweep = sub.add_parser("sweep", help="algorithm x seed x budget sweep on Ray Tune")
     p_sweep.add_argument("config", help="sweep YAML (see tme_env/sweep.py)")
