@@ -13,7 +13,8 @@ progression (while the env allows platinum); the inhibitor in a chemotherapy cyc
 when the blood MDSC assay has risen above its pre-treatment level by ``mdsc_rise`` (log10);
 anti-PD-1 q3w (the env holds or stops it after an irAE).
 
-Both have SB3's ``predict`` and work on batches, like `tme_env.regimens.Regimen`.
+`ConstantDoses` gives the same doses every week. All have SB3's ``predict`` and work on
+batches, like `tme_env.regimens.Regimen`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from tme_env.envs.core import observation_fields
 from tme_env.regimens.policies import CYCLE_DAYS, INDUCTION_CYCLES, MAINTENANCE_CHEMO_DOSE
 
-__all__ = ["FeedbackRule", "FixedSchedule"]
+__all__ = ["ConstantDoses", "FeedbackRule", "FixedSchedule"]
 
 _PD1_EVERY = {"weekly": 7.0, "q3w": 21.0, "q6w": 42.0, "none": math.inf}
 _INHIBITOR = ("continuous", "chemo-weeks", "none")
@@ -121,6 +122,36 @@ class FixedSchedule:
         )
         action = self.doses_on(day)
         return (action[0] if np.ndim(observation) == 1 else action), state
+
+
+class ConstantDoses:
+    """The same doses every decision interval (e.g. ``[1, 1, 1]``: everything, always).
+
+    The env's label rules still apply (platinum capped at maintenance after 6 cycles,
+    anti-PD-1 stopped after 35 doses or 24 months, irAE holds).
+    """
+
+    def __init__(self, doses: tuple[float, float, float]) -> None:
+        """Set the doses (fractions, in action order)."""
+        self.doses = np.asarray(doses, dtype=np.float32)
+        if self.doses.shape != (3,) or not np.all((self.doses >= 0) & (self.doses <= 1)):
+            raise ValueError(f"doses must be 3 fractions in [0, 1], got {doses!r}")
+
+    def __repr__(self) -> str:
+        """The doses."""
+        return f"ConstantDoses({self.doses.tolist()})"
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: object = None,
+        episode_start: np.ndarray | None = None,  # noqa: ARG002 - stateless
+        deterministic: bool = True,  # noqa: ARG002 - deterministic
+    ) -> tuple[np.ndarray, object]:
+        """The constant doses (SB3's interface)."""
+        if np.ndim(observation) == 1:
+            return self.doses.copy(), state
+        return np.tile(self.doses, (np.shape(observation)[0], 1)), state
 
 
 class FeedbackRule:
