@@ -136,6 +136,33 @@ def test_model_of_another_task_is_refused(tmp_path) -> None:  # noqa: ANN001
     assert not out.exists()
 
 
+def test_discrete_model_scores_on_the_full_task_through_its_dose_levels(tmp_path) -> None:  # noqa: ANN001
+    import gymnasium as gym
+    from stable_baselines3 import DQN
+
+    from tme_env.agents.callbacks import DiscreteDoses
+
+    path = tmp_path / "dqn.zip"
+    DQN("MlpPolicy", gym.make("tme/TumorImmuneDiscrete-v1"), buffer_size=100, learning_starts=0,
+        device="cpu").save(path)  # fmt: skip
+    name, policy = resolve_policy(str(path), "tme/TumorImmune-v1", trusted=True)
+    assert name == "dqn" and isinstance(policy, DiscreteDoses)
+    with pytest.raises(ValueError, match="observation space has shape"):
+        resolve_policy(str(path), CLINICAL, trusted=True)
+
+
+def test_model_with_a_rescaled_action_box_is_refused(tmp_path) -> None:  # noqa: ANN001
+    import gymnasium as gym
+    from gymnasium.wrappers import RescaleAction
+    from stable_baselines3 import PPO
+
+    path = tmp_path / "rescaled.zip"
+    env = RescaleAction(gym.make(CLINICAL), -1.0, 1.0)
+    PPO("MlpPolicy", env, n_steps=64, batch_size=64, device="cpu").save(path)
+    with pytest.raises(ValueError, match=r"action space Box\(-1\.0, 1\.0.*does not match"):
+        resolve_policy(str(path), CLINICAL, trusted=True)
+
+
 def test_submission_named_like_a_regimen_is_refused() -> None:
     with pytest.raises(ValueError, match="named like a standard regimen"):
         run_benchmark(["mtd-chemo=tests.test_benchmark:PD1_INHIBITOR"], CLINICAL, n_patients=4)
