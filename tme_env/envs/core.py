@@ -549,7 +549,8 @@ class TumorImmuneCore:
         t_frac = s.steps * self._dt_over_h
         obs = np.concatenate(
             [s.measured, s.biopsy[:, None], s.biopsy_age[:, None] / 52.0, t_frac[:, None],
-             s.last_doses, s.irae_count[:, None], _blocked(s, self._cfg[_CFG_DAYS])[:, None]],
+             s.last_doses, s.irae_count[:, None],
+             _blocked_flags(self._cfg[_CFG_DAYS], *s)[:, None]],
             axis=1,
         )  # fmt: skip
         return obs.astype(np.float32)
@@ -650,15 +651,6 @@ def slice_state(s: EnvState, i: int) -> EnvState:
     return EnvState(*(a[i : i + 1] for a in s))
 
 
-def _blocked(s: EnvState, dt: float) -> np.ndarray:
-    """1.0 where anti-PD-1 cannot be given at the next decision (held, stopped or capped)."""
-    day = s.steps * dt
-    capped = (s.pd1_doses >= MAX_ANTI_PD1_DOSES) | (
-        (s.pd1_first_day >= 0.0) & (day - s.pd1_first_day >= MAX_ANTI_PD1_DAYS)
-    )
-    return ((s.pd1_hold_days > 0.0) | (s.pd1_stopped > 0) | capped).astype(np.float64)
-
-
 @njit(**JIT_FLAGS)
 def _pd1_blocked(s, i, day):  # pragma: no cover - compiled
     """Whether anti-PD-1 is refused to slot ``i`` at ``day`` (label and irAE rules)."""
@@ -666,6 +658,16 @@ def _pd1_blocked(s, i, day):  # pragma: no cover - compiled
         s.pd1_first_day[i] >= 0.0 and day - s.pd1_first_day[i] >= MAX_ANTI_PD1_DAYS
     )
     return s.pd1_hold_days[i] > 0.0 or s.pd1_stopped[i] > 0 or capped
+
+
+@njit(**JIT_FLAGS)
+def _blocked_flags(dt, *state):  # pragma: no cover - compiled
+    """1.0 for every slot whose anti-PD-1 is refused at its next decision (`_pd1_blocked`)."""
+    s = EnvState(*state)
+    out = np.empty(s.steps.shape[0])
+    for i in range(out.shape[0]):
+        out[i] = 1.0 if _pd1_blocked(s, i, s.steps[i] * dt) else 0.0
+    return out
 
 
 @njit(**JIT_FLAGS)

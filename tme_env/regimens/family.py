@@ -26,7 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from tme_env.envs.core import observation_fields
-from tme_env.regimens.policies import CYCLE_DAYS, INDUCTION_CYCLES, MAINTENANCE_CHEMO_DOSE
+from tme_env.regimens.policies import (
+    CYCLE_DAYS,
+    INDUCTION_CYCLES,
+    MAINTENANCE_CHEMO_DOSE,
+    observed_day,
+    start_state,
+)
 
 __all__ = ["ConstantDoses", "FeedbackRule", "FixedSchedule"]
 
@@ -116,10 +122,8 @@ class FixedSchedule:
     ) -> tuple[np.ndarray, object]:
         """Doses for the next interval (SB3's interface)."""
         obs = np.atleast_2d(np.asarray(observation, dtype=np.float64))
-        t = obs[:, observation_fields(self.observation).time_fraction]
-        day = np.round(t * self.horizon_days / self.decision_interval_days) * (
-            self.decision_interval_days
-        )
+        day = observed_day(obs, observation_fields(self.observation), self.horizon_days,
+                           self.decision_interval_days)  # fmt: skip
         action = self.doses_on(day)
         return (action[0] if np.ndim(observation) == 1 else action), state
 
@@ -206,17 +210,8 @@ class FeedbackRule:
         """Doses for the next interval, and the updated bookkeeping (SB3's interface)."""
         obs = np.atleast_2d(np.asarray(observation, dtype=np.float64))
         n, f = obs.shape[0], self.f
-        if state is None or len(state["cycles"]) != n:
-            state = self._new(n)
-        else:
-            state = {k: v.copy() for k, v in state.items()}
-        if episode_start is not None:
-            fresh = np.asarray(episode_start, dtype=bool).reshape(-1)
-            if fresh.any():
-                new = self._new(int(fresh.sum()))
-                for k in state:
-                    state[k][fresh] = new[k]
-        day = np.round(obs[:, f.time_fraction] * self.horizon / self.dt) * self.dt
+        state = start_state(state, n, self._new, episode_start)
+        day = observed_day(obs, f, self.horizon, self.dt)
         burden = obs[:, f.imaging_log10_burden]
         mdsc = obs[:, f.log10_blood_mdsc]
         anc = obs[:, f.anc]

@@ -27,6 +27,7 @@ without neutropenia.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,8 @@ from tme_env.envs.core import observation_fields
 
 __all__ = [
     "CYCLE_DAYS",
+    "observed_day",
+    "start_state",
     "INDUCTION_CYCLES",
     "MAINTENANCE_CHEMO_DOSE",
     "PEMBROLIZUMAB_MAX_DOSES",
@@ -147,6 +150,37 @@ REGIMENS: dict[str, RegimenSpec] = {
 }
 
 
+def observed_day(
+    obs: np.ndarray, fields: type, horizon_days: float, interval_days: float
+) -> np.ndarray:
+    """Days since the start, read from an observation's ``time_fraction`` (whole intervals)."""
+    t = obs[:, fields.time_fraction].astype(np.float64)
+    return np.round(t * horizon_days / interval_days) * interval_days
+
+
+def start_state(
+    state: dict[str, np.ndarray] | None,
+    n: int,
+    new_state: Callable[[int], dict[str, np.ndarray]],
+    episode_start: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """A policy's bookkeeping for ``n`` slots: a copy of ``state``, fresh where an episode starts.
+
+    ``new_state(k)`` makes the bookkeeping of ``k`` new episodes (SB3's recurrent-state contract).
+    """
+    if state is None or len(next(iter(state.values()))) != n:
+        state = new_state(n)
+    else:
+        state = {k: v.copy() for k, v in state.items()}
+    if episode_start is not None:
+        fresh = np.asarray(episode_start, dtype=bool).reshape(-1)
+        if fresh.any():
+            new = new_state(int(fresh.sum()))
+            for k in state:
+                state[k][fresh] = new[k]
+    return state
+
+
 def available() -> tuple[str, ...]:
     """Names of the standard regimens."""
     return tuple(REGIMENS)
@@ -196,10 +230,6 @@ class Regimen:
         return f"Regimen({self.spec.name!r})"
 
     # --- observation fields ---------------------------------------------------------------
-    def _day(self, obs: np.ndarray) -> np.ndarray:
-        t = obs[:, self.fields.time_fraction].astype(np.float64)
-        return np.round(t * self.horizon / self.dt) * self.dt
-
     def _log10_burden(self, obs: np.ndarray) -> np.ndarray:
         f = self.fields
         if self.observation == "full":
@@ -233,19 +263,10 @@ class Regimen:
         obs = np.asarray(observation, dtype=np.float32)
         single = obs.ndim == 1
         obs = np.atleast_2d(obs)
-        n = obs.shape[0]
-        if state is None or len(state["level"]) != n:
-            state = self.new_state(n)
-        else:
-            state = {k: v.copy() for k, v in state.items()}
-        if episode_start is not None:
-            fresh = np.asarray(episode_start, dtype=bool).reshape(-1)
-            if fresh.any():
-                new = self.new_state(int(fresh.sum()))
-                for k in state:
-                    state[k][fresh] = new[k]
+        state = start_state(state, obs.shape[0], self.new_state, episode_start)
         anc = obs[:, self.fields.anc].astype(np.float64)
-        action = self.decide(self._day(obs), anc, self._log10_burden(obs), state)
+        day = observed_day(obs, self.fields, self.horizon, self.dt)
+        action = self.decide(day, anc, self._log10_burden(obs), state)
         return (action[0] if single else action), state
 
     def decide(
