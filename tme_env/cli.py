@@ -315,7 +315,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         algo=args.algo or "ppo", env_id=args.env or "tme/TumorImmune-v1",
         timesteps=args.timesteps, seed=0 if args.seed is None else args.seed,
         config_file=args.config, out=args.out or "runs", eval_every=args.eval_every,
-        eval_patients=args.eval_patients, resume=args.resume,
+        eval_patients=args.eval_patients, resume=args.resume, blind=_blind_fields(args.blind),
     )  # fmt: skip
     if args.resume is not None:
         _resume_defaults(args, cfg)
@@ -330,6 +330,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"TensorBoard: tensorboard --logdir {run.parent}")
     return 0
+
+
+def _blind_fields(values: list[str] | None) -> tuple[str, ...]:
+    """``--blind`` values as field names (``monitoring`` expands to `MONITORING`)."""
+    from tme_env.agents.blind import MONITORING
+
+    out: list[str] = []
+    for v in values or ():
+        out.extend(MONITORING if v == "monitoring" else [v])
+    return tuple(out)
 
 
 def _resume_defaults(args: argparse.Namespace, cfg: Any) -> None:
@@ -367,6 +377,8 @@ def _resume_defaults(args: argparse.Namespace, cfg: Any) -> None:
         cfg.env_id = recorded["env_id"]
     if args.seed is None and isinstance(recorded.get("seed"), int):
         cfg.seed = recorded["seed"]
+    if not args.blind and recorded.get("blind"):
+        cfg.blind = tuple(recorded["blind"])
     if args.out is None:
         cfg.run_dir = str(run)
         cfg.out = str(run.parent)
@@ -497,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "run folder unless given)")  # fmt: skip
     p_train.add_argument("--trust-model", action="store_true",
                          help="skip the warning before unpickling --resume")  # fmt: skip
+    p_train.add_argument("--blind", action="append", default=None, metavar="FIELD",
+                         help="a clinical observation field the agent never sees (repeat; "
+                              "'monitoring' = the MDSC assay and the biopsy)")  # fmt: skip
     p_train.set_defaults(func=_cmd_train)
 
     p_eval = sub.add_parser("evaluate", help="virtual trial of a trained model vs the regimens")

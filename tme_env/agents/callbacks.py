@@ -55,9 +55,10 @@ class ClinicalEvalCallback(BaseCallback):
     """
 
     def __init__(self, env_id: str, run_dir: Path, eval_every: int, n_patients: int,
-                 seed: int) -> None:  # fmt: skip
-        """See the class docstring."""
+                 seed: int, blind: tuple[str, ...] = ()) -> None:  # fmt: skip
+        """See the class docstring (``blind``: fields the policy is shown as 0)."""
         super().__init__()
+        self.blind = tuple(blind)
         self.trial_env = (
             "tme/TumorImmuneClinical-v1" if "Clinical" in env_id else "tme/TumorImmune-v1"
         )
@@ -107,6 +108,10 @@ class ClinicalEvalCallback(BaseCallback):
         ref = self._regimen_arms()
         name = type(model).__name__.lower()
         policy = DiscreteDoses(model) if self.discrete else model
+        if self.blind:
+            from tme_env.agents.blind import Blinded
+
+            policy = Blinded(policy, self.blind, self.trial_env)
         agent = run_trial({name: policy}, env_id=self.trial_env, split="validation",
                           n_patients=self.n_patients, seed=self.seed)  # fmt: skip
         arm = agent.arms[name]

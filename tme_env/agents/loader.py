@@ -83,8 +83,9 @@ def model_info(path: str | Path) -> dict[str, Any]:
     """What a model archive says about itself, read without unpickling anything.
 
     Returns:
-        ``{"algo", "env_id" (from the run folder, or None), "observation_shape",
-        "action_space" ("Box" or "Discrete", or None)}``.
+        ``{"algo", "env_id" (from the run folder, or None), "blind" (the observation fields
+        the run blinded, `tme_env.agents.blind`), "observation_shape", "action_space"
+        ("Box" or "Discrete", or None)}``.
 
     Raises:
         ValueError: As `model_algo`.
@@ -101,6 +102,7 @@ def model_info(path: str | Path) -> dict[str, Any]:
     return {
         "algo": recorded_algo(path) or _guess_algo(str(path), data),
         "env_id": _recorded_train(path).get("env_id"),
+        "blind": list(_recorded_train(path).get("blind") or []),
         "observation_shape": tuple(shape) if isinstance(shape, list) else None,
         "action_space": "Discrete" if "Discrete" in kind else ("Box" if "Box" in kind else None),
     }

@@ -153,6 +153,9 @@ class TrainConfig:
         resume: A model ``.zip`` to continue training from.
         run_dir: Continue in this existing run folder instead of making a new one (resume).
         progress: Show a progress bar.
+        blind: Clinical observation fields the agent never sees (they read 0 in training
+            and in every evaluation; `tme_env.agents.blind`), e.g. ``MONITORING`` for the
+            value-of-information ablation. Recorded in ``config.yml``.
     """
 
     algo: str = "ppo"
@@ -167,6 +170,7 @@ class TrainConfig:
     resume: str | None = None
     run_dir: str | None = None
     progress: bool = True
+    blind: tuple[str, ...] = ()
 
     @property
     def eval_interval(self) -> int:
@@ -204,6 +208,9 @@ class TrainConfig:
             raise ValueError(f"{self.algo} needs a continuous env, e.g. tme/TumorImmune-v1")
         if self.config_file is not None and not Path(self.config_file).is_file():
             raise ValueError(f"config_file {self.config_file!r}: file not found")
+        from tme_env.agents.blind import blind_columns
+
+        blind_columns(self.env_id, self.blind)  # raises on a bad field or a non-clinical env
         hyper = load_hyperparams(self.algo, self.env_id, self.config_file)
         if self.resume is not None:
             self._check_resume()
@@ -262,6 +269,10 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
     hyper = cfg.validate()
     n_envs = int(hyper.pop("n_envs", 8))
     venv = tme_env.make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed)
+    if cfg.blind:
+        from tme_env.agents.blind import BlindObservation, blind_columns
+
+        venv = BlindObservation(venv, blind_columns(cfg.env_id, cfg.blind))
     cls = algo_class(cfg.algo)
     policy = "MlpLstmPolicy" if cfg.algo == "recurrentppo" else "MlpPolicy"
     if cfg.resume:
@@ -282,7 +293,7 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
                     "started": run.name.split("__")[-1]}  # fmt: skip
             atomic_write_json(run / "meta.json", meta)
         evaluator = ClinicalEvalCallback(cfg.env_id, run, cfg.eval_interval, cfg.eval_patients,
-                                         cfg.seed)  # fmt: skip
+                                         cfg.seed, blind=cfg.blind)  # fmt: skip
         callbacks = [
             evaluator,
             AtomicCheckpointCallback(max(cfg.checkpoint_every // n_envs, 1), run),
@@ -317,7 +328,8 @@ def _run_folder(cfg: TrainConfig, hyper: dict[str, Any], n_envs: int) -> tuple[P
             k += 1
             run = base.with_name(f"{base.name}-{k}")
     atomic_write_text(run / "config.yml", yaml.safe_dump(
-        {"train": cfg.__dict__, "hyperparameters": {**hyper, "n_envs": n_envs}}, sort_keys=False
+        {"train": {**cfg.__dict__, "blind": list(cfg.blind)},
+         "hyperparameters": {**hyper, "n_envs": n_envs}}, sort_keys=False
     ))  # fmt: skip
     return run, True
 
