@@ -16,7 +16,13 @@ per seed of every submission; `tme_env.trials.run_trial`), writes its report
 * a leaderboard row (`leaderboard_row`: JSON, and a markdown line from `markdown_row`) with
   the env id and version, the package version and the git commit, and whether the run meets
   the protocol (`PROTOCOL_N_PATIENTS` patients, seed `PROTOCOL_SEED`, at least `MIN_SEEDS`
-  seeds); the deviations are listed, never hidden.
+  seeds, `PROTOCOL_TRAINING_STEPS` training steps per seed where the budget is known, no
+  oracle); the deviations are listed, never hidden.
+
+**Training budget.** A model file's budget is read from its run folder (``config.yml``:
+``train.timesteps``); for objects, pass ``training_steps``. A policy with ``oracle = True``
+(`tme_env.baselines.OracleMPC`: it reads the env's true state) is scored like any other but
+its row says it is an oracle and does not meet the protocol.
 
 **Policy specs** (`resolve_policy`), each optionally ``NAME=SPEC`` (specs with the same name
 are the seeds of one submission; without a name, a regimen is named after itself, a model
@@ -59,6 +65,7 @@ __all__ = [
     "PROTOCOL_N_PATIENTS",
     "PROTOCOL_SEED",
     "PROTOCOL_SPLIT",
+    "PROTOCOL_TRAINING_STEPS",
     "PROTOCOL_VERSION",
     "BenchmarkResult",
     "git_commit",
@@ -71,6 +78,8 @@ __all__ = [
     "run_benchmark",
 ]
 
+#: Training budget per seed of the protocol (environment steps).
+PROTOCOL_TRAINING_STEPS = 1_000_000
 #: Version of the protocol in ``BENCHMARK.md`` (recorded in every leaderboard row).
 PROTOCOL_VERSION = "tme-benchmark-1"
 #: The tasks that count: env id -> observation mode (default settings only).
@@ -252,6 +261,9 @@ def _probe(spec: str, policy: Any, env_id: str) -> None:
     venv = TumorImmuneVectorEnv(num_envs=2, **ENV_IDS[env_id], split="validation", cohort_size=2)
     obs, _ = venv.reset(seed=[0, 1], options={"patients": [0, 1]})
     try:
+        bind = getattr(policy, "bind_env", None)
+        if bind is not None:  # reads the env's true state (an oracle reference)
+            bind(venv)
         action, _state = policy.predict(obs, state=None, episode_start=np.ones(2, dtype=bool),
                                         deterministic=True)  # fmt: skip
         action = np.asarray(action, dtype=np.float64)
@@ -355,6 +367,11 @@ def _load_model(spec: str, path: str, env_id: str, trusted: bool) -> tuple[Any, 
     model = load_sb3_model(path, trusted=trusted)
     _check_spaces(spec, model, env_id)
     policy = DiscreteDoses(model) if isinstance(model.action_space, spaces.Discrete) else model
+    blind = info.get("blind") or ()
+    if blind:  # trained on blinded observations: scored on them too
+        from tme_env.agents.blind import Blinded
+
+        policy = Blinded(policy, blind, env_id)
     return policy, info["algo"]
 
 
@@ -444,6 +461,7 @@ def run_benchmark(
     overwrite: bool = False,
     reps: int = BOOTSTRAP_REPS,
     progress: bool = False,
+    training_steps: Mapping[str, int] | None = None,
 ) -> BenchmarkResult:
     """Score submissions under the protocol (see the module docstring and ``BENCHMARK.md``).
 
@@ -461,6 +479,8 @@ def run_benchmark(
         overwrite: Replace an earlier benchmark output in ``out``.
         reps: Bootstrap resamples of every CI.
         progress: Show a progress bar over the arms.
+        training_steps: Submission name -> training budget per seed (environment steps), for
+            policies given as objects (a model file's is read from its run folder).
 
     Raises:
         ValueError: On an unknown task, a bad count, a policy that cannot be built or does not
@@ -483,7 +503,7 @@ def run_benchmark(
         folder = OutputFolder(out, what="--out", overwrite=overwrite, kind="benchmark").check()
     try:
         result = _run(policies, env_id, int(n_patients), int(seed), trusted, reps, progress,
-                      regimens)  # fmt: skip
+                      regimens, dict(training_steps or {}))  # fmt: skip
         if folder is not None:
             _write(result, folder)
     except BaseException:
@@ -493,8 +513,34 @@ def run_benchmark(
     return result
 
 
+def _recorded_steps(items: list[tuple[str, Any]]) -> int | None:
+    """The smallest training budget the seeds' model files record (None if any is unknown)."""
+    from tme_env.agents.loader import _recorded_train
+
+    steps = []
+    for spec, _policy in items:
+        target = _split_spec(spec)[1]
+        recorded = _recorded_train(target).get("timesteps") if target.endswith(".zip") else None
+        if not isinstance(recorded, int):
+            return None
+        steps.append(recorded)
+    return min(steps) if steps else None
+
+
+def _learned(items: list[tuple[str, Any]], name: str, regimens: Any) -> bool:
+    """Whether a submission is learned, so that the seed count applies.
+
+    Not learned: a standard regimen, or an object that declares ``learned = False`` (a fixed
+    schedule, a rule, an oracle).
+    """
+    if not items:  # a standard regimen submitted by name
+        return name not in regimens.available()
+    return any(getattr(p, "learned", True) for _spec, p in items)
+
+
 def _run(policies: Any, env_id: str, n_patients: int, seed: int, trusted: bool, reps: int,
-         progress: bool, regimens: Any) -> BenchmarkResult:  # fmt: skip
+         progress: bool, regimens: Any,
+         training_steps: dict[str, int]) -> BenchmarkResult:  # fmt: skip
     from tme_env.trials import run_trial, summarise
 
     groups = _group(policies, env_id, trusted)
@@ -528,9 +574,13 @@ def _run(policies: Any, env_id: str, n_patients: int, seed: int, trusted: bool, 
         q = np.mean([trial.arms[a].q_twist_days for a in arm_names], axis=0) / _MONTH
         delta = paired_bootstrap_ci(q, trial.arms[best].q_twist_days / _MONTH, reps=reps,
                                     seed=seed)  # fmt: skip
+        steps = training_steps.get(name, _recorded_steps(groups.get(name, [])))
+        oracle = any(getattr(trial_arm_policy, "oracle", False)
+                     for _spec, trial_arm_policy in groups.get(name, []))  # fmt: skip
         rows.append(leaderboard_row(
             name, env_id, n_patients, seed, [by_arm[a] for a in arm_names], (point, low, high),
-            best, delta, trained=arm_names != [name] or name not in regimens.available(),
+            best, delta, trained=_learned(groups.get(name, []), name, regimens),
+            training_steps=steps, oracle=oracle,
         ))  # fmt: skip
     return BenchmarkResult(trial, summary, rows, seeds)
 
@@ -558,6 +608,8 @@ def leaderboard_row(
     best_standard: str,
     delta: tuple[float, float, float],
     trained: bool = True,
+    training_steps: int | None = None,
+    oracle: bool = False,
 ) -> dict[str, Any]:
     """One submission's leaderboard row (JSON-ready; see the module docstring).
 
@@ -571,6 +623,9 @@ def leaderboard_row(
         best_standard: The best standard regimen of the trial (by mean Q-TWiST).
         delta: ``(difference, low, high)`` of mean Q-TWiST (months) to ``best_standard``.
         trained: False for a standard regimen (deterministic: the seed count does not apply).
+        training_steps: Training budget per seed (environment steps), None if unknown or
+            not a learned policy.
+        oracle: The policy reads the env's true state (an upper reference).
     """
     import tme_env
 
@@ -581,6 +636,12 @@ def leaderboard_row(
         deviations.append(f"trial seed {seed} (protocol: {PROTOCOL_SEED})")
     if trained and len(seed_rows) < MIN_SEEDS:
         deviations.append(f"{len(seed_rows)} seed(s) (protocol: at least {MIN_SEEDS})")
+    if training_steps is not None and training_steps < PROTOCOL_TRAINING_STEPS:
+        deviations.append(f"{training_steps:,} training steps per seed "
+                          f"(protocol: {PROTOCOL_TRAINING_STEPS:,})")  # fmt: skip
+    if oracle:
+        deviations.append("oracle: reads the true patient state (an upper reference, not a "
+                          "deployable policy)")
     row: dict[str, Any] = {
         "submission": name,
         "env_id": env_id,
@@ -596,6 +657,8 @@ def leaderboard_row(
         "score_iqm": score[0],
         "score_ci_low": score[1],
         "score_ci_high": score[2],
+        "training_steps": None if training_steps is None else int(training_steps),
+        "oracle": bool(oracle),
         "best_standard": best_standard,
         "q_twist_vs_best_standard_months": delta[0],
         "q_twist_vs_best_standard_ci_low": delta[1],

@@ -34,7 +34,7 @@ from tme_env.regimens.policies import (
     start_state,
 )
 
-__all__ = ["ConstantDoses", "FeedbackRule", "FixedSchedule"]
+__all__ = ["ConstantDoses", "FeedbackRule", "FixedSchedule", "ImmunotherapyFirstRule"]
 
 _PD1_EVERY = {"weekly": 7.0, "q3w": 21.0, "q6w": 42.0, "none": math.inf}
 _INHIBITOR = ("continuous", "chemo-weeks", "none")
@@ -55,6 +55,9 @@ class FixedSchedule:
         decision_interval_days: Days per env step.
         horizon_days: Env horizon (to read the day from the time fraction).
     """
+
+    #: Not learned: one deterministic "seed" under the benchmark protocol.
+    learned = False
 
     chemo_cycles: int = 4
     maintenance: bool = True
@@ -78,9 +81,17 @@ class FixedSchedule:
 
     @property
     def name(self) -> str:
-        """A short label, e.g. ``chemo4+m/pd1-q3w/inh-none``."""
+        """A short label, e.g. ``chemo4+m/pd1-q3w/inh-none``.
+
+        A dose below the full one is appended: ``chemo4x0.75`` (each cycle at 75%),
+        ``inh-continuous@0.5`` (the inhibitor at half its dose).
+        """
         m = "+m" if self.maintenance and self.chemo_cycles else ""
-        return f"chemo{self.chemo_cycles}{m}/pd1-{self.anti_pd1}/inh-{self.inhibitor}"
+        chemo = f"x{self.chemo_dose:g}" if self.chemo_cycles and self.chemo_dose != 1.0 else ""
+        inh = (f"@{self.inhibitor_dose:g}" if self.inhibitor != "none"
+               and self.inhibitor_dose != 1.0 else "")  # fmt: skip
+        return (f"chemo{self.chemo_cycles}{chemo}{m}/pd1-{self.anti_pd1}/"
+                f"inh-{self.inhibitor}{inh}")
 
     @classmethod
     def grid(cls, **common: object) -> list[FixedSchedule]:
@@ -135,6 +146,9 @@ class ConstantDoses:
     anti-PD-1 stopped after 35 doses or 24 months, irAE holds).
     """
 
+    #: Not learned: one deterministic "seed" under the benchmark protocol.
+    learned = False
+
     def __init__(self, doses: tuple[float, float, float]) -> None:
         """Set the doses (fractions, in action order)."""
         self.doses = np.asarray(doses, dtype=np.float32)
@@ -169,6 +183,9 @@ class FeedbackRule:
         horizon_days: Env horizon (to read the day from the time fraction).
         decision_interval_days: Days per env step.
     """
+
+    #: Not learned: one deterministic "seed" under the benchmark protocol.
+    learned = False
 
     def __init__(
         self,
@@ -238,4 +255,99 @@ class FeedbackRule:
         action[:, 2] = np.where(in_cycle & state["inhibit"], 1.0, 0.0)
         # Anti-PD-1 q3w from day 0 (the env applies the label and irAE rules).
         action[:, 1] = np.where(np.mod(day + 1e-9, CYCLE_DAYS) < self.dt - 1e-6, 1.0, 0.0)
+        return (action[0] if np.ndim(observation) == 1 else action), state
+
+
+class ImmunotherapyFirstRule:
+    """Anti-PD-1 and the inhibitor first; chemotherapy only once imaging shows growth.
+
+    A monitoring-driven rule on the clinical observation (imaging and ANC only), written from
+    clinical practice, not fitted: immunotherapy-first treatment with chemotherapy added when
+    the tumour grows, as second-line platinum after first-line pembrolizumab is given, and
+    the neutrophil gate of every cycle.
+
+    * Anti-PD-1 q3w from day 0 (the env applies the label's caps and the irAE holds/stops).
+    * The inhibitor continuously at ``inhibitor_dose``.
+    * Chemotherapy starts when the imaging burden exceeds its nadir (the pre-treatment value
+      included) by ``growth`` (log10; 0.24 = +73% volume, RECIST's +20% diameter): q3w
+      platinum cycles at full dose for ``cycles`` cycles, then pemetrexed maintenance (0.5)
+      q3w; each cycle waits for ANC >= 1.5e9/L.
+
+    Args:
+        growth: Rise of log10 imaging burden over its nadir that starts chemotherapy.
+        cycles: Platinum cycles once started (the env caps them at 6).
+        maintenance: Pemetrexed maintenance after the cycles.
+        inhibitor_dose: Dose fraction of the continuous inhibitor (0: none).
+        horizon_days: Env horizon (to read the day from the time fraction).
+        decision_interval_days: Days per env step.
+    """
+
+    #: Not learned: one deterministic "seed" under the benchmark protocol.
+    learned = False
+
+    def __init__(
+        self,
+        growth: float = math.log10(1.728),
+        cycles: int = INDUCTION_CYCLES,
+        maintenance: bool = True,
+        inhibitor_dose: float = 1.0,
+        horizon_days: float = 1827.0,
+        decision_interval_days: float = 7.0,
+    ) -> None:
+        """Set the thresholds."""
+        if not (math.isfinite(growth) and growth > 0):
+            raise ValueError(f"growth must be a positive log10 rise, got {growth!r}")
+        if isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 0:
+            raise ValueError(f"cycles must be an integer >= 0, got {cycles!r}")
+        if not 0.0 <= inhibitor_dose <= 1.0:
+            raise ValueError(f"inhibitor_dose must be in [0, 1], got {inhibitor_dose!r}")
+        self.growth = float(growth)
+        self.cycles = int(cycles)
+        self.maintenance = bool(maintenance)
+        self.inhibitor_dose = float(inhibitor_dose)
+        self.horizon = float(horizon_days)
+        self.dt = float(decision_interval_days)
+        self.f = observation_fields("clinical")
+
+    def __repr__(self) -> str:
+        """The rule and its settings."""
+        return (f"ImmunotherapyFirstRule(growth={self.growth:.3f}, cycles={self.cycles}, "
+                f"maintenance={self.maintenance}, inhibitor_dose={self.inhibitor_dose:g})")
+
+    @staticmethod
+    def _new(n: int) -> dict[str, np.ndarray]:
+        return {
+            "nadir": np.full(n, np.inf),
+            "started": np.zeros(n, dtype=bool),
+            "cycles": np.zeros(n, dtype=np.int64),
+            "next_chemo": np.zeros(n),
+        }
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: dict[str, np.ndarray] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,  # noqa: ARG002 - deterministic
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Doses for the next interval, and the updated bookkeeping (SB3's interface)."""
+        obs = np.atleast_2d(np.asarray(observation, dtype=np.float64))
+        n, f = obs.shape[0], self.f
+        state = start_state(state, n, self._new, episode_start)
+        day = observed_day(obs, f, self.horizon, self.dt)
+        burden = obs[:, f.imaging_log10_burden]
+        anc = obs[:, f.anc]
+        state["started"] |= burden > state["nadir"] + self.growth
+        state["nadir"] = np.minimum(state["nadir"], burden)
+        in_line = state["started"] & (
+            (state["cycles"] < self.cycles) | self.maintenance
+        )
+        due = in_line & (day >= state["next_chemo"] - 1e-9) & (anc >= 1.5)
+        platinum = state["cycles"] < self.cycles
+        action = np.zeros((n, 3), dtype=np.float32)
+        action[:, 0] = np.where(due, np.where(platinum, 1.0, MAINTENANCE_CHEMO_DOSE), 0.0)
+        state["cycles"] += due
+        state["next_chemo"] = np.where(due, day + CYCLE_DAYS, state["next_chemo"])
+        action[:, 1] = np.where(np.mod(day + 1e-9, CYCLE_DAYS) < self.dt - 1e-6, 1.0, 0.0)
+        action[:, 2] = self.inhibitor_dose
         return (action[0] if np.ndim(observation) == 1 else action), state

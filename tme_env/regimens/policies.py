@@ -211,6 +211,9 @@ class Regimen:
     have just been reset (SB3's ``evaluate_policy`` does both).
     """
 
+    #: Not learned: one deterministic "seed" under the benchmark protocol.
+    learned = False
+
     def __init__(
         self,
         spec: RegimenSpec,

@@ -46,6 +46,9 @@ def _run_arm(
     # Patient ``i`` of the split always gets noise seed ``seed + i``, whatever the shard.
     seeds = [seed + start + j for j in range(n)]
     obs, info = venv.reset(seed=seeds, options={"patients": patients})
+    bind = getattr(policy, "bind_env", None)
+    if bind is not None:  # a reference that reads the env's true state (`OracleMPC`)
+        bind(venv)
     horizon_steps = venv.max_episode_steps
     dt = venv.config.decision_interval_days
     alive = np.ones(n, dtype=bool)
@@ -188,7 +191,9 @@ def run_trial(
 
     Args:
         policies: Arm name -> object with SB3's ``predict(obs, state, episode_start,
-            deterministic)`` (a regimen, a trained SB3 model, ...).
+            deterministic)`` (a regimen, a trained SB3 model, ...). A policy with a
+            ``bind_env(venv)`` method (`tme_env.baselines.OracleMPC`) is given the vector
+            env of its arm after the reset, before its first step.
         env_id: A ``tme/TumorImmune*`` id (its observation mode is what the policies see).
         split: Cohort split.
         n_patients: Patients per arm (the same in every arm).
