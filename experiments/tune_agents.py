@@ -1,0 +1,182 @@
+"""A small, documented hyperparameter search for the leaderboard's RL baselines (optuna).
+
+For each tuned setting (`SETTINGS`: PPO and A2C on the full observation, DQN on the discrete
+variant, PPO on the clinical observation) optuna's TPE sampler (seed 0) proposes
+``--trials`` hyperparameter sets; the first trial is the package default
+(``tme_env/agents/hyperparams/<algo>.yml``), so the tuned set can only win on validation.
+Each trial trains one seed (seed 0) for ``--steps`` environment steps (a fifth of the
+protocol's budget) and is scored by the benchmark score of its final model on 100 patients of
+the **validation** split (`tme_env.agents.callbacks.ClinicalEvalCallback`; the test split is
+never used). The best set is written to ``tme_env/agents/hyperparams/tuned/<name>.yml`` (a
+`tme train --config` file) and every trial to ``experiments/figures/tuning.md``.
+
+SAC, TD3 and RecurrentPPO are not tuned: one of their trials costs 5-25x a PPO trial on this
+2-core machine; they train with the package defaults, and the leaderboard says so.
+
+The search is resumable: optuna's journal file under ``experiments/results/tuning/`` keeps the
+finished trials.
+
+Usage::
+
+    python experiments/tune_agents.py [--trials 10] [--steps 200000] [--only ppo-full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent
+TUNED = ROOT.parent / "tme_env" / "agents" / "hyperparams" / "tuned"
+GAMMAS = [0.98, 0.99, 0.995, 0.999]
+
+
+def _ppo(trial: Any) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 2e-3, log=True),
+        "gamma": trial.suggest_categorical("gamma", GAMMAS),
+        "n_steps": trial.suggest_categorical("n_steps", [32, 64, 128]),
+        "batch_size": trial.suggest_categorical("batch_size", [512, 1024, 2048]),
+        "n_epochs": trial.suggest_categorical("n_epochs", [3, 5, 10]),
+        "ent_coef": trial.suggest_categorical("ent_coef", [0.0, 0.001, 0.01]),
+        "gae_lambda": trial.suggest_categorical("gae_lambda", [0.9, 0.95, 0.98]),
+    }
+
+
+def _a2c(trial: Any) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
+        "gamma": trial.suggest_categorical("gamma", GAMMAS),
+        "n_steps": trial.suggest_categorical("n_steps", [5, 8, 16, 32]),
+        "ent_coef": trial.suggest_categorical("ent_coef", [0.0, 0.001, 0.01]),
+        "gae_lambda": trial.suggest_categorical("gae_lambda", [0.9, 0.95, 1.0]),
+    }
+
+
+def _dqn(trial: Any) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 2e-3, log=True),
+        "gamma": trial.suggest_categorical("gamma", GAMMAS),
+        "exploration_fraction": trial.suggest_categorical("exploration_fraction",
+                                                          [0.1, 0.3, 0.5]),  # fmt: skip
+        "target_update_interval": trial.suggest_categorical("target_update_interval",
+                                                            [500, 2000, 8000]),  # fmt: skip
+        "batch_size": trial.suggest_categorical("batch_size", [64, 256]),
+        "train_freq": trial.suggest_categorical("train_freq", [4, 8, 16]),
+    }
+
+
+#: name -> (algorithm, training env, sampler of the search space)
+SETTINGS = {
+    "ppo-full": ("ppo", "tme/TumorImmune-v1", _ppo),
+    "a2c-full": ("a2c", "tme/TumorImmune-v1", _a2c),
+    "dqn-discrete": ("dqn", "tme/TumorImmuneDiscrete-v1", _dqn),
+    "ppo-clinical": ("ppo", "tme/TumorImmuneClinical-v1", _ppo),
+}
+
+
+#: The searched keys, with SB3's default for those the package YAML leaves unset.
+SB3_DEFAULTS = {
+    "ppo": {"learning_rate": 3e-4, "gamma": 0.99, "n_steps": 2048, "batch_size": 64,
+            "n_epochs": 10, "ent_coef": 0.0, "gae_lambda": 0.95},
+    "a2c": {"learning_rate": 7e-4, "gamma": 0.99, "n_steps": 5, "ent_coef": 0.0,
+            "gae_lambda": 1.0},
+    "dqn": {"learning_rate": 1e-4, "gamma": 0.99, "exploration_fraction": 0.1,
+            "target_update_interval": 10_000, "batch_size": 32, "train_freq": 4},
+}  # fmt: skip
+
+
+def _defaults(algo: str, env_id: str, keys: list[str]) -> dict[str, Any]:
+    """The package's hyperparameters of ``keys`` (trial 0 of the search)."""
+    from tme_env.agents.train import load_hyperparams
+
+    hyper = load_hyperparams(algo, env_id)
+    return {k: hyper.get(k, SB3_DEFAULTS[algo][k]) for k in keys}
+
+
+def tune(name: str, trials: int, steps: int, root: Path) -> dict[str, Any]:
+    """Run (or resume) one setting's search; return its summary."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    from tme_env.agents.train import TrainConfig, train
+
+    algo, env_id, space = SETTINGS[name]
+    root.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = JournalStorage(JournalFileBackend(str(root / f"{name}.journal")))
+    study = optuna.create_study(study_name=name, storage=storage, direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=0),
+                                load_if_exists=True)  # fmt: skip
+    keys = list(SB3_DEFAULTS[algo])
+    if not study.trials:
+        study.enqueue_trial(_defaults(algo, env_id, keys))
+
+    def objective(trial: Any) -> float:
+        hyper = space(trial)
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False, dir=root) as f:
+            yaml.safe_dump({"default": hyper}, f)
+        run = train(TrainConfig(algo=algo, env_id=env_id, timesteps=steps, seed=0,
+                                config_file=f.name, out=str(root / "runs"), eval_every=10**12,
+                                eval_patients=100, checkpoint_every=10**9,
+                                progress=False))  # fmt: skip
+        Path(f.name).unlink()
+        score = json.loads((run / "evaluation.json").read_text())["benchmark_score"]
+        print(f"[tune] {name} trial {trial.number}: validation score {score:.1f} {hyper}",
+              flush=True)  # fmt: skip
+        return float(score)
+
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    if done < trials:
+        study.optimize(objective, n_trials=trials - done)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    TUNED.mkdir(parents=True, exist_ok=True)
+    header = (f"# {algo} on {env_id}: best of {len(complete)} optuna TPE trials (seed 0), each "
+              f"{steps:,} steps, scored on 100 validation patients\n"
+              f"# (experiments/tune_agents.py; validation score {best.value:.1f}, trial "
+              f"{best.number}; trial 0 = the package default)\n")  # fmt: skip
+    (TUNED / f"{name}.yml").write_text(header + yaml.safe_dump({"default": best.params}))
+    return {"name": name, "algo": algo, "env_id": env_id, "steps": steps,
+            "trials": [{"number": t.number, "value": t.value, "params": t.params}
+                       for t in complete],
+            "best": best.number}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Tune every setting (or ``--only`` one) and write ``figures/tuning.md``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=10, help="trials per setting (incl. default)")
+    ap.add_argument("--steps", type=int, default=200_000, help="training steps per trial")
+    ap.add_argument("--only", choices=sorted(SETTINGS), default=None)
+    ap.add_argument("--root", default=str(ROOT / "results" / "tuning"))
+    args = ap.parse_args(argv)
+    names = [args.only] if args.only else list(SETTINGS)
+    summaries = [tune(n, args.trials, args.steps, Path(args.root)) for n in names]
+    from tme_env.io import atomic_write_text
+
+    lines = ["# Hyperparameter tuning (`python experiments/tune_agents.py`)", "",
+             "Validation benchmark score of the final model of one seed (seed 0) per trial; "
+             "trial 0 is the package default. The test split is never used.", ""]  # fmt: skip
+    for s in summaries:
+        lines += [f"## {s['name']}: {s['algo']} on {s['env_id']}, {s['steps']:,} steps per "
+                  f"trial", "", "| trial | validation score | hyperparameters |", "|---|---|---|"]
+        for t in sorted(s["trials"], key=lambda t: -t["value"]):
+            mark = " (selected)" if t["number"] == s["best"] else ""
+            lines.append(f"| {t['number']}{mark} | {t['value']:.1f} | "
+                         f"{json.dumps(t['params'], sort_keys=True)} |")  # fmt: skip
+        lines.append("")
+    if not args.only:
+        atomic_write_text(ROOT / "figures" / "tuning.md", "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
