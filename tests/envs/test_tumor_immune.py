@@ -222,3 +222,18 @@ def test_full_observation_fields_name_the_states():
     obs, info = env.reset(seed=0)
     assert obs[f.log10_S] == pytest.approx(np.log10(1 + env.core.state.y[0, 0]), rel=1e-6)
     assert info["imaging_tumour_cells"] == info["tumour_cells"]  # the full mode sees it exactly
+
+
+def test_env_state_fields_are_views_of_the_packed_state_arrays():
+    from tme_env.envs.core import FLOAT_ROWS, INT_ROWS, EnvConfig, EnvState, TumorImmuneCore
+
+    core = TumorImmuneCore(3, EnvConfig(cohort_size=3))
+    y, last, measured, f, i = core.state_arrays
+    s = core.state
+    assert set(FLOAT_ROWS) | set(INT_ROWS) | {"y", "last_doses", "measured"} == set(
+        EnvState._fields)
+    for row, name in enumerate(FLOAT_ROWS):
+        assert np.shares_memory(getattr(s, name), f[row]) and getattr(s, name).dtype == f.dtype
+    for row, name in enumerate(INT_ROWS):
+        assert np.shares_memory(getattr(s, name), i[row]) and getattr(s, name).dtype == np.int64
+    assert s.y is y and s.last_doses is last and s.measured is measured
