@@ -167,10 +167,18 @@ def search_stage(root: Path, quick: bool) -> dict:
     return result
 
 
-def score_stage(seeds: int, root: Path, quick: bool, folder: Path) -> None:
-    """Score every baseline of each task on the test split; write the leaderboard."""
+def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
+                tasks: list[str] | None = None) -> None:  # fmt: skip
+    """Score every baseline of each task on the test split; write the leaderboard.
+
+    Each task's results are kept in ``ROOT/scored__<task>.pkl``; with ``tasks`` given, the
+    other tasks are read from there (scored earlier by this script) instead of re-run.
+    """
+    import pickle
+
     from tme_env.baselines import OracleMPC, ScheduleSearchResult
     from tme_env.benchmark import BENCHMARK_ENV_IDS, run_benchmark
+    from tme_env.io import atomic_write_bytes
     from tme_env.regimens import available
     from tme_env.regimens.family import ConstantDoses, FeedbackRule, ImmunotherapyFirstRule
 
@@ -181,6 +189,13 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path) -> None:
     baselines = [(_quick(b) if quick else b) for b in rl_baselines()]
     out: dict[str, dict] = {}
     for task in TASKS:
+        cache = root / f"scored__{task.replace('/', '_')}.pkl"
+        if tasks is not None and task not in tasks:
+            if cache.exists():
+                out[task] = pickle.loads(cache.read_bytes())
+            else:
+                print(f"[score] {task} not scored yet: left out of the leaderboard", flush=True)
+            continue
         best = dataclasses.replace(ScheduleSearchResult.from_dict(
             {k: v for k, v in search.items() if k != "wall_s"}).best,
             observation=BENCHMARK_ENV_IDS[task])  # fmt: skip
@@ -214,6 +229,7 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path) -> None:
         print(f"[score] {task}: oracle on {n_oracle} patients in "
               f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
         out[task] = {"main": main, "oracle": oracle, "search": search}
+        atomic_write_bytes(cache, pickle.dumps(out[task]))
     write_leaderboard(out, folder, quick)
 
 
@@ -422,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny budgets (the slow test)")
     ap.add_argument("--only", action="append", default=None, metavar="NAME",
                     help="train only this RL baseline (repeat)")
+    ap.add_argument("--task", action="append", default=None, choices=TASKS,
+                    help="score only this task (repeat); the others are read from their "
+                         "earlier scoring")  # fmt: skip
     ap.add_argument("--root", default=None, help="results folder (experiments/results/...)")
     ap.add_argument("--out", default=None,
                     help="folder of leaderboard.md (experiments/, or "
@@ -442,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     if "score" in args.stages:
         folder = Path(args.out) if args.out else (
             ROOT / "figures" / "leaderboard_quick" if args.quick else ROOT)  # fmt: skip
-        score_stage(args.seeds, root, args.quick, folder)
+        score_stage(args.seeds, root, args.quick, folder, args.task)
     return 0
 
 

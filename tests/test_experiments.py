@@ -30,19 +30,45 @@ def test_studies_run_on_small_cohorts(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_agents_benchmark_quick_mode(tmp_path):
-    import benchmark_agents
-
-    out = tmp_path / "bench"
-    rc = benchmark_agents.main(["--quick", "--results", str(tmp_path / "res"), "--out", str(out)])
-    assert rc == 0
-    table = (tmp_path / "bench_quick.md").read_text()
-    assert "ppo" in table and "chemo-ici-inhibitor" in table
-
-
-@pytest.mark.slow
 def test_depillis_literature_runs(capsys):
     import depillis_literature
 
     assert depillis_literature.main(["--timesteps", "2048", "--dqn-timesteps", "2500"]) == 0
     assert "Ahn & Park shape" in capsys.readouterr().out
+
+
+def test_adaptivity_study_runs_on_small_cohorts(tmp_path, capsys):
+    import json
+
+    import adaptivity_study
+
+    assert adaptivity_study.main(["--train", "4", "--validation", "4", "--test", "6",
+                                  "--out", str(tmp_path)]) == 0  # fmt: skip
+    result = json.loads((tmp_path / "adaptivity_study.json").read_text())
+    assert result["chosen_on_validation"] in adaptivity_study.rules()
+    test = result["splits"]["test"]["rows"]
+    assert test["best fixed"]["margin_months"] == 0.0
+    lo, hi = test[result["chosen_on_validation"]]["margin_ci"]
+    assert lo <= test[result["chosen_on_validation"]]["margin_months"] <= hi
+    assert "Chosen on validation" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_leaderboard_quick_end_to_end_and_reproducible(tmp_path):
+    """A 1-seed, small-budget leaderboard: every baseline gets a row; scoring twice is identical."""
+    import json
+
+    import leaderboard
+
+    root, out = tmp_path / "res", tmp_path / "board"
+    args = ["--quick", "--seeds", "1", "--root", str(root), "--out", str(out)]
+    assert leaderboard.main(args) == 0
+    text = (out / "leaderboard.md").read_text()
+    names = ["best-fixed", "feedback-rule", "immunotherapy-first", "everything-always",
+             "oracle-mpc", "chemo-ici-inhibitor", *(b.name for b in leaderboard.rl_baselines())]
+    for name in names:
+        assert f"| {name} |" in text, name
+    assert (out / "leaderboard_profile.png").stat().st_size > 0
+    first = json.loads((out / "leaderboard.json").read_text())
+    assert leaderboard.main(["score", *args]) == 0  # re-scores the same models and search
+    assert json.loads((out / "leaderboard.json").read_text()) == first

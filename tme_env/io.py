@@ -40,6 +40,7 @@ __all__ = [
     "OutputFolder",
     "atomic_save_model",
     "atomic_savefig",
+    "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
     "check_output_file",
@@ -176,6 +177,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     path, tmp = _prepare(path)
     try:
         tmp.write_text(text)
+        _fsync_replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    path, tmp = _prepare(path)
+    try:
+        tmp.write_bytes(data)
         _fsync_replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -53,8 +53,8 @@ COMMANDS = (
     Command("benchmark_envs", "python experiments/benchmarks/envs.py"),
     Command("depillis_literature", "python experiments/depillis_literature.py", long=True),
     Command(
-        "benchmark_agents",
-        "python experiments/benchmark_agents.py --results {out}/results --out {out}/agents",
+        "leaderboard",
+        "python experiments/leaderboard.py --root {out}/results --out {out}/board",
         long=True,
     ),
 )

@@ -28,8 +28,9 @@ __all__ = ["ZOO_ALGOS", "TIMESTEPS", "zoo_hyperparams", "write_zoo_files"]
 
 #: Our algorithm name -> rl_zoo3's (``--algo``; RecurrentPPO is ``ppo_lstm`` there).
 ZOO_ALGOS = {algo: ("ppo_lstm" if algo == "recurrentppo" else algo) for algo in ALGOS}
-#: Training budget per algorithm (``n_timesteps``): the budgets of the agents benchmark
-#: (``experiments/benchmark_agents.py``; TD3 as SAC).
+#: Training budget per algorithm (``n_timesteps``): modest budgets for a first zoo run (TD3
+#: as SAC); the leaderboard's, at the protocol's 1M steps, are in
+#: ``experiments/leaderboard.py``.
 TIMESTEPS = {
     "ppo": 300_000,
     "a2c": 300_000,

@@ -13,11 +13,13 @@ the three weeks or not, 8 plans), the current state is copied into a rollout cor
 is given for the cycle and the ``base`` schedule afterwards, to the horizon (or
 ``lookahead_weeks``), with the env's own transition (label rules, irAE hazard and
 management, toxicity). Each rollout is scored by the benchmark's objective, quality-adjusted
-survival (`tme_env.clinical.q_twist_days`: progression read from the exact burden at the
-protocol's scans, grade >= 3 toxicity days counted from the rollout), and the best plan of each
-patient is given. The rollouts draw their irAE events from their own generators (seeded by
-``seed``, the slot and the cycle): the oracle knows the patient, not the future's chance
-events. With the best fixed schedule as ``base`` it can only improve on it up to that chance
+survival (`tme_env.clinical.q_twist_days`, as the trial scores it: progression read at the
+protocol's scans from the burden imaging reports in the bound env, exact in the full env and
+measured with the env's noise and detection limit in the clinical one; grade >= 3 toxicity
+days counted from the rollout), and the best plan of each patient is given. The rollouts draw
+their irAE events and measurement noise from their own generators (seeded by ``seed``, the
+slot and the cycle): the oracle knows the patient, not the future's chance events. With the
+best fixed schedule as ``base`` it can only improve on it up to that chance
 (the rollout's policy-improvement property).
 
 Use it through any trial or `tme_env.benchmark.run_benchmark`: the trial calls
@@ -33,13 +35,14 @@ from typing import Any
 import numpy as np
 
 from tme_env import clinical
-from tme_env.envs.core import TumorImmuneCore
+from tme_env.envs.core import CLINICAL_OBSERVATION, TumorImmuneCore
 from tme_env.models.tme import STATE_NAMES
 from tme_env.regimens.family import FixedSchedule
 
 __all__ = ["CANDIDATES", "OracleMPC"]
 
 _S, _R = STATE_NAMES.index("S"), STATE_NAMES.index("R")
+_IMAGING = CLINICAL_OBSERVATION.index("imaging_log10_burden")  # a column of EnvState.measured
 
 #: Candidate plans of one cycle: ``(chemo on day 1, anti-PD-1 on day 1, inhibitor all cycle)``.
 CANDIDATES: tuple[tuple[float, float, float], ...] = tuple(
@@ -112,7 +115,10 @@ class OracleMPC:
             raise ValueError(f"OracleMPC needs a tme vector env with a TumorImmuneCore, got "
                              f"{type(venv).__name__}")  # fmt: skip
         self._venv = venv
-        cfg = dataclasses.replace(core.config, observation="full", cohort_size=1)
+        # The rollouts run in the bound env's observation mode, so that they see progression
+        # as the trial will score it (measured imaging in the clinical env).
+        cfg = dataclasses.replace(core.config, cohort_size=1)
+        self._clinical = cfg.observation == "clinical"
         n_roll = core.n * len(self.candidates)
         # Threads pay from a few hundred slots; below, their start-up costs more than they save.
         self._roll = TumorImmuneCore(n_roll, cfg, parallel=n_roll >= 256)
@@ -148,7 +154,10 @@ class OracleMPC:
         k = state["k"]
         y = core.state.y
         live = core.state.steps == k
-        state["burden"][live, k] = y[live, _S] + y[live, _R]
+        if self._clinical:  # what imaging measured (the trial's PFS reads it)
+            state["burden"][live, k] = 10.0 ** core.state.measured[live, _IMAGING]
+        else:
+            state["burden"][live, k] = y[live, _S] + y[live, _R]
         if k % self.cycle == 0:
             state["plan"] = self._plan(k, live, state["burden"])
         action = np.zeros((core.n, 3), dtype=np.float32)
