@@ -394,7 +394,7 @@ class EnvState(NamedTuple):
     @classmethod
     def zeros(cls, n: int, n_states: int) -> EnvState:
         """A state of ``n`` slots, all zero (no patient yet), as views of `state_arrays`."""
-        return _state_views.py_func(*state_arrays(n, n_states))
+        return _py_state_views(*state_arrays(n, n_states))
 
     def reset_slot(self, i: int, y0: np.ndarray) -> None:
         """Start slot ``i``'s episode at presentation state ``y0``."""
@@ -431,6 +431,11 @@ def _state_views(y, last_doses, measured, f, i):  # pragma: no cover - compiled
     """The `EnvState` of views into `state_arrays` (rows in `FLOAT_ROWS` / `INT_ROWS` order)."""
     return EnvState(y, i[0], last_doses, f[0], f[1], f[2], f[3], measured, i[1], f[4], f[5],
                     i[2], f[6], i[3], i[4], i[5], f[7], f[8])  # fmt: skip
+
+
+def _py_state_views(*arrays: np.ndarray) -> EnvState:
+    """`_state_views` run as Python (NumPy views), compiled or not (``NUMBA_DISABLE_JIT``)."""
+    return getattr(_state_views, "py_func", _state_views)(*arrays)
 
 
 class Core(Protocol):
@@ -481,7 +486,7 @@ class TumorImmuneCore:
         )  # fmt: skip
         #: The state's storage (`state_arrays`); ``state`` holds views of it.
         self.state_arrays = state_arrays(self.n, len(STATE_NAMES))
-        self.state = _state_views.py_func(*self.state_arrays)
+        self.state = _py_state_views(*self.state_arrays)
         self.state.y[:] = self._cohort_y0[:1]
         #: The two uniforms each active slot draws per step for its irAE (event, grade),
         #: from its own generator before the measurement noise.
