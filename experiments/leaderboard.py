@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -233,7 +232,6 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
     write_leaderboard(out, folder, quick)
 
 
-MONTH = 30.4375
 #: Leaderboard kinds (the "kind" column).
 KIND = {"best-fixed": "schedule search", "everything-always": "constant doses",
         "feedback-rule": "hand-written rule", "immunotherapy-first": "hand-written rule",
@@ -250,16 +248,10 @@ def _kind(name: str, rl: dict[str, RLBaseline]) -> str:
     return "standard regimen" if name in available() else KIND.get(name, "")
 
 
-def _per_patient_q(result: Any, name: str) -> np.ndarray:
-    """Per patient, the mean over a submission's seeds of its Q-TWiST (months)."""
-    arms = result.seeds[name]
-    return np.mean([result.trial.arms[a].q_twist_days for a in arms], axis=0) / MONTH
-
-
 def _gap(result: Any, a: str, b: str, reps: int = 10_000) -> tuple[float, float, float]:
     from tme_env.benchmark import paired_bootstrap_ci
 
-    return paired_bootstrap_ci(_per_patient_q(result, a), _per_patient_q(result, b), reps=reps)
+    return paired_bootstrap_ci(result.q_twist_months(a), result.q_twist_months(b), reps=reps)
 
 
 def _fmt_gap(g: tuple[float, float, float]) -> str:
@@ -377,6 +369,8 @@ def _dose_figure(result: Any, name: str, task: str, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from tme_env.io import atomic_savefig
+
     arm = result.seeds[name][0]
     doses = result.trial.arms[arm].weekly_doses  # (patients, weeks, 3)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
@@ -389,11 +383,8 @@ def _dose_figure(result: Any, name: str, task: str, path: Path) -> None:
     axes[0].set_ylabel("patient (test split)")
     fig.colorbar(im, ax=axes, fraction=0.02, label="dose fraction given (white: after death)")
     fig.suptitle(f"{task}: what {arm} gives, week by week")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=80)
+    atomic_savefig(fig, path, dpi=80)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _profile_figure(out: dict[str, dict], path: Path) -> None:
@@ -404,7 +395,8 @@ def _profile_figure(out: dict[str, dict], path: Path) -> None:
     import matplotlib.pyplot as plt
     from rliable import library as rly
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from tme_env.io import atomic_savefig
+
     fig, axes = plt.subplots(1, len(out), figsize=(6.5 * len(out), 4.5), squeeze=False)
     taus = np.linspace(-20, 160, 181)
     for ax, (task, parts) in zip(axes[0], out.items(), strict=True):
@@ -423,10 +415,8 @@ def _profile_figure(out: dict[str, dict], path: Path) -> None:
                ylabel="fraction of seeds with score > tau", ylim=(-0.02, 1.02))  # fmt: skip
         ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    atomic_savefig(fig, path, dpi=120)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -453,7 +443,6 @@ def main(argv: list[str] | None = None) -> int:
     default = "leaderboard_quick" if args.quick else "leaderboard"
     root = Path(args.root) if args.root else ROOT / "results" / default
     root.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     if "train" in args.stages:
         train_stage(args.seeds, root, args.quick, args.only)
     if "search" in args.stages:

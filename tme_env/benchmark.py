@@ -419,6 +419,11 @@ class BenchmarkResult:
     rows: list[dict[str, Any]]
     seeds: dict[str, list[str]] = field(default_factory=dict)
 
+    def q_twist_months(self, name: str) -> np.ndarray:
+        """Per test patient, the mean over submission ``name``'s seeds of its Q-TWiST (months)."""
+        arms = self.seeds.get(name, [name])
+        return np.mean([self.trial.arms[a].q_twist_days for a in arms], axis=0) / _MONTH
+
 
 def _group(
     policies: Sequence[str] | Mapping[str, Sequence[Any]], env_id: str, trusted: bool
@@ -515,12 +520,12 @@ def run_benchmark(
 
 def _recorded_steps(items: list[tuple[str, Any]]) -> int | None:
     """The smallest training budget the seeds' model files record (None if any is unknown)."""
-    from tme_env.agents.loader import _recorded_train
+    from tme_env.agents.loader import recorded_train
 
     steps = []
     for spec, _policy in items:
         target = _split_spec(spec)[1]
-        recorded = _recorded_train(target).get("timesteps") if target.endswith(".zip") else None
+        recorded = recorded_train(target).get("timesteps") if target.endswith(".zip") else None
         if not isinstance(recorded, int):
             return None
         steps.append(recorded)
@@ -567,22 +572,21 @@ def _run(policies: Any, env_id: str, n_patients: int, seed: int, trusted: bool, 
     by_arm = {r["arm"]: r for r in summary}
     standard = [n for n in regimens.available() if n != "no-treatment"]
     best = max(standard, key=lambda n: by_arm[n]["q_twist_months"])
-    rows = []
+    result = BenchmarkResult(trial, summary, [], seeds)
     for name, arm_names in seeds.items():
         per_seed = [by_arm[a]["benchmark_score"] for a in arm_names]
         point, low, high = iqm_ci(per_seed, reps=reps, seed=seed)
-        q = np.mean([trial.arms[a].q_twist_days for a in arm_names], axis=0) / _MONTH
-        delta = paired_bootstrap_ci(q, trial.arms[best].q_twist_days / _MONTH, reps=reps,
-                                    seed=seed)  # fmt: skip
+        delta = paired_bootstrap_ci(result.q_twist_months(name), result.q_twist_months(best),
+                                    reps=reps, seed=seed)  # fmt: skip
         steps = training_steps.get(name, _recorded_steps(groups.get(name, [])))
         oracle = any(getattr(trial_arm_policy, "oracle", False)
                      for _spec, trial_arm_policy in groups.get(name, []))  # fmt: skip
-        rows.append(leaderboard_row(
+        result.rows.append(leaderboard_row(
             name, env_id, n_patients, seed, [by_arm[a] for a in arm_names], (point, low, high),
             best, delta, trained=_learned(groups.get(name, []), name, regimens),
             training_steps=steps, oracle=oracle,
         ))  # fmt: skip
-    return BenchmarkResult(trial, summary, rows, seeds)
+    return result
 
 
 #: Secondary endpoints of a leaderboard row: row key -> `summarise` key (means over seeds).

@@ -32,6 +32,7 @@ __all__ = [
     "model_algo",
     "model_info",
     "recorded_algo",
+    "recorded_train",
     "warn_before_loading",
 ]
 
@@ -99,16 +100,21 @@ def model_info(path: str | Path) -> dict[str, Any]:
     act = fields.get("action_space") if isinstance(fields, dict) else None
     shape = obs.get("_shape") if isinstance(obs, dict) else None
     kind = act.get(":type:", "") if isinstance(act, dict) else ""
+    train = recorded_train(path)
     return {
         "algo": recorded_algo(path) or _guess_algo(str(path), data),
-        "env_id": _recorded_train(path).get("env_id"),
-        "blind": list(_recorded_train(path).get("blind") or []),
+        "env_id": train.get("env_id"),
+        "blind": list(train.get("blind") or []),
         "observation_shape": tuple(shape) if isinstance(shape, list) else None,
         "action_space": "Discrete" if "Discrete" in kind else ("Box" if "Box" in kind else None),
     }
 
 
-def _recorded_train(path: str | Path) -> dict[str, Any]:
+def recorded_train(path: str | Path) -> dict[str, Any]:
+    """The ``train`` block of the ``config.yml`` of the run a model file belongs to ({} if none).
+
+    The run folder is the file's own, or its parent for a checkpoint in ``checkpoints/``.
+    """
     folder = Path(path).resolve().parent
     for run in [folder] + ([folder.parent] if folder.name == "checkpoints" else []):
         try:

@@ -66,22 +66,25 @@ def best_fixed_schedule(task: str = "tme/TumorImmuneClinical-v1") -> FixedSchedu
     return dataclasses.replace(best, observation=BENCHMARK_ENV_IDS[task])
 
 
-def _copy_into(obj: FixedSchedule, best: FixedSchedule) -> None:
-    for f in dataclasses.fields(best):
-        object.__setattr__(obj, f.name, getattr(best, f.name))
+class _BestFixed(FixedSchedule):
+    """The committed best fixed schedule of the class's ``task``, built without arguments."""
+
+    task = "tme/TumorImmuneClinical-v1"
+
+    def __init__(self) -> None:
+        """The committed schedule's settings (`best_fixed_schedule`)."""
+        best = best_fixed_schedule(self.task)
+        for f in dataclasses.fields(best):
+            object.__setattr__(self, f.name, getattr(best, f.name))
 
 
-class BestFixedClinical(FixedSchedule):
+class BestFixedClinical(_BestFixed):
     """`best_fixed_schedule` of the clinical task, as a class (for ``--policy module:attr``)."""
 
-    def __init__(self) -> None:
-        """The committed schedule's settings."""
-        _copy_into(self, best_fixed_schedule("tme/TumorImmuneClinical-v1"))
+    task = "tme/TumorImmuneClinical-v1"
 
 
-class BestFixedFull(FixedSchedule):
+class BestFixedFull(_BestFixed):
     """`best_fixed_schedule` of the full task, as a class (for ``--policy module:attr``)."""
 
-    def __init__(self) -> None:
-        """The committed schedule's settings."""
-        _copy_into(self, best_fixed_schedule("tme/TumorImmune-v1"))
+    task = "tme/TumorImmune-v1"

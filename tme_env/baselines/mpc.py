@@ -192,6 +192,7 @@ class OracleMPC:
         burden = np.full((m, self._steps + 1), np.nan)
         burden[:, : k + 1] = history[rows, : k + 1]
         death = np.full(m, np.nan)
+        cured = np.zeros(m, dtype=bool)
         tox = np.zeros(m)
         end = self._steps if self.lookahead is None else min(
             self._steps, k + self.cycle + self.lookahead)  # fmt: skip
@@ -211,12 +212,11 @@ class OracleMPC:
             tox[a] += self._dt * info["grade3_toxicity"][:m][a]
             died = a & ((info["dead"][:m] > 0) | (info["toxic_death"][:m] > 0))
             death[died] = info["day"][:m][died]
-            cured = a & (info["cured"][:m] > 0)
-            burden[cured, step + 2:] = 1.0
+            cured |= a & (info["cured"][:m] > 0)
             active[:m] &= ~terminated[:m]
             if not active.any():
                 break
-        q = self._q_twist(burden, death, tox, end).reshape(slots.size, n_c)
+        q = self._q_twist(burden, death, cured, tox, end).reshape(slots.size, n_c)
         if k == 0:  # kept for inspection: the whole-episode forecast of every first plan
             self.first_plan_q = np.full((core.n, n_c), np.nan)
             self.first_plan_q[slots] = q
@@ -224,16 +224,12 @@ class OracleMPC:
         plan[slots] = self.candidates[best]
         return plan
 
-    def _q_twist(self, burden: np.ndarray, death: np.ndarray, tox: np.ndarray,
-                 end: int) -> np.ndarray:  # fmt: skip
+    def _q_twist(self, burden: np.ndarray, death: np.ndarray, cured: np.ndarray,
+                 tox: np.ndarray, end: int) -> np.ndarray:  # fmt: skip
         """Quality-adjusted days of each rollout up to step ``end`` (as the trial scores)."""
-        from tme_env.trials.outcomes import survival_outcomes
+        from tme_env.trials.outcomes import carry_last_burden, survival_outcomes
 
-        b = burden[:, : end + 1]
-        filled = b.copy()
-        for i in range(filled.shape[0]):  # after death the last burden carries forward
-            good = np.flatnonzero(~np.isnan(filled[i]))
-            filled[i, good[-1] + 1:] = filled[i, good[-1]]
+        filled = carry_last_burden(burden[:, : end + 1], cured)
         horizon = end * self._dt
         event = ~np.isnan(death)
         os_days = np.where(event, death, horizon)

@@ -28,6 +28,7 @@ import numpy as np
 from tme_env.envs.core import observation_fields
 from tme_env.regimens.policies import (
     CYCLE_DAYS,
+    DELAY_ANC,
     INDUCTION_CYCLES,
     MAINTENANCE_CHEMO_DOSE,
     observed_day,
@@ -172,6 +173,24 @@ class ConstantDoses:
         return np.tile(self.doses, (np.shape(observation)[0], 1)), state
 
 
+def _book_cycle(state: dict[str, np.ndarray], wanted: np.ndarray, day: np.ndarray,
+                anc: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Where a wanted q3w chemotherapy cycle is due and ANC >= `DELAY_ANC`: book it, return it.
+
+    Counts the cycle in ``state["cycles"]`` and sets ``state["next_chemo"]`` 21 days on; a
+    cycle held for neutropenia stays due and is given at the first decision with ANC back.
+    """
+    due = wanted & (day >= state["next_chemo"] - 1e-9) & (anc >= DELAY_ANC)
+    state["cycles"] += due
+    state["next_chemo"] = np.where(due, day + CYCLE_DAYS, state["next_chemo"])
+    return due
+
+
+def _anti_pd1_q3w(day: np.ndarray, dt: float) -> np.ndarray:
+    """Anti-PD-1 on every 21st day from day 0 (the env applies the label and irAE rules)."""
+    return np.where(np.mod(day + 1e-9, CYCLE_DAYS) < dt - 1e-6, 1.0, 0.0)
+
+
 class FeedbackRule:
     """A monitoring-driven rule on the clinical observation (see the module docstring).
 
@@ -242,19 +261,16 @@ class FeedbackRule:
         state["on_chemo"] |= restart
         state["nadir"] = np.where(restart, burden, state["nadir"])
         state["cycles"] = np.where(restart, 0, state["cycles"])
-        due = state["on_chemo"] & (day >= state["next_chemo"] - 1e-9) & (anc >= 1.5)
+        due = _book_cycle(state, state["on_chemo"], day, anc)
         action = np.zeros((n, 3), dtype=np.float32)
         action[:, 0] = np.where(due, 1.0, 0.0)
-        state["cycles"] += due
-        state["next_chemo"] = np.where(due, day + CYCLE_DAYS, state["next_chemo"])
         state["cycle_start"] = np.where(due, day, state["cycle_start"])
         # The inhibitor in a chemotherapy cycle once the blood MDSC assay has risen.
         in_cycle = day - state["cycle_start"] < 2 * self.dt - 1e-9
         state["inhibit"] = np.where(due, False, state["inhibit"])
         state["inhibit"] |= in_cycle & (mdsc > state["mdsc0"] + self.mdsc_rise)
         action[:, 2] = np.where(in_cycle & state["inhibit"], 1.0, 0.0)
-        # Anti-PD-1 q3w from day 0 (the env applies the label and irAE rules).
-        action[:, 1] = np.where(np.mod(day + 1e-9, CYCLE_DAYS) < self.dt - 1e-6, 1.0, 0.0)
+        action[:, 1] = _anti_pd1_q3w(day, self.dt)
         return (action[0] if np.ndim(observation) == 1 else action), state
 
 
@@ -342,12 +358,10 @@ class ImmunotherapyFirstRule:
         in_line = state["started"] & (
             (state["cycles"] < self.cycles) | self.maintenance
         )
-        due = in_line & (day >= state["next_chemo"] - 1e-9) & (anc >= 1.5)
         platinum = state["cycles"] < self.cycles
+        due = _book_cycle(state, in_line, day, anc)
         action = np.zeros((n, 3), dtype=np.float32)
         action[:, 0] = np.where(due, np.where(platinum, 1.0, MAINTENANCE_CHEMO_DOSE), 0.0)
-        state["cycles"] += due
-        state["next_chemo"] = np.where(due, day + CYCLE_DAYS, state["next_chemo"])
-        action[:, 1] = np.where(np.mod(day + 1e-9, CYCLE_DAYS) < self.dt - 1e-6, 1.0, 0.0)
+        action[:, 1] = _anti_pd1_q3w(day, self.dt)
         action[:, 2] = self.inhibitor_dose
         return (action[0] if np.ndim(observation) == 1 else action), state

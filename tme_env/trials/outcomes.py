@@ -20,6 +20,7 @@ from tme_env.simulator.simulate import state_index
 __all__ = [
     "ArmOutcomes",
     "TrialResult",
+    "carry_last_burden",
     "schedule_doses",
     "survival_outcomes",
     "trajectory_outcomes",
@@ -136,6 +137,20 @@ class TrialResult:
     seed: int
     horizon_days: float
     arms: dict[str, ArmOutcomes]
+
+
+def carry_last_burden(burden: np.ndarray, cured: np.ndarray) -> np.ndarray:
+    """The imaging burden with each row's end filled in (a new array).
+
+    After the last recorded value (``NaN`` after death, cure or the end of a rollout) a
+    patient's burden stays at its last value, or at 1 cell if ``cured``, so that imaging at
+    later scans reads what the episode ended with.
+    """
+    filled = np.array(burden, dtype=float, copy=True)
+    for i in range(filled.shape[0]):
+        last = int(np.max(np.flatnonzero(~np.isnan(filled[i]))))
+        filled[i, last + 1 :] = 1.0 if cured[i] else filled[i, last]
+    return filled
 
 
 def survival_outcomes(

@@ -20,6 +20,7 @@ from tme_env.trials.outcomes import (
     WEEK_DAYS,
     ArmOutcomes,
     TrialResult,
+    carry_last_burden,
     schedule_doses,
     survival_outcomes,
     trajectory_outcomes,
@@ -88,10 +89,7 @@ def _run_arm(
     steps_lived = np.sum(~np.isnan(burden[:, 1:]), axis=1)
     t = np.arange(horizon_steps + 1) * dt
     # After death or cure the trajectory is over: carry the last burden forward for imaging.
-    filled = burden.copy()
-    for i in range(n):
-        last = int(np.max(np.flatnonzero(~np.isnan(filled[i]))))
-        filled[i, last + 1 :] = filled[i, last] if not cured[i] else 1.0
+    filled = carry_last_burden(burden, cured)
     horizon = horizon_steps * dt
     os_event = ~np.isnan(death_day)
     os_days = np.where(os_event, death_day, horizon)
