@@ -14,7 +14,10 @@
 
 Usage::
 
-    python experiments/benchmarks/envs.py [--steps 20000] [--ppo-steps 16384]
+    python experiments/benchmarks/envs.py [--steps 20000] [--ppo-steps 16384] [--repeats 3]
+
+The single-env rows (CartPole, the env at two tolerances, the integrator alone) are the best
+of ``--repeats`` interleaved measurements.
 """
 
 from __future__ import annotations
@@ -166,6 +169,11 @@ def ppo_fps(total: int) -> tuple[float, float]:
     return fast_fps, slow_fps
 
 
+#: The single env's rate over its integrator's in v0 (measured before model v1; issue 12
+#: asks v1 to be no slower relative to its integrator).
+V0_OVERHEAD_RATIO = 0.64
+
+
 def _met(ratio: float, target: float) -> str:
     """The verdict printed next to a ratio, read from the number itself."""
     return "met" if ratio >= target else "not met"
@@ -176,22 +184,37 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20_000, help="single-env steps per measurement")
     ap.add_argument("--vector-steps", type=int, default=200, help="vector steps (x 256 envs)")
-    ap.add_argument("--ppo-steps", type=int, default=16_384, help="PPO timesteps per run")
+    ap.add_argument("--ppo-steps", type=int, default=16_384,
+                    help="PPO timesteps per run (0: skip the PPO comparison)")  # fmt: skip
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="interleaved repeats of the single-env measurements (best of each)")
     args = ap.parse_args(argv)
 
-    cart = single_env_rate("CartPole-v1", args.steps)
-    tme = single_env_rate("tme/TumorImmune-v1", args.steps)
+    # Best of `repeats` interleaved measurements (the fastest run is the least disturbed by
+    # other work on shared cores; interleaving exposes each measurement to the same drift).
+    best: dict[str, float] = {}
+    per = 0.0
+    for _ in range(args.repeats):
+        rates = {
+            "cart": single_env_rate("CartPole-v1", args.steps),
+            "tme": single_env_rate("tme/TumorImmune-v1", args.steps),
+            "loose": single_env_rate("tme/TumorImmune-v1", args.steps, rtol=1e-4),
+        }
+        rates["kern"], per = kernel_rate(args.steps)
+        for key, rate in rates.items():
+            best[key] = max(best.get(key, 0.0), rate)
+    cart, tme, loose, kern = best["cart"], best["tme"], best["loose"], best["kern"]
     print(f"{'measurement':<52}{'rate':>14}{'ratio':>10}")
     print(f"{'CartPole-v1 single env (steps/s)':<52}{cart:>14,.0f}")
     print(f"{'tme/TumorImmune-v1 single env (steps/s)':<52}{tme:>14,.0f}{tme / cart:>9.3f}x"
           f"  (vs CartPole; target 0.5x: {_met(tme / cart, 0.5)})")  # fmt: skip
-    loose = single_env_rate("tme/TumorImmune-v1", args.steps, rtol=1e-4)
     print(f"{'  the same env at rtol=1e-4 (100x looser)':<52}{loose:>14,.0f}{loose / cart:>9.3f}x"
           f"  (vs CartPole; {loose / tme:.2f}x the default rtol=1e-6; target 0.5x: "
           f"{_met(loose / cart, 0.5)})")  # fmt: skip
-    kern, per = kernel_rate(args.steps)
     print(f"{'  its integrator alone (intervals/s)':<52}{kern:>14,.0f}{kern / cart:>9.3f}x"
           f"  (vs CartPole: the bound for any env; {per:.1f} steps/interval)")  # fmt: skip
+    print(f"{'  single env / its integrator':<52}{'':>14}{tme / kern:>9.3f}x"
+          f"  (target {V0_OVERHEAD_RATIO}x, v0's: {_met(tme / kern, V0_OVERHEAD_RATIO)})")
     vec: dict[int, float] = {}
     for threads in (1, 2):
         if threads > numba.config.NUMBA_NUM_THREADS:
@@ -206,11 +229,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{ours / ref:>9.1f}x  (vs solve_ivp per step; target 30x: "
           f"{_met(ours / ref, 30)})")  # fmt: skip
     print(f"{'solve_ivp-per-step reference env (steps/s)':<52}{ref:>14,.0f}")
-    fast, slow = ppo_fps(args.ppo_steps)
-    print(f"{'PPO, make_sb3_vec_env 64 envs, batch 1024 (fps)':<52}{fast:>14,.0f}"
-          f"{fast / slow:>9.1f}x  (vs default PPO on 8 DummyVecEnv; target 5x: "
-          f"{_met(fast / slow, 5)})")  # fmt: skip
-    print(f"{'PPO, default settings, 8 DummyVecEnv copies (fps)':<52}{slow:>14,.0f}")
+    fast, slow = ppo_fps(args.ppo_steps) if args.ppo_steps > 0 else (0.0, 0.0)
+    if slow > 0.0:
+        print(f"{'PPO, make_sb3_vec_env 64 envs, batch 1024 (fps)':<52}{fast:>14,.0f}"
+              f"{fast / slow:>9.1f}x  (vs default PPO on 8 DummyVecEnv; target 5x: "
+              f"{_met(fast / slow, 5)})")  # fmt: skip
+        print(f"{'PPO, default settings, 8 DummyVecEnv copies (fps)':<52}{slow:>14,.0f}")
     threads = " / ".join(str(t) for t in vec)
     print(f"\nThe same run as the README's table (load average {os.getloadavg()[0]:.1f}):\n")
     print("| measurement | rate | ratio | target |\n|---|---|---|---|")
@@ -221,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{loose / cart:.2f}x CartPole, {loose / tme:.2f}x the default | 0.5x, "
           f"{_met(loose / cart, 0.5)} |")  # fmt: skip
     print(f"| its integrator alone on the same intervals ({per:.1f} steps each) | "
-          f"{kern:,.0f} intervals/s | {kern / cart:.2f}x CartPole | "
-          "the bound for any env |")  # fmt: skip
+          f"{kern:,.0f} intervals/s | {kern / cart:.2f}x CartPole; the single env "
+          f"{tme / kern:.0%} of it | {V0_OVERHEAD_RATIO:.0%} (v0's), "
+          f"{_met(tme / kern, V0_OVERHEAD_RATIO)} |")  # fmt: skip
     print(f"| native vector env, N=256, {threads} threads | "
           f"{' / '.join(f'{r:,.0f}' for r in vec.values())} patient-steps/s | "
           f"{' / '.join(f'{r / tme:.1f}x' for r in vec.values())} single env | 3x at 2 "
@@ -230,9 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| `tme/DePillis2003Chemo-v0`, 0.25-day steps | {ours:,.0f} steps/s | "
           f"{ours / ref:.0f}x `solve_ivp` per step ({ref:,.0f}) | 30x, "
           f"{_met(ours / ref, 30)} |")  # fmt: skip
-    print(f"| SB3 PPO on `make_sb3_vec_env`, 64 envs, batch 1024 | {fast:,.0f} fps | "
-          f"{fast / slow:.1f}x default PPO on 8 `DummyVecEnv` ({slow:,.0f}) | 5x, "
-          f"{_met(fast / slow, 5)} |")  # fmt: skip
+    if slow > 0.0:
+        print(f"| SB3 PPO on `make_sb3_vec_env`, 64 envs, batch 1024 | {fast:,.0f} fps | "
+              f"{fast / slow:.1f}x default PPO on 8 `DummyVecEnv` ({slow:,.0f}) | 5x, "
+              f"{_met(fast / slow, 5)} |")  # fmt: skip
     return 0
 
 

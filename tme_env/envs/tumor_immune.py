@@ -373,15 +373,15 @@ class TumorImmuneEnv(gym.Env):
             raise RuntimeError("the episode has ended (or never started): call reset() first")
         doses = self._action_to_doses(action)
         try:
-            reward, terminated, _ = self.core.step(doses, [self.np_random], with_info=False)
+            reward, done = self.core.step_one(doses, self.np_random)
         except SimulationError as exc:
             self._done = True  # the episode cannot continue: reset() starts a new one
             raise exc.for_patient(self._patient_id) from None
         info1 = self.core.info_row(0)
-        self._done = done = bool(terminated[0])
+        self._done = done
         if self.render_mode is not None:
             self._history.append(info1)
-        return self.core.observe_row(0), float(reward[0]), done, False, info1
+        return self.core.observe_row(0), reward, done, False, info1
 
     def render(self) -> np.ndarray | None:
         """An RGB image of the trajectory so far (``render_mode="rgb_array"``)."""
