@@ -29,16 +29,11 @@ from numba.extending import intrinsic
 __all__ = ["GeneratorAddresses", "next_double"]
 
 
-def _addresses(rng: np.random.Generator) -> tuple[int, int]:
-    """``(next_double, state)`` addresses of ``rng``'s bit generator."""
-    c = rng.bit_generator.ctypes
-    return int(ctypes.cast(c.next_double, ctypes.c_void_p).value), int(c.state_address)
-
-
 if config.DISABLE_JIT:  # pragma: no cover - the pure-Python run of CI (NUMBA_DISABLE_JIT=1)
     _REGISTRY: dict[int, np.random.Generator] = {}
 
-    def _addresses(rng: np.random.Generator) -> tuple[int, int]:  # noqa: F811
+    def _addresses(rng: np.random.Generator) -> tuple[int, int]:
+        """``(0, key)``: the generator's key in the registry `next_double` reads."""
         _REGISTRY[id(rng)] = rng
         return 0, id(rng)
 
@@ -47,6 +42,11 @@ if config.DISABLE_JIT:  # pragma: no cover - the pure-Python run of CI (NUMBA_DI
         return _REGISTRY[state_addr].random()
 
 else:
+
+    def _addresses(rng: np.random.Generator) -> tuple[int, int]:
+        """``(next_double, state)`` addresses of ``rng``'s bit generator."""
+        c = rng.bit_generator.ctypes
+        return int(ctypes.cast(c.next_double, ctypes.c_void_p).value), int(c.state_address)
 
     @intrinsic
     def next_double(typingctx, fn_addr, state_addr):  # noqa: ARG001 - numba intrinsic protocol
@@ -89,6 +89,8 @@ class GeneratorAddresses:
         """Record the generators of all slots (cheap when none changed)."""
         if len(rngs) != len(self._rngs):
             raise ValueError(f"expected {len(self._rngs)} generators, got {len(rngs)}")
-        if rngs != self._rngs:  # list comparison: identity first, so no element is compared
+        # List equality checks each pair for identity first, and Generators compare by
+        # identity: one C-level pass, with no per-slot Python call when nothing changed.
+        if rngs != self._rngs:
             for i, rng in enumerate(rngs):
                 self.update(i, rng)
