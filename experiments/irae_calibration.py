@@ -8,6 +8,16 @@ any-grade immune-mediated AE rate is the pooled pembrolizumab monotherapy figure
 anchors, not fitted: grade 3-5 (pooled monotherapy 6.3%; KEYNOTE-189 combination 8.9% [M]),
 KEYNOTE-189 any grade (22.7% [M]), and irAE deaths (pooled 0.2%).
 
+The two KEYNOTE-189 immune-mediated AE figures (Gandhi et al., NEJM 2018, 22.7% any grade and
+8.9% grade 3-5 on the pembrolizumab arm) stay [M]: the paper's safety table could not be read
+from here. What could be read, and is context rather than a target (the model has no
+all-cause AEs): grade >= 3 AEs of any cause 67.2% vs 65.8% (Gandhi 2018 abstract, PubMed
+29658856), 71.9% vs 66.8% in the updated analysis (Gadgeel et al., JCO 2020), 72.8% vs 67.3%
+at 5 years (Garassino et al., ESMO 2022 abstract: 295/405 vs 136/202); and, in the Japanese
+subset (Horinouchi et al., Cancer Sci 2021, PubMed 34036692; n = 25 and 15), immune-mediated
+AEs in 40% vs 20%, with no grade 5 event; the exact (Clopper-Pearson) 95% interval of 10/25,
+21-61%, holds both the pooled 23.7% this script fits to and the model's KEYNOTE-189 figure.
+
 Usage::
 
     python experiments/irae_calibration.py [--patients 300]
