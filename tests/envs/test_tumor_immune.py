@@ -237,3 +237,44 @@ def test_env_state_fields_are_views_of_the_packed_state_arrays():
     for row, name in enumerate(INT_ROWS):
         assert np.shares_memory(getattr(s, name), i[row]) and getattr(s, name).dtype == np.int64
     assert s.y is y and s.last_doses is last and s.measured is measured
+
+
+def test_single_env_step_table_records_the_cores_own_arrays():
+    from tme_env.simulator import table
+
+    env = gym.make("tme/TumorImmune-v1")
+    env.reset(seed=0)
+    for _ in range(30):
+        *_, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+    core = env.unwrapped.core
+    assert env.unwrapped._doses is core.dose_buffer
+    if not table.AVAILABLE:  # NUMBA_DISABLE_JIT=1: step_one passes the arrays themselves
+        assert core._table is None
+        return
+    _, _, fbuf, ibuf, _, _, *rest = core._step_args
+    expected = (core._all_active, core.dose_buffer, core._reward1, core._terminated1, fbuf,
+                ibuf, *rest)  # fmt: skip
+    assert len(core._table.arrays) == len(expected)
+    assert all(a is b for a, b in zip(core._table.arrays, expected, strict=True))
+    assert all(
+        core._table.table[table.RECORD * k] == a.ctypes.data for k, a in enumerate(expected)
+    )
+
+
+def test_step_one_with_a_foreign_doses_array_equals_the_dose_buffer():
+    from tme_env.envs.core import EnvConfig, TumorImmuneCore
+
+    cores = [TumorImmuneCore(1, EnvConfig(cohort_size=4)) for _ in range(2)]
+    rngs = [np.random.default_rng(7) for _ in range(2)]
+    for core, rng in zip(cores, rngs, strict=True):
+        core.set_patient(0, 2, [rng])
+    doses = np.random.default_rng(1).random((12, 1, 3))
+    for d in doses:
+        cores[0].dose_buffer[...] = d
+        a = cores[0].step_one(cores[0].dose_buffer, rngs[0])
+        b = cores[1].step_one(d.copy(), rngs[1])
+        assert a == b
+        assert cores[0].info_row(0) == cores[1].info_row(0)
+    assert np.array_equal(cores[0].state.y, cores[1].state.y)

@@ -269,7 +269,7 @@ class TumorImmuneEnv(gym.Env):
         self._done = True
         self._patient_id = ""
         self._history: list[dict[str, float]] = []
-        self._doses = np.zeros((1, len(ACTION_NAMES)))
+        self._doses = self.core.dose_buffer  # `step_one` reads the doses from there
         self._dose_row = self._doses[0]
 
     def _action_to_doses(self, action: Any) -> np.ndarray:
@@ -278,7 +278,8 @@ class TumorImmuneEnv(gym.Env):
             if isinstance(action, np.ndarray) and action.shape == (1,):
                 action = action.reshape(())
             k = discrete_array(action, (), len(DISCRETE_LEVELS))
-            return DISCRETE_LEVELS[int(k)][None, :]
+            self._dose_row[:] = DISCRETE_LEVELS[int(k)]
+            return self._doses
         if type(action) is np.ndarray and action.dtype.kind == "f":  # the lean path
             a = action
             if a.shape != (3,):
@@ -345,7 +346,7 @@ class TumorImmuneEnv(gym.Env):
         """The id of a resolved patient (cohort id, or the `VirtualPatient`'s own)."""
         if isinstance(patient, VirtualPatient):
             return str(patient.patient_id)
-        return str(self.core.cohort.ids[patient])
+        return str(self.core.cohort.patients[patient].patient_id)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -362,7 +363,7 @@ class TumorImmuneEnv(gym.Env):
         self._patient_id = self.patient_id(patient)
         self.core.set_patient(0, patient, [self.np_random])
         self._done = False
-        self.core.info()
+        self.core.refresh_info()
         info = self.core.info_row(0)
         self._history = [info]
         return self.core.observe()[0], info
