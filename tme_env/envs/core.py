@@ -521,7 +521,6 @@ class TumorImmuneCore:
             [w.survival, w.death, w.cure, w.tumour, w.toxicity, w.hotness], dtype=np.float64
         )
         self._cfg = np.array([dt / 7.0, dt, self._dt_over_h, *self._weights])
-        st = self.stepper
         # `_env_step`'s arguments after (active, doses, reward, terminated): all persistent.
         self._given = np.zeros((self.n, len(ACTION_NAMES)))  # the doses given, after the rules
         self._steroid = np.zeros(self.n)
@@ -530,6 +529,11 @@ class TumorImmuneCore:
         self._terminated1 = np.empty(1, dtype=np.bool_)
         self._slot0 = np.zeros(1, dtype=np.intp)
         self._doses1 = np.zeros((1, len(ACTION_NAMES)))  # `step_one`'s doses (`dose_buffer`)
+        self._bind()
+
+    def _bind(self) -> None:
+        """`_env_step`'s argument tuple and step table, from the persistent arrays."""
+        st = self.stepper
         self._step_args = (*st.kernel_args, st.parallel, self._full, self._info, self._obs,
                            self._cfg, self._uniforms, self._generators.table, self._given,
                            self._steroid,
@@ -547,6 +551,21 @@ class TumorImmuneCore:
             )  # fmt: skip
             if len(self._table.arrays) != _TABLE_ARRAYS:  # the layout `_env_step_table` reads
                 raise RuntimeError(f"step table: {len(self._table.arrays)} arrays recorded")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled or copied: the arrays, not the views of them or the tables of addresses."""
+        derived = ("state", "_step_args", "_table")
+        return {k: v for k, v in self.__dict__.items() if k not in derived}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the state views and the step arguments over the (copied) arrays.
+
+        A copy (``copy.deepcopy``, or unpickled in another process) continues the episode
+        exactly where the original was and shares nothing with it.
+        """
+        self.__dict__.update(state)
+        self.state = _py_state_views(*self.state_arrays)
+        self._bind()
 
     @property
     def y(self) -> np.ndarray:

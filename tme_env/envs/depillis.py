@@ -57,6 +57,13 @@ class DePillis2003ChemoCore:
         self.dose = np.zeros(self.n)
         self.violation = np.zeros(self.n, dtype=bool)
         self._rates = np.zeros((self.n, 1, 1))
+        self._in_place = False
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled or copied: in place, `y` is the (copied) stepper's start buffer again."""
+        self.__dict__.update(state)
+        if self._in_place:
+            self.y = self.stepper.y0
 
     def continue_in_place(self) -> None:
         """Keep the state in the stepper's start buffer, continued by the kernel itself.
@@ -67,6 +74,7 @@ class DePillis2003ChemoCore:
         self.stepper.y0[...] = self.y
         self.y = self.stepper.y0
         self.stepper.continue_from_end(True)
+        self._in_place = True
 
     def set_patient(self, i: int, patient: Any, rngs: list[np.random.Generator]) -> None:  # noqa: ARG002
         """Reset slot ``i`` to the nominal patient at its initial state."""
@@ -180,16 +188,25 @@ class DePillis2003ChemoEnv(gym.Env):
         self.horizon_days = float(horizon_days)
         self.core = self.make_core(1, parallel=False)
         self.core.continue_in_place()
-        st = self.core.stepper
-        self._state = self.core.y[0]
-        self._rate = st.seg_u.reshape(-1)
-        self._kernel = st.kernel
-        self._kernel_args = st.kernel_args
+        self._bind()
         self.observation_space = spaces.Box(
             np.zeros(5, np.float32), np.array([2, 2, 5, 50, 2], np.float32), dtype=np.float32
         )
         self.action_space = spaces.Box(0.0, 1.0, (1,), np.float32)
         self._done = True
+
+    def _bind(self) -> None:
+        """The lean step's views into the core's stepper (its state, rate and kernel call)."""
+        st = self.core.stepper
+        self._state = self.core.y[0]
+        self._rate = st.seg_u.reshape(-1)
+        self._kernel = st.kernel
+        self._kernel_args = st.kernel_args
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled or copied: the lean step's views point into the (copied) core again."""
+        self.__dict__.update(state)
+        self._bind()
 
     @property
     def max_episode_steps(self) -> int:

@@ -76,6 +76,20 @@ class GeneratorAddresses:
         self.table = np.zeros((n, 2), dtype=np.int64)
         self._rngs: list[np.random.Generator | None] = [None] * n
 
+    def __getstate__(self) -> dict[str, np.ndarray]:
+        """Pickled or copied: the table only (its addresses are this process's, this object's)."""
+        return {"table": self.table}
+
+    def __setstate__(self, state: dict[str, np.ndarray]) -> None:
+        """Unpickled or copied: a table that records no generator yet.
+
+        Each slot's next `update` reads its generator's addresses afresh, so a copy never
+        draws from the original's generator.
+        """
+        self.table = state["table"]
+        self.table[...] = 0
+        self._rngs = [None] * len(self.table)
+
     def update(self, i: int, rng: np.random.Generator) -> None:
         """Record slot ``i``'s generator (a no-op when it is the one already recorded)."""
         if rng is self._rngs[i]:

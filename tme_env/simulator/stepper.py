@@ -67,6 +67,12 @@ def _load(y, rates, y0, seg_u):  # pragma: no cover - compiled
     return 0, -1
 
 
+#: `BatchStepper`'s attributes that are views into its buffers (rebuilt when unpickled or
+#: copied: a pickled view would come back as an array of its own, no longer the kernel's).
+_VIEWS = ("y0", "params", "seg_u", "y_out", "h_carry", "n_steps", "atol")
+_DERIVED = (*_VIEWS, "_v", "kernel_args")
+
+
 class BatchStepper:
     """Advance ``n_patients`` states over one interval per call with the compiled integrator.
 
@@ -171,6 +177,22 @@ class BatchStepper:
         self.kernel = packed.integrate_packed_batch if parallel else packed.integrate_packed_single
         #: The packed kernel's arguments: the rhs addresses and the two buffers.
         self.kernel_args = (*rhs_addresses(m.rhs), fbuf, ibuf)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled or copied: the two buffers and the settings, not the views or addresses."""
+        state = {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
+        state["_fbuf"] = self.kernel_args[2]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Rebuild the views into the (copied) buffers and this process's rhs addresses."""
+        state = dict(state)
+        fbuf = state.pop("_fbuf")
+        self.__dict__.update(state)
+        self._v = v = packed.views(fbuf, self._ibuf)
+        for name in _VIEWS:
+            setattr(self, name, v[name])
+        self.kernel_args = (*rhs_addresses(self.model.rhs), fbuf, self._ibuf)
 
     @property
     def max_steps(self) -> int:
