@@ -39,9 +39,10 @@ def test_records_hold_addresses_dimensions_and_the_scalars():
 
 @njit
 def _touch(t):
-    """Read every view kind of records 0-5 and write through each one."""
-    f1, f2, f4 = table.f8_1d(t, 0), table.f8_2d(t, 1), table.f4_2d(t, 2)
-    i1, i2, b1 = table.i8_1d(t, 3), table.i8_2d(t, 4), table.b1_1d(t, 5)
+    """Read records 0-5 as every dtype and rank and write through each one."""
+    f1, f2 = table.view_1d(t, 0, np.float64), table.view_2d(t, 1, np.float64)
+    f4, i1 = table.view_2d(t, 2, np.float32), table.view_1d(t, 3, np.int64)
+    i2, b1 = table.view_2d(t, 4, np.int64), table.view_1d(t, 5, np.bool_)
     total = f1.sum() + f2.sum() + f4.sum() + i1.sum() + i2.sum() + b1.sum()
     f1[0] = 10.0
     f2[1, 2] = 20.0

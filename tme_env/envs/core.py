@@ -539,7 +539,7 @@ class TumorImmuneCore:
                            self._steroid,
                            *self.state_arrays)  # fmt: skip
         # `step_one` hands all of `_env_step`'s arguments over as one table of addresses
-        # (`tme_env.simulator.table`: 1 argument instead of 22, ~3 us less per step). Every
+        # (`tme_env.simulator.table`: 1 argument instead of 22, ~1.8 us less per step). Every
         # array in it is persistent: allocated here and only ever written into.
         self._table = None
         if self.n == 1 and table.AVAILABLE:
@@ -1024,13 +1024,14 @@ def _finish(
 @njit(**JIT_FLAGS)
 def _env_step_table(t):  # pragma: no cover - compiled
     """`_env_step` on the arrays of a `TumorImmuneCore`'s step table (`step_one`)."""
+    f8, f4, i8, b1 = np.float64, np.float32, np.int64, np.bool_
+    v1, v2, scalar = table.view_1d, table.view_2d, _TABLE_SCALARS
     return _env_step(
-        table.b1_1d(t, 0), table.f8_2d(t, 1), table.f8_1d(t, 2), table.b1_1d(t, 3),
-        t[_TABLE_SCALARS], t[_TABLE_SCALARS + 1], table.f8_1d(t, 4), table.i8_1d(t, 5),
-        t[_TABLE_SCALARS + 2] != 0, t[_TABLE_SCALARS + 3] != 0, table.f8_2d(t, 6),
-        table.f4_2d(t, 7), table.f8_1d(t, 8), table.f8_2d(t, 9), table.i8_2d(t, 10),
-        table.f8_2d(t, 11), table.f8_1d(t, 12), table.f8_2d(t, 13), table.f8_2d(t, 14),
-        table.f8_2d(t, 15), table.f8_2d(t, 16), table.i8_2d(t, 17),
+        v1(t, 0, b1), v2(t, 1, f8), v1(t, 2, f8), v1(t, 3, b1), t[scalar], t[scalar + 1],
+        v1(t, 4, f8), v1(t, 5, i8), t[scalar + 2] != 0, t[scalar + 3] != 0, v2(t, 6, f8),
+        v2(t, 7, f4), v1(t, 8, f8), v2(t, 9, f8), v2(t, 10, i8), v2(t, 11, f8),
+        v1(t, 12, f8), v2(t, 13, f8), v2(t, 14, f8), v2(t, 15, f8), v2(t, 16, f8),
+        v2(t, 17, i8),
     )  # fmt: skip
 
 

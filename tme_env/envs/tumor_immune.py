@@ -269,14 +269,17 @@ class TumorImmuneEnv(gym.Env):
         self._done = True
         self._patient_id = ""
         self._history: list[dict[str, float]] = []
-        self._doses = self.core.dose_buffer  # `step_one` reads the doses from there
+        self._bind()
+
+    def _bind(self) -> None:
+        """The doses are written into the core's buffer, where `step_one` reads them."""
+        self._doses = self.core.dose_buffer
         self._dose_row = self._doses[0]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled or copied: the dose views point into the (copied) core's buffer again."""
         self.__dict__.update(state)
-        self._doses = self.core.dose_buffer
-        self._dose_row = self._doses[0]
+        self._bind()
 
     def _action_to_doses(self, action: Any) -> np.ndarray:
         """Validated doses of one action, shape ``(1, 3)`` (a buffer reused every step)."""

@@ -29,17 +29,13 @@ __all__ = [
     "DTYPES",
     "RECORD",
     "ArrayTable",
-    "b1_1d",
-    "f4_2d",
-    "f8_1d",
-    "f8_2d",
-    "i8_1d",
-    "i8_2d",
+    "view_1d",
+    "view_2d",
 ]
 
 #: Whether compiled code can read a table (False under ``NUMBA_DISABLE_JIT=1``).
 AVAILABLE = not config.DISABLE_JIT
-#: The dtypes a table records (each has its view functions below).
+#: The dtypes a table records (`view_1d` / `view_2d` read them as ``dtype.type``).
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
 #: Int64 slots per array record: data address, first and second dimension (0 for 1-D).
 RECORD = 3
@@ -82,65 +78,27 @@ class ArrayTable:
         self.table = np.array(records + [int(s) for s in scalars], dtype=np.int64)
 
 
-def _pointer_from_int(nbtype: types.Type) -> object:
-    """A numba intrinsic turning an int64 address into a ``CPointer(nbtype)``."""
+@intrinsic
+def _pointer(typingctx, addr, dtype):  # noqa: ARG001 - numba intrinsic protocol
+    """An int64 address as a pointer to ``dtype`` (a NumPy scalar type: ``np.float64``, ...)."""
+    sig = types.CPointer(dtype.dtype)(types.int64, dtype)
 
-    @intrinsic
-    def pointer(typingctx, addr):  # noqa: ARG001 - numba intrinsic protocol
-        sig = types.CPointer(nbtype)(types.int64)
+    def codegen(context, builder, signature, args):  # noqa: ARG001
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
 
-        def codegen(context, builder, signature, args):  # noqa: ARG001
-            return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
-
-        return sig, codegen
-
-    return pointer
-
-
-_f8_ptr = _pointer_from_int(types.float64)
-_f4_ptr = _pointer_from_int(types.float32)
-_i8_ptr = _pointer_from_int(types.int64)
-_b1_ptr = _pointer_from_int(types.boolean)
+    return sig, codegen
 
 
 # The views of record ``k`` (compiled code only; see the module docstring for their lifetime).
 @njit(**JIT_FLAGS)
-def f8_1d(t, k):  # pragma: no cover - compiled
-    """Record ``k`` as a 1-D float64 array."""
+def view_1d(t, k, dtype):  # pragma: no cover - compiled
+    """Record ``k`` as a 1-D array of ``dtype`` (``np.float64``, ``np.bool_``, ...)."""
     r = RECORD * k
-    return carray(_f8_ptr(t[r]), t[r + 1])
+    return carray(_pointer(t[r], dtype), t[r + 1])
 
 
 @njit(**JIT_FLAGS)
-def f8_2d(t, k):  # pragma: no cover - compiled
-    """Record ``k`` as a 2-D float64 array."""
+def view_2d(t, k, dtype):  # pragma: no cover - compiled
+    """Record ``k`` as a 2-D array of ``dtype``."""
     r = RECORD * k
-    return carray(_f8_ptr(t[r]), (t[r + 1], t[r + 2]))
-
-
-@njit(**JIT_FLAGS)
-def f4_2d(t, k):  # pragma: no cover - compiled
-    """Record ``k`` as a 2-D float32 array."""
-    r = RECORD * k
-    return carray(_f4_ptr(t[r]), (t[r + 1], t[r + 2]))
-
-
-@njit(**JIT_FLAGS)
-def i8_1d(t, k):  # pragma: no cover - compiled
-    """Record ``k`` as a 1-D int64 array."""
-    r = RECORD * k
-    return carray(_i8_ptr(t[r]), t[r + 1])
-
-
-@njit(**JIT_FLAGS)
-def i8_2d(t, k):  # pragma: no cover - compiled
-    """Record ``k`` as a 2-D int64 array."""
-    r = RECORD * k
-    return carray(_i8_ptr(t[r]), (t[r + 1], t[r + 2]))
-
-
-@njit(**JIT_FLAGS)
-def b1_1d(t, k):  # pragma: no cover - compiled
-    """Record ``k`` as a 1-D bool array."""
-    r = RECORD * k
-    return carray(_b1_ptr(t[r]), t[r + 1])
+    return carray(_pointer(t[r], dtype), (t[r + 1], t[r + 2]))
