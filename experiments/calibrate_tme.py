@@ -20,7 +20,7 @@ no irAEs, no crossover (the trial's placebo arm crossed over, so its OS is an up
 Usage::
 
     python experiments/calibrate_tme.py [--patients 300] [--maxfev 250]
-        [--out experiments/calibration/tme_calibration.json]
+        [--out experiments/calibration/tme_calibration.json] [--weight TARGET=W ...]
 
 The result (start values, fitted values, fold change, each figure before and after) is written
 atomically as JSON; the fitted values are then the defaults of `TMEParameters` (their source
@@ -142,12 +142,32 @@ def calibrate_neutropenia(values: dict[str, float], n: int) -> tuple[float, floa
     return float(ec50), grade3_rate(values, ec50, n)
 
 
-def loss(fig: dict[str, float]) -> float:
-    """Weighted sum of squared scaled deviations from the published figures."""
-    total = sum(w * ((fig[k] - v) / s) ** 2 for k, (v, s, w) in TARGETS.items())
+def loss(fig: dict[str, float], targets: dict | None = None) -> float:
+    """Weighted sum of squared scaled deviations from the published figures (`TARGETS`)."""
+    targets = TARGETS if targets is None else targets
+    total = sum(w * ((fig[k] - v) / s) ** 2 for k, (v, s, w) in targets.items())
     # P1 also requires >= 95% dead by two years untreated.
     total += 10.0 * max(0.0, 0.95 - fig["untreated_dead_2y"]) ** 2 / 0.01**2
     return float(total)
+
+
+def _parse_weights(items: list[str]) -> dict[str, float]:
+    """Parse ``TARGET=W`` overrides, naming a bad target or weight."""
+    out = {}
+    for item in items:
+        name, sep, w = item.partition("=")
+        if not sep or name not in TARGETS:
+            raise SystemExit(
+                f"--weight {item!r}: expected TARGET=W with TARGET one of {sorted(TARGETS)}"
+            )
+        try:
+            weight = float(w)
+        except ValueError:
+            weight = math.nan
+        if not math.isfinite(weight) or weight < 0:
+            raise SystemExit(f"--weight {item!r}: W must be a finite number >= 0, got {w!r}")
+        out[name] = weight
+    return out
 
 
 def _to_values(x: np.ndarray) -> dict[str, float]:
@@ -169,7 +189,17 @@ def main(argv: list[str] | None = None) -> int:
         help="warm start from a previous report (or .partial checkpoint); fold changes are "
         "still reported against the literature/structural start values",
     )
+    ap.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="TARGET=W",
+        help="override one target's weight (repeatable), e.g. --weight placebo_orr=5; the "
+        "report records the weights used",
+    )
     args = ap.parse_args(argv)
+    weights = _parse_weights(args.weight)
+    targets = {k: (v, s, weights.get(k, w)) for k, (v, s, w) in TARGETS.items()}
 
     start = {name: s for name, s, _lo, _hi in FREE}
     init = dict(start)
@@ -182,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             init.update({k: v["fitted"] for k, v in previous["parameters"].items() if k in init})
     x0 = np.log([init[name] for name, *_ in FREE])
     fig0 = figures(start, args.patients)
-    print(f"start loss {loss(fig0):.2f}; optimising {len(FREE)} parameters", flush=True)
+    print(f"start loss {loss(fig0, targets):.2f}; optimising {len(FREE)} parameters", flush=True)
     history = []
     t0 = time.time()
 
@@ -190,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def objective(x: np.ndarray) -> float:
         fig = figures(_to_values(x), args.patients)
-        val = loss(fig)
+        val = loss(fig, targets)
         history.append(val)
         if val < best["loss"]:
             best.update(loss=val, values=_to_values(x), figures=fig)
@@ -216,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         "split": "train",
         "evaluations": len(history),
         "warm_start": args.init,
-        "loss_start": loss(fig0),
-        "loss_fitted": loss(fig1),
+        "loss_start": loss(fig0, targets),
+        "loss_fitted": loss(fig1, targets),
         "parameters": {
             name: {
                 "start": start[name],
@@ -226,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             for name in start
         },  # fmt: skip
-        "targets": {k: v[0] for k, v in TARGETS.items()},
+        "targets": {k: v[0] for k, v in targets.items()},
+        "weights": {k: v[2] for k, v in targets.items()},
         "neutropenia": {
             "parameter": "neutrophil_drug_ec50",
             "start": TMEParameters().neutrophil_drug_ec50,

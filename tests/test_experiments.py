@@ -72,3 +72,49 @@ def test_leaderboard_quick_end_to_end_and_reproducible(tmp_path):
     first = json.loads((out / "leaderboard.json").read_text())
     assert leaderboard.main(["score", *args]) == 0  # re-scores the same models and search
     assert json.loads((out / "leaderboard.json").read_text()) == first
+
+
+def test_calibration_tradeoff_applies_each_setting(tmp_path, monkeypatch, capsys):
+    import json
+
+    import calibrate_tme
+    import calibration_tradeoff as tradeoff
+
+    monkeypatch.setattr(tradeoff, "SWEEP", {"mdsc_exhaustion_promotion": (0.0, 1.0)})
+    out = tmp_path / "t.json"
+    args = ["--patients", "40", "--out", str(out), "--figure", str(tmp_path / "t.png"),
+            "--candidates"]  # fmt: skip
+    assert tradeoff.main(args) == 0
+    rows = {r["factor"]: r for r in json.loads(out.read_text())["rows"]}
+    direct = calibrate_tme.figures(tradeoff.calibrated_values(), 40)
+    # Factor 1 is the calibrated model itself; factor 0 switches the term off and moves P7.
+    assert rows[1.0]["p7_os_ratio_strong_weak"] == direct["p7_os_ratio_strong_weak"]
+    assert rows[1.0]["pembro_orr"] == direct["pembro_orr"]
+    assert rows[0.0]["value"] == 0.0
+    assert rows[0.0]["p7_os_ratio_strong_weak"] != rows[1.0]["p7_os_ratio_strong_weak"]
+    assert (tmp_path / "t.png").stat().st_size > 0
+    assert "mdsc_exhaustion_promotion" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no calibration report"):
+        tradeoff.main([*args, str(tmp_path / "missing.json")])
+
+
+def test_p7_ratio_bootstrap_ci_brackets_identical_groups():
+    import calibration_tradeoff as tradeoff
+
+    rng = np.random.default_rng(1)
+    days = np.concatenate([rng.exponential(300.0, 60)] * 2)
+    event = np.ones(days.size, dtype=bool)
+    first = np.arange(days.size) < 60
+    lo, hi = tradeoff.p7_ratio_ci(days, event, first, ~first, np.random.default_rng(2), 300)
+    assert lo < 1.0 < hi
+
+
+def test_calibration_weight_overrides_name_bad_input():
+    import calibrate_tme
+
+    assert calibrate_tme._parse_weights(["placebo_orr=5"]) == {"placebo_orr": 5.0}
+    with pytest.raises(SystemExit, match="'foo=1'.*TARGET one of"):
+        calibrate_tme.main(["--weight", "foo=1"])
+    for bad in ("placebo_orr=nan", "placebo_orr=-1", "placebo_orr=x"):
+        with pytest.raises(SystemExit, match="finite number >= 0"):
+            calibrate_tme.main(["--weight", bad])
