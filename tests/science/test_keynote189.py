@@ -36,10 +36,14 @@ def test_keynote189_published_figures(trial):
     os12 = {k: survival_at(a.os_days, a.os_event, 365.25) for k, a in trial.items()}
     os5 = {k: survival_at(a.os_days, a.os_event, HORIZON - 1.0) for k, a in trial.items()}
     hr = hazard_ratio(pemb.os_days, pemb.os_event, plac.os_days, plac.os_event)
+    # The calibration's own target for the pembrolizumab median (the arm's curve is nearly
+    # flat around 50% from 18 to 26 months, so the median itself jumps with a few patients).
+    os22 = survival_at(pemb.os_days, pemb.os_event, 22.0 * MONTH)
     print(
         f"KEYNOTE-189 (validation, 400/arm): median PFS {pfs['placebo']:.1f} vs "
         f"{pfs['pembrolizumab']:.1f} mo (4.9 vs 9.0); median OS {mos['placebo']:.1f} vs "
-        f"{mos['pembrolizumab']:.1f} (10.7 vs 22.0); 12-mo OS {os12['placebo']:.1%} vs "
+        f"{mos['pembrolizumab']:.1f} (10.7 vs 22.0; pembrolizumab OS at 22 months {os22:.1%}, "
+        f"50%); 12-mo OS {os12['placebo']:.1%} vs "
         f"{os12['pembrolizumab']:.1%} (49.4% vs 69.2%); 5-y OS {os5['placebo']:.1%} vs "
         f"{os5['pembrolizumab']:.1%} (11.3% vs 19.4%); HR death {hr:.2f} (0.56); ORR "
         f"{plac.objective_response_rate:.1%} vs {pemb.objective_response_rate:.1%} "
