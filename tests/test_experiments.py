@@ -118,3 +118,43 @@ def test_calibration_weight_overrides_name_bad_input():
     for bad in ("placebo_orr=nan", "placebo_orr=-1", "placebo_orr=x"):
         with pytest.raises(SystemExit, match="finite number >= 0"):
             calibrate_tme.main(["--weight", bad])
+
+
+def test_p7_death_times_growth_spread_what_if(tmp_path, capsys):
+    import json
+
+    import p7_death_times as p7
+
+    from tme_env.models.tme import MODEL
+    from tme_env.patients import cohort
+    from tme_env.trials import km_median, run_schedule
+
+    base = cohort("validation", 40)
+    same = p7.with_growth_spread(base, p7.SIGMA_DEFAULT)
+    np.testing.assert_array_equal(same.parameters_array(), base.parameters_array())
+    wide = p7.with_growth_spread(base, 2 * p7.SIGMA_DEFAULT)
+    rate = np.array([p.parameters.growth_rate for p in base])
+    z = np.array([p.phenotype["z"]["growth_rate"] for p in base])
+    # The log-deviation from the median doubles; nothing else changes.
+    np.testing.assert_allclose(np.log([p.parameters.growth_rate for p in wide] / rate), z * 0.25)
+    col = MODEL.parameter_names.index("growth_rate")
+    np.testing.assert_array_equal(np.delete(wide.parameters_array(), col, axis=1),
+                                  np.delete(base.parameters_array(), col, axis=1))  # fmt: skip
+    assert wide.initial_states_array().tolist() == base.initial_states_array().tolist()
+    with pytest.raises(ValueError, match="finite number >= 0, got nan"):
+        p7.with_growth_spread(base, float("nan"))
+
+    out, fig = tmp_path / "p7.json", tmp_path / "p7.png"
+    args = ["--patients", "40", "--sigmas", str(p7.SIGMA_DEFAULT), "0.5", "--out", str(out),
+            "--figure", str(fig)]  # fmt: skip
+    assert p7.main(args) == 0
+    res = json.loads(out.read_text())["results"]
+    chemo = run_schedule(base, p7.schedules.chemo_q3w(p7.HORIZON), p7.HORIZON)
+    strong = base.phenotype("mdsc_responder") == "strong"
+    direct = km_median(chemo.os_days[strong], chemo.os_event[strong]) / p7.MONTH
+    assert res[f"{p7.SIGMA_DEFAULT:g}"]["groups"]["strong"]["median_os_months"] == direct
+    assert res["0.5"]["groups"]["strong"]["median_os_months"] != direct
+    assert fig.stat().st_size > 0
+    assert "growth-rate sigma 0.5: median OS strong" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--sigmas: each must be a finite number >= 0, got -1"):
+        p7.main([*args[:2], "--sigmas", "-1"])
