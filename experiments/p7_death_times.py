@@ -15,13 +15,19 @@ of the NSCLC meta-analysis of circulating MDSCs); the stated median ratio (<= 0.
    depend on the growth rate. It asks whether more spread in the pace of disease, which
    spreads death times as a real trial's curves are spread, lets the responder groups' medians
    part. P1 (untreated median OS, deaths by 2 years) is reported beside it, since the spread
-   changes it too. Nothing is fitted and no default changes.
+   changes it too.
+3. **A what-if on MDSC growth promotion** (``--promotions``): v1 switched off the term through
+   which v0 met P7 (``mdsc_growth_promotion`` pi_M = 0: no source gives its size). Turned back
+   on at the calibrated defaults, with P7 and the KEYNOTE-189 arms' median OS and ORR beside
+   it (the same 300 patients per arm).
+
+Nothing is fitted and no default changes.
 
 Usage::
 
     python experiments/p7_death_times.py [--patients 300] [--sigmas 0.25 0.5 0.75]
         [--out experiments/calibration/p7_death_times.json]
-        [--figure experiments/figures/p7_death_times.png]
+        [--figure experiments/figures/p7_death_times.png] [--promotions 0 0.25 0.5 1]
 
 Writes the JSON atomically and one Kaplan-Meier panel per growth-rate spread (strong vs weak
 responders, medians marked).
@@ -38,6 +44,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from tme_env.io import atomic_write_json
+from tme_env.models.tme import TMEParameters
 from tme_env.patients import POPULATION, Cohort, cohort
 from tme_env.regimens import schedules
 from tme_env.trials import km_median, run_schedule, survival_at
@@ -108,6 +115,17 @@ def measure(c: Cohort) -> dict:
     }
 
 
+def promotion_what_if(n: int, promotion: float) -> dict:
+    """P7, P1 and the KEYNOTE-189 arms with MDSC growth promotion pi_M = ``promotion``."""
+    c = cohort("validation", n, base=TMEParameters().replace(mdsc_growth_promotion=promotion))
+    r = {k: v for k, v in measure(c).items() if not k.startswith("_")}
+    for arm in ("placebo", "pembrolizumab"):
+        a = run_schedule(c, schedules.keynote189(arm, HORIZON), HORIZON)
+        r[f"keynote189_{arm}"] = {"median_os_months": km_median(a.os_days, a.os_event) / MONTH,
+                                  "orr": a.objective_response_rate}  # fmt: skip
+    return r
+
+
 def _figure(results: dict, path: str) -> None:
     import matplotlib
 
@@ -152,12 +170,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="growth-rate log-normal spreads to compare")  # fmt: skip
     ap.add_argument("--out", default="experiments/calibration/p7_death_times.json")
     ap.add_argument("--figure", default="experiments/figures/p7_death_times.png")
+    ap.add_argument("--promotions", type=float, nargs="*", default=[0.0, 0.25, 0.5, 1.0],
+                    help="MDSC growth promotion pi_M values (none: skip that what-if)")
     args = ap.parse_args(argv)
     if args.patients < 8:
         raise SystemExit(f"--patients must be >= 8 (two responder quartiles), got {args.patients}")
-    for s in args.sigmas:
-        if not (math.isfinite(s) and s >= 0.0):
-            raise SystemExit(f"--sigmas: each must be a finite number >= 0, got {s!r}")
+    for flag, values in (("--sigmas", args.sigmas), ("--promotions", args.promotions)):
+        for v in values:
+            if not (math.isfinite(v) and v >= 0.0):
+                raise SystemExit(f"{flag}: each must be a finite number >= 0, got {v!r}")
     base = cohort("validation", args.patients)
     results = {s: measure(with_growth_spread(base, s)) for s in tqdm(args.sigmas, desc="sigma")}
     for s, r in results.items():
@@ -174,11 +195,22 @@ def main(argv: list[str] | None = None) -> int:
             surv = " ".join(f"{k} {v:.0%}" for k, v in f["survival"].items())
             print(f"  {g:>6} ({f['patients']}, {f['censored']} alive at 5 y): death times "
                   f"p10/25/50/75/90 {pct} months; survival {surv}")  # fmt: skip
+    promoted = {pi: promotion_what_if(args.patients, pi)
+                for pi in tqdm(args.promotions, desc="pi_M")}  # fmt: skip
+    for pi, r in promoted.items():
+        kn = [r[f"keynote189_{a}"] for a in ("placebo", "pembrolizumab")]
+        print(f"MDSC growth promotion pi_M {pi:g}: P7 median ratio "
+              f"{r['median_ratio_strong_weak']:.2f}, HR {r['hazard_ratio_strong_weak'][0]:.2f}; "
+              f"untreated median OS {r['untreated_median_os_months']:.1f}; KEYNOTE-189 median OS "
+              f"{kn[0]['median_os_months']:.1f} vs {kn[1]['median_os_months']:.1f} months "
+              f"(10.7 vs 22.0), ORR {kn[0]['orr']:.0%} vs {kn[1]['orr']:.0%} "
+              "(18.9% vs 47.6%)")  # fmt: skip
     _figure(results, args.figure)
     payload = {"split": "validation", "patients": args.patients, "schedule": "chemo_q3w",
                "sigma_default": SIGMA_DEFAULT,
                "results": {f"{s:g}": {k: v for k, v in r.items() if not k.startswith("_")}
-                           for s, r in results.items()}}  # fmt: skip
+                           for s, r in results.items()},
+               "growth_promotion_what_if": {f"{p:g}": r for p, r in promoted.items()}}  # fmt: skip
     atomic_write_json(args.out, payload)
     print(f"wrote {args.out} and {args.figure}")
     return 0

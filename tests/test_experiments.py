@@ -146,9 +146,16 @@ def test_p7_death_times_growth_spread_what_if(tmp_path, capsys):
 
     out, fig = tmp_path / "p7.json", tmp_path / "p7.png"
     args = ["--patients", "40", "--sigmas", str(p7.SIGMA_DEFAULT), "0.5", "--out", str(out),
-            "--figure", str(fig)]  # fmt: skip
+            "--figure", str(fig), "--promotions", "0", "0.5"]  # fmt: skip
     assert p7.main(args) == 0
-    res = json.loads(out.read_text())["results"]
+    report = json.loads(out.read_text())
+    res, promoted = report["results"], report["growth_promotion_what_if"]
+    # pi_M = 0 is the v1 model itself; promotion speeds untreated tumours up.
+    default = res[f"{p7.SIGMA_DEFAULT:g}"]
+    assert promoted["0"]["median_ratio_strong_weak"] == default["median_ratio_strong_weak"]
+    assert promoted["0"]["groups"] == default["groups"]
+    assert promoted["0.5"]["untreated_median_os_months"] < default["untreated_median_os_months"]
+    assert set(promoted["0.5"]) >= {"keynote189_placebo", "keynote189_pembrolizumab"}
     chemo = run_schedule(base, p7.schedules.chemo_q3w(p7.HORIZON), p7.HORIZON)
     strong = base.phenotype("mdsc_responder") == "strong"
     direct = km_median(chemo.os_days[strong], chemo.os_event[strong]) / p7.MONTH
@@ -158,3 +165,5 @@ def test_p7_death_times_growth_spread_what_if(tmp_path, capsys):
     assert "growth-rate sigma 0.5: median OS strong" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="--sigmas: each must be a finite number >= 0, got -1"):
         p7.main([*args[:2], "--sigmas", "-1"])
+    with pytest.raises(SystemExit, match="--promotions: each must be a finite number >= 0"):
+        p7.main([*args[:2], "--promotions", "nan"])
