@@ -47,7 +47,7 @@ from tme_env.io import atomic_write_json
 from tme_env.models.tme import TMEParameters
 from tme_env.patients import POPULATION, Cohort, cohort
 from tme_env.regimens import schedules
-from tme_env.trials import km_median, run_schedule, survival_at
+from tme_env.trials import ArmOutcomes, km_median, run_schedule, survival_at
 from tme_env.trials.survival import cox_hazard_ratio
 
 HORIZON = 1827.0
@@ -93,8 +93,12 @@ def group_figures(days: np.ndarray, event: np.ndarray) -> dict:
     }
 
 
-def measure(c: Cohort) -> dict:
-    """P7's groups under chemotherapy q3w (with maintenance) and P1 without treatment."""
+def measure(c: Cohort) -> tuple[dict, ArmOutcomes]:
+    """P7's groups under chemotherapy q3w (with maintenance) and P1 without treatment.
+
+    Returns:
+        The figures, and the chemotherapy arm (KEYNOTE-189's placebo arm: the same schedule).
+    """
     chemo = run_schedule(c, schedules.chemo_q3w(HORIZON), HORIZON)
     none = run_schedule(c, schedules.no_treatment(HORIZON), HORIZON)
     resp = c.phenotype("mdsc_responder")
@@ -110,23 +114,21 @@ def measure(c: Cohort) -> dict:
         "hazard_ratio_strong_weak": [hr, lo, hi],
         "untreated_median_os_months": km_median(none.os_days, none.os_event) / MONTH,
         "untreated_dead_2y": float(np.mean(none.os_event & (none.os_days <= 730.5))),
-        "_curves": {g: (chemo.os_days[m], chemo.os_event[m])
-                    for g, m in (("strong", strong), ("weak", weak))},  # fmt: skip
-    }
+    }, chemo
 
 
 def promotion_what_if(n: int, promotion: float) -> dict:
     """P7, P1 and the KEYNOTE-189 arms with MDSC growth promotion pi_M = ``promotion``."""
     c = cohort("validation", n, base=TMEParameters().replace(mdsc_growth_promotion=promotion))
-    r = {k: v for k, v in measure(c).items() if not k.startswith("_")}
-    for arm in ("placebo", "pembrolizumab"):
-        a = run_schedule(c, schedules.keynote189(arm, HORIZON), HORIZON)
+    r, placebo = measure(c)
+    pembro = run_schedule(c, schedules.keynote189("pembrolizumab", HORIZON), HORIZON)
+    for arm, a in (("placebo", placebo), ("pembrolizumab", pembro)):
         r[f"keynote189_{arm}"] = {"median_os_months": km_median(a.os_days, a.os_event) / MONTH,
                                   "orr": a.objective_response_rate}  # fmt: skip
     return r
 
 
-def _figure(results: dict, path: str) -> None:
+def _figure(results: dict, arms: dict, base: Cohort, path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,8 +140,9 @@ def _figure(results: dict, path: str) -> None:
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.8), sharey=True,
                              squeeze=False)  # fmt: skip
     for ax, (sigma, r) in zip(axes[0], results.items(), strict=True):
+        resp = base.phenotype("mdsc_responder")  # growth spread keeps every phenotype
         for g, colour in (("strong", "tab:red"), ("weak", "tab:blue")):
-            days, event = r["_curves"][g]
+            days, event = arms[sigma].os_days[resp == g], arms[sigma].os_event[resp == g]
             km = KaplanMeierFitter().fit(days / MONTH, event, label=f"{g} responders")
             km.plot_survival_function(ax=ax, ci_show=False, color=colour, show_censors=True,
                                       censor_styles={"marker": "|", "ms": 5})  # fmt: skip
@@ -180,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             if not (math.isfinite(v) and v >= 0.0):
                 raise SystemExit(f"{flag}: each must be a finite number >= 0, got {v!r}")
     base = cohort("validation", args.patients)
-    results = {s: measure(with_growth_spread(base, s)) for s in tqdm(args.sigmas, desc="sigma")}
+    results, arms = {}, {}
+    for s in tqdm(args.sigmas, desc="sigma"):
+        results[s], arms[s] = measure(with_growth_spread(base, s))
     for s, r in results.items():
         med = {g: r["groups"][g]["median_os_months"] for g in ("strong", "weak")}
         print(f"growth-rate sigma {s:g}: median OS strong {med['strong']:.1f}"
@@ -205,11 +210,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{kn[0]['median_os_months']:.1f} vs {kn[1]['median_os_months']:.1f} months "
               f"(10.7 vs 22.0), ORR {kn[0]['orr']:.0%} vs {kn[1]['orr']:.0%} "
               "(18.9% vs 47.6%)")  # fmt: skip
-    _figure(results, args.figure)
+    _figure(results, arms, base, args.figure)
     payload = {"split": "validation", "patients": args.patients, "schedule": "chemo_q3w",
                "sigma_default": SIGMA_DEFAULT,
-               "results": {f"{s:g}": {k: v for k, v in r.items() if not k.startswith("_")}
-                           for s, r in results.items()},
+               "results": {f"{s:g}": r for s, r in results.items()},
                "growth_promotion_what_if": {f"{p:g}": r for p, r in promoted.items()}}  # fmt: skip
     atomic_write_json(args.out, payload)
     print(f"wrote {args.out} and {args.figure}")
