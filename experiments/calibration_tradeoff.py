@@ -42,7 +42,7 @@ from tme_env.io import atomic_write_json
 from tme_env.models.tme import TMEParameters
 from tme_env.patients import cohort
 from tme_env.regimens import schedules
-from tme_env.trials import hazard_ratio, km_median, run_schedule, survival_at
+from tme_env.trials import km_median, run_schedule
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calibrate_tme as ct  # noqa: E402 - the calibration's own figures and loss
@@ -99,6 +99,8 @@ def run(patients: int) -> list[dict]:
     return rows
 
 
+#: KEYNOTE-189 figures scored on the validation split (names of `calibrate_tme.figures`).
+VALIDATION_KEYNOTE189 = (*KEEP[1:], "placebo_os_5y", "pembro_os_5y")
 HERE = os.path.dirname(os.path.abspath(__file__))
 CANDIDATES = (
     os.path.join(HERE, "calibration", "tme_calibration.json"),
@@ -135,23 +137,13 @@ def validate(values: dict[str, float], seed: int = 0) -> dict[str, float]:
     os_w = km_median(chemo.os_days[weak], chemo.os_event[weak])
     lo, hi = p7_ratio_ci(chemo.os_days, chemo.os_event, strong, weak,
                          np.random.default_rng(seed))  # fmt: skip
-    c4 = cohort("validation", 400, base=base, resistant_median=rm)
-    plac = run_schedule(c4, schedules.keynote189("placebo", horizon), horizon)
-    pemb = run_schedule(c4, schedules.keynote189("pembrolizumab", horizon), horizon)
-    five = 5 * 365.25 - 1.0
+    # KEYNOTE-189 on 400 patients per arm, as tests/science/test_keynote189.py: the
+    # calibration's own figures on the validation split.
+    kn = ct.figures(values, 400, split="validation")
     return {
         "p7_os_ratio_strong_weak": os_s / os_w,
         "p7_ratio_ci95": [lo, hi],
-        "placebo_orr": plac.objective_response_rate,
-        "pembro_orr": pemb.objective_response_rate,
-        "placebo_median_os_months": km_median(plac.os_days, plac.os_event) / ct.MONTH,
-        "pembro_median_os_months": km_median(pemb.os_days, pemb.os_event) / ct.MONTH,
-        "placebo_median_pfs_months": km_median(plac.pfs_days, plac.pfs_event) / ct.MONTH,
-        "pembro_median_pfs_months": km_median(pemb.pfs_days, pemb.pfs_event) / ct.MONTH,
-        "placebo_os_5y": survival_at(plac.os_days, plac.os_event, five),
-        "pembro_os_5y": survival_at(pemb.os_days, pemb.os_event, five),
-        "hazard_ratio_death": hazard_ratio(pemb.os_days, pemb.os_event,
-                                           plac.os_days, plac.os_event),  # fmt: skip
+        **{k: kn[k] for k in VALIDATION_KEYNOTE189},
     }
 
 
