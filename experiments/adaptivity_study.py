@@ -37,12 +37,12 @@ import numpy as np
 
 from tme_env.baselines import best_fixed_schedule
 from tme_env.benchmark import paired_bootstrap_ci
+from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.envs import CLINICAL_ENV_ID
 from tme_env.io import atomic_write_json, atomic_write_text
 from tme_env.regimens.family import FeedbackRule, ImmunotherapyFirstRule
 from tme_env.trials import run_trial
 
-MONTH = 30.4375
 OUT = Path(__file__).resolve().parent / "figures"
 
 
@@ -71,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     for split, n in (("train", args.train), ("validation", args.validation),
                      ("test", args.test)):  # fmt: skip
         trial = run_trial(policies, env_id=CLINICAL_ENV_ID, split=split, n_patients=n, seed=0)
-        ref = trial.arms["best fixed"].q_twist_days / MONTH
+        ref = trial.arms["best fixed"].q_twist_days / DAYS_PER_MONTH
         rows = {}
         for name, arm in trial.arms.items():
-            q = arm.q_twist_days / MONTH
+            q = arm.q_twist_days / DAYS_PER_MONTH
             d, lo, hi = paired_bootstrap_ci(q, ref, reps=10_000, seed=0)
             rows[name] = {"q_twist_months": float(q.mean()), "margin_months": d,
                           "margin_ci": [lo, hi], "margin_percent": 100 * d / float(ref.mean()),

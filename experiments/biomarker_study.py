@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tme_env import clinical  # noqa: E402
+from tme_env.clinical import HORIZON_DAYS  # noqa: E402
 from tme_env.io import atomic_savefig  # noqa: E402
 from tme_env.patients import cohort  # noqa: E402
 from tme_env.regimens import schedules  # noqa: E402
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     c = cohort("test", args.patients)
-    arm = run_schedule(c, schedules.chemo_q3w(1827.0), 1827.0)
+    arm = run_schedule(c, schedules.chemo_q3w(HORIZON_DAYS), HORIZON_DAYS)
     blood = clinical.blood_mdsc_per_ul(arm.state("M"))
     burden = arm.burden
     markers = {

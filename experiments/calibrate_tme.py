@@ -38,14 +38,12 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
+from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
 from tme_env.io import atomic_write_json
 from tme_env.models.tme import TMEParameters
 from tme_env.patients import RESISTANT_MEDIAN, cohort
 from tme_env.regimens import schedules
 from tme_env.trials import hazard_ratio, km_median, run_schedule, survival_at
-
-MONTH = 30.4375
-HORIZON = 1827.0
 
 #: (name, start value, lower, upper) of the parameters the optimiser moves. Start values are
 #: the pre-calibration defaults (literature or structural choices, see tme.py).
@@ -88,18 +86,19 @@ def figures(values: dict[str, float], n: int, split: str = "train") -> dict[str,
     params = {k: v for k, v in values.items() if k != "resistant_median"}
     c = cohort(split, n, base=TMEParameters().replace(**params),
                resistant_median=values.get("resistant_median", RESISTANT_MEDIAN))  # fmt: skip
-    none = run_schedule(c, schedules.no_treatment(HORIZON), HORIZON)
-    plac = run_schedule(c, schedules.keynote189("placebo", HORIZON), HORIZON)
-    pemb = run_schedule(c, schedules.keynote189("pembrolizumab", HORIZON), HORIZON)
+    none = run_schedule(c, schedules.no_treatment(HORIZON_DAYS), HORIZON_DAYS)
+    plac = run_schedule(c, schedules.keynote189("placebo", HORIZON_DAYS), HORIZON_DAYS)
+    pemb = run_schedule(c, schedules.keynote189("pembrolizumab", HORIZON_DAYS), HORIZON_DAYS)
     resp = c.phenotype("mdsc_responder")
     strong, weak = resp == "strong", resp == "weak"
-    capped = lambda m: min(m, HORIZON) / MONTH  # noqa: E731 - a KM median of inf is censored
+    mo = DAYS_PER_MONTH
+    capped = lambda m: min(m, HORIZON_DAYS) / mo  # noqa: E731 - a KM median of inf is censored
     return {
         "placebo_median_pfs_months": capped(km_median(plac.pfs_days, plac.pfs_event)),
-        "placebo_pfs_at_4_9_months": survival_at(plac.pfs_days, plac.pfs_event, 4.9 * MONTH),
-        "pembro_pfs_at_9_0_months": survival_at(pemb.pfs_days, pemb.pfs_event, 9.0 * MONTH),
-        "placebo_os_at_10_7_months": survival_at(plac.os_days, plac.os_event, 10.7 * MONTH),
-        "pembro_os_at_22_0_months": survival_at(pemb.os_days, pemb.os_event, 22.0 * MONTH),
+        "placebo_pfs_at_4_9_months": survival_at(plac.pfs_days, plac.pfs_event, 4.9 * mo),
+        "pembro_pfs_at_9_0_months": survival_at(pemb.pfs_days, pemb.pfs_event, 9.0 * mo),
+        "placebo_os_at_10_7_months": survival_at(plac.os_days, plac.os_event, 10.7 * mo),
+        "pembro_os_at_22_0_months": survival_at(pemb.os_days, pemb.os_event, 22.0 * mo),
         "placebo_median_os_months": capped(km_median(plac.os_days, plac.os_event)),
         "pembro_median_os_months": capped(km_median(pemb.os_days, pemb.os_event)),
         "placebo_os_5y": survival_at(plac.os_days, plac.os_event, 5 * 365.25 - 1.0),

@@ -128,7 +128,7 @@ def validate(values: dict[str, float], seed: int = 0) -> dict[str, float]:
     params = {k: v for k, v in values.items() if k != "resistant_median"}
     base = TMEParameters().replace(**params)
     rm = values["resistant_median"]
-    horizon = ct.HORIZON
+    horizon = ct.HORIZON_DAYS
     c = cohort("validation", 300, base=base, resistant_median=rm)
     chemo = run_schedule(c, schedules.chemo_q3w(horizon), horizon)
     resp = c.phenotype("mdsc_responder")

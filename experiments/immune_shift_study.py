@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tme_env import clinical  # noqa: E402
+from tme_env.clinical import HORIZON_DAYS  # noqa: E402
 from tme_env.io import atomic_savefig  # noqa: E402
 from tme_env.patients import cohort  # noqa: E402
 from tme_env.regimens import schedules  # noqa: E402
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     c = cohort("validation", args.patients)
-    horizon = 1827.0
+    horizon = HORIZON_DAYS
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     rows = []
     for (name, make), color in zip(ARMS.items(), plt.cm.tab10.colors, strict=False):

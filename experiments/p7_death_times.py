@@ -43,6 +43,7 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
+from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
 from tme_env.io import atomic_write_json
 from tme_env.models.tme import TMEParameters
 from tme_env.patients import POPULATION, Cohort, cohort
@@ -50,8 +51,6 @@ from tme_env.regimens import schedules
 from tme_env.trials import ArmOutcomes, km_median, run_schedule, survival_at
 from tme_env.trials.survival import cox_hazard_ratio
 
-HORIZON = 1827.0
-MONTH = 30.4375
 #: The cohort's growth-rate spread (log-normal sigma), from `tme_env.patients.POPULATION`.
 SIGMA_DEFAULT = next(s.sigma for s in POPULATION if s.parameter == "growth_rate")
 #: Months at which survival is read, and death-time percentiles reported.
@@ -81,15 +80,15 @@ def with_growth_spread(c: Cohort, sigma: float) -> Cohort:
 
 def group_figures(days: np.ndarray, event: np.ndarray) -> dict:
     """Median, death-time percentiles and survival at `MONTHS` of one group (months)."""
-    dead = days[event] / MONTH
+    dead = days[event] / DAYS_PER_MONTH
     return {
         "patients": int(days.size),
         "censored": int((~event).sum()),
-        "median_os_months": km_median(days, event) / MONTH,
+        "median_os_months": km_median(days, event) / DAYS_PER_MONTH,
         "death_time_percentiles_months": dict(zip(
             map(str, PERCENTILES), np.percentile(dead, PERCENTILES).tolist(), strict=True
         )) if dead.size else {},  # fmt: skip
-        "survival": {f"{m}m": survival_at(days, event, m * MONTH) for m in MONTHS},
+        "survival": {f"{m}m": survival_at(days, event, m * DAYS_PER_MONTH) for m in MONTHS},
     }
 
 
@@ -99,8 +98,8 @@ def measure(c: Cohort) -> tuple[dict, ArmOutcomes]:
     Returns:
         The figures, and the chemotherapy arm (KEYNOTE-189's placebo arm: the same schedule).
     """
-    chemo = run_schedule(c, schedules.chemo_q3w(HORIZON), HORIZON)
-    none = run_schedule(c, schedules.no_treatment(HORIZON), HORIZON)
+    chemo = run_schedule(c, schedules.chemo_q3w(HORIZON_DAYS), HORIZON_DAYS)
+    none = run_schedule(c, schedules.no_treatment(HORIZON_DAYS), HORIZON_DAYS)
     resp = c.phenotype("mdsc_responder")
     strong, weak = resp == "strong", resp == "weak"
     hr, lo, hi = cox_hazard_ratio(chemo.os_days[strong], chemo.os_event[strong],
@@ -112,7 +111,7 @@ def measure(c: Cohort) -> tuple[dict, ArmOutcomes]:
         "median_ratio_strong_weak": groups["strong"]["median_os_months"]
         / groups["weak"]["median_os_months"],
         "hazard_ratio_strong_weak": [hr, lo, hi],
-        "untreated_median_os_months": km_median(none.os_days, none.os_event) / MONTH,
+        "untreated_median_os_months": km_median(none.os_days, none.os_event) / DAYS_PER_MONTH,
         "untreated_dead_2y": float(np.mean(none.os_event & (none.os_days <= 730.5))),
     }, chemo
 
@@ -121,9 +120,10 @@ def promotion_what_if(n: int, promotion: float) -> dict:
     """P7, P1 and the KEYNOTE-189 arms with MDSC growth promotion pi_M = ``promotion``."""
     c = cohort("validation", n, base=TMEParameters().replace(mdsc_growth_promotion=promotion))
     r, placebo = measure(c)
-    pembro = run_schedule(c, schedules.keynote189("pembrolizumab", HORIZON), HORIZON)
+    pembro = run_schedule(c, schedules.keynote189("pembrolizumab", HORIZON_DAYS), HORIZON_DAYS)
     for arm, a in (("placebo", placebo), ("pembrolizumab", pembro)):
-        r[f"keynote189_{arm}"] = {"median_os_months": km_median(a.os_days, a.os_event) / MONTH,
+        median = km_median(a.os_days, a.os_event) / DAYS_PER_MONTH
+        r[f"keynote189_{arm}"] = {"median_os_months": median,
                                   "orr": a.objective_response_rate}  # fmt: skip
     return r
 
@@ -143,7 +143,7 @@ def _figure(results: dict, arms: dict, base: Cohort, path: str) -> None:
         resp = base.phenotype("mdsc_responder")  # growth spread keeps every phenotype
         for g, colour in (("strong", "tab:red"), ("weak", "tab:blue")):
             days, event = arms[sigma].os_days[resp == g], arms[sigma].os_event[resp == g]
-            km = KaplanMeierFitter().fit(days / MONTH, event, label=f"{g} responders")
+            km = KaplanMeierFitter().fit(days / DAYS_PER_MONTH, event, label=f"{g} responders")
             km.plot_survival_function(ax=ax, ci_show=False, color=colour, show_censors=True,
                                       censor_styles={"marker": "|", "ms": 5})  # fmt: skip
             med = r["groups"][g]["median_os_months"]

@@ -37,6 +37,7 @@ import time
 
 import numpy as np
 
+from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
 from tme_env.envs import CLINICAL_ENV_ID
 from tme_env.envs.core import observation_fields
 from tme_env.envs.vector import TumorImmuneVectorEnv
@@ -47,9 +48,6 @@ from tme_env.regimens import available, get, schedules
 from tme_env.regimens.family import ConstantDoses, FeedbackRule, FixedSchedule
 from tme_env.trials import km_median, run_schedule, run_trial
 from tme_env.trials.survival import rmst
-
-MONTH = 30.4375
-HORIZON = 1827.0
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:
@@ -85,10 +83,12 @@ def knockouts(n: int) -> dict:
     out = {}
     for label, overrides in variants.items():
         c = cohort("validation", n, base=base.replace(**overrides))
-        arm = run_schedule(c, schedules.chemo_q3w(HORIZON), HORIZON)
+        arm = run_schedule(c, schedules.chemo_q3w(HORIZON_DAYS), HORIZON_DAYS)
         out[label] = {
-            "rmst_months": rmst(arm.os_days, arm.os_event, HORIZON) / MONTH,
-            "median_pfs_months": min(km_median(arm.pfs_days, arm.pfs_event), HORIZON) / MONTH,
+            "rmst_months": rmst(arm.os_days, arm.os_event, HORIZON_DAYS) / DAYS_PER_MONTH,
+            "median_pfs_months": (
+                min(km_median(arm.pfs_days, arm.pfs_event), HORIZON_DAYS) / DAYS_PER_MONTH
+            ),
             "resistant_fraction_at_progression": float(np.median(
                 [arm.state("R")[i, int(d)] / max(arm.burden[i, int(d)], 1.0)
                  for i, d in enumerate(arm.pfs_days) if arm.pfs_event[i]] or [np.nan])),
@@ -113,7 +113,7 @@ def readouts(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _q(result, name: str) -> np.ndarray:
-    return result.arms[name].q_twist_days / MONTH
+    return result.arms[name].q_twist_days / DAYS_PER_MONTH
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear study
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear st
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
-    report: dict = {"env_id": CLINICAL_ENV_ID, "horizon_days": HORIZON}
+    report: dict = {"env_id": CLINICAL_ENV_ID, "horizon_days": HORIZON_DAYS}
 
     print("1. knockouts (open-loop MTD chemotherapy, validation)", flush=True)
     report["knockouts"] = knockouts(args.knockout)
@@ -155,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear st
     for name, arm in test.arms.items():
         table[name] = {
             "q_twist_months": float(q[name].mean()),
-            "rmst_months": rmst(arm.os_days, arm.os_event, HORIZON) / MONTH,
+            "rmst_months": rmst(arm.os_days, arm.os_event, HORIZON_DAYS) / DAYS_PER_MONTH,
             "irae_rate": float((arm.irae_worst_grade > 0).mean()),
-            "grade3_toxicity_months": float(arm.tox_days.mean() / MONTH),
+            "grade3_toxicity_months": float(arm.tox_days.mean() / DAYS_PER_MONTH),
         }
     report["test_arms"] = table
     margin = _bootstrap(q["feedback rule"] - q["best fixed: " + best], rng)

@@ -156,9 +156,9 @@ def test_p7_death_times_growth_spread_what_if(tmp_path, capsys):
     assert promoted["0"]["groups"] == default["groups"]
     assert promoted["0.5"]["untreated_median_os_months"] < default["untreated_median_os_months"]
     assert set(promoted["0.5"]) >= {"keynote189_placebo", "keynote189_pembrolizumab"}
-    chemo = run_schedule(base, p7.schedules.chemo_q3w(p7.HORIZON), p7.HORIZON)
+    chemo = run_schedule(base, p7.schedules.chemo_q3w(p7.HORIZON_DAYS), p7.HORIZON_DAYS)
     strong = base.phenotype("mdsc_responder") == "strong"
-    direct = km_median(chemo.os_days[strong], chemo.os_event[strong]) / p7.MONTH
+    direct = km_median(chemo.os_days[strong], chemo.os_event[strong]) / p7.DAYS_PER_MONTH
     assert res[f"{p7.SIGMA_DEFAULT:g}"]["groups"]["strong"]["median_os_months"] == direct
     assert res["0.5"]["groups"]["strong"]["median_os_months"] != direct
     assert fig.stat().st_size > 0

@@ -58,6 +58,8 @@ from typing import Any
 
 import numpy as np
 
+from tme_env.clinical import DAYS_PER_MONTH
+
 __all__ = [
     "BENCHMARK_ENV_IDS",
     "BOOTSTRAP_REPS",
@@ -96,8 +98,6 @@ MIN_SEEDS = 5
 BOOTSTRAP_REPS = 10_000
 #: Confidence level of every CI.
 CONFIDENCE = 0.95
-#: Days per month (as `tme_env.trials.report.MONTH`).
-_MONTH = 30.4375
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -422,7 +422,7 @@ class BenchmarkResult:
     def q_twist_months(self, name: str) -> np.ndarray:
         """Per test patient, the mean over submission ``name``'s seeds of its Q-TWiST (months)."""
         arms = self.seeds.get(name, [name])
-        return np.mean([self.trial.arms[a].q_twist_days for a in arms], axis=0) / _MONTH
+        return np.mean([self.trial.arms[a].q_twist_days for a in arms], axis=0) / DAYS_PER_MONTH
 
 
 def _group(

@@ -29,7 +29,9 @@ from tme_env.models.tme import DEATH_BURDEN_CELLS, DETECTION_LIMIT_CELLS, HOT_TH
 __all__ = [
     "BLOOD_MDSC_PER_UL_PER_CELL",
     "DEATH_BURDEN_CELLS",
+    "DAYS_PER_MONTH",
     "DETECTION_LIMIT_CELLS",
+    "HORIZON_DAYS",
     "HOT_THRESHOLD",
     "KEYNOTE189_IMAGING_DAYS",
     "QTWIST_UTILITY_REL",
@@ -56,6 +58,11 @@ QTWIST_UTILITY_REL = 0.5
 #: RECIST thresholds (fractions of the baseline / nadir sum of diameters).
 PARTIAL_RESPONSE_DECREASE = 0.30
 PROGRESSION_INCREASE = 0.20
+#: Days per month (365.25 / 12): every month figure of the package and the experiments.
+DAYS_PER_MONTH = 30.4375
+#: The benchmark's horizon: 5 years of follow-up (days, rounded up from 5 x 365.25), the env
+#: default, the regimens' and the trials' default, and every experiment's.
+HORIZON_DAYS = 1827.0
 #: KEYNOTE-189 imaging: every 6 weeks to week 18, every 9 weeks to week 45, then every 12
 #: weeks (models.md §8, [M]); days after randomisation.
 KEYNOTE189_IMAGING_DAYS = tuple(

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.io import atomic_save_model, atomic_write_json
 
 __all__ = ["AtomicCheckpointCallback", "ClinicalEvalCallback", "DiscreteDoses", "TqdmCallback"]
@@ -103,7 +104,6 @@ class ClinicalEvalCallback(BaseCallback):
         survival at ``m`` months, `SURVIVAL_MONTHS`).
         """
         from tme_env.trials import TrialResult, run_trial, summarise, survival_at
-        from tme_env.trials.report import MONTH
 
         ref = self._regimen_arms()
         name = type(model).__name__.lower()
@@ -119,7 +119,7 @@ class ClinicalEvalCallback(BaseCallback):
                            {**ref.arms, name: arm})  # fmt: skip
         row = {r["arm"]: r for r in summarise(both, reference="mtd-chemo")}[name]
         for m in SURVIVAL_MONTHS:
-            row[f"os_at_{m}mo"] = survival_at(arm.os_days, arm.os_event, m * MONTH)
+            row[f"os_at_{m}mo"] = survival_at(arm.os_days, arm.os_event, m * DAYS_PER_MONTH)
         return row
 
     def _log(self, model: Any, row: dict[str, Any]) -> None:

@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.regimens.family import FixedSchedule
 
 __all__ = ["ScheduleSearchResult", "schedule_from_params", "search_fixed_schedule"]
 
-_MONTH = 30.4375
 _PD1 = ("weekly", "q3w", "q6w", "none")
 _INHIBITOR = ("continuous", "chemo-weeks", "none")
 
@@ -143,7 +143,7 @@ def _mean_q(policies: dict[str, FixedSchedule], task: str, split: str, n: int,
     from tme_env.trials import run_trial
 
     trial = run_trial(policies, env_id=task, split=split, n_patients=n, seed=seed)
-    return {k: float(np.mean(a.q_twist_days) / _MONTH) for k, a in trial.arms.items()}
+    return {k: float(np.mean(a.q_twist_days) / DAYS_PER_MONTH) for k, a in trial.arms.items()}
 
 
 def search_fixed_schedule(

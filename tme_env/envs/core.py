@@ -259,7 +259,7 @@ class EnvConfig:
     observation: str = field(default="full", metadata=_doc('`"full"` or `"clinical"`'))
     decision_interval_days: float = field(default=7.0, metadata=_doc("days per step (> 1)"))
     horizon_days: float = field(
-        default=1827.0,
+        default=clinical.HORIZON_DAYS,
         metadata=_doc("episode horizon (5 years); the ids set `max_episode_steps` from it"),
     )
     split: str = field(default="train", metadata=_doc("cohort split: train, validation, test"))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tme_env.clinical import HORIZON_DAYS
 from tme_env.envs.core import observation_fields
 from tme_env.regimens.policies import (
     CYCLE_DAYS,
@@ -68,7 +69,7 @@ class FixedSchedule:
     inhibitor_dose: float = 1.0
     observation: str = "full"
     decision_interval_days: float = 7.0
-    horizon_days: float = 1827.0
+    horizon_days: float = HORIZON_DAYS
 
     def __post_init__(self) -> None:
         """Validate the choices."""
@@ -210,7 +211,7 @@ class FeedbackRule:
         self,
         mdsc_rise: float = math.log10(1.5),
         progression: float = math.log10(2.0),
-        horizon_days: float = 1827.0,
+        horizon_days: float = HORIZON_DAYS,
         decision_interval_days: float = 7.0,
     ) -> None:
         """Set the thresholds."""
@@ -307,7 +308,7 @@ class ImmunotherapyFirstRule:
         cycles: int = INDUCTION_CYCLES,
         maintenance: bool = True,
         inhibitor_dose: float = 1.0,
-        horizon_days: float = 1827.0,
+        horizon_days: float = HORIZON_DAYS,
         decision_interval_days: float = 7.0,
     ) -> None:
         """Set the thresholds."""

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tme_env.clinical import HORIZON_DAYS
 from tme_env.dosing import ACTION_NAMES
 from tme_env.envs.core import observation_fields
 
@@ -190,7 +191,7 @@ def get(
     name: str,
     observation: str = "full",
     decision_interval_days: float = 7.0,
-    horizon_days: float = 1827.0,
+    horizon_days: float = HORIZON_DAYS,
 ) -> Regimen:
     """Build a regimen policy for environments with the given settings.
 
@@ -219,7 +220,7 @@ class Regimen:
         spec: RegimenSpec,
         observation: str = "full",
         decision_interval_days: float = 7.0,
-        horizon_days: float = 1827.0,
+        horizon_days: float = HORIZON_DAYS,
     ) -> None:
         """See `get`."""
         self.fields = observation_fields(observation)  # raises on an unknown mode

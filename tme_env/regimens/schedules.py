@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from tme_env.clinical import HORIZON_DAYS
 from tme_env.dosing import to_infusions
 from tme_env.regimens.policies import (
     CYCLE_DAYS,
@@ -48,7 +49,7 @@ INDUCTION_ONLY = RegimenSpec("chemo-4-cycles", "doublet q3w x4", "induction only
 
 
 def fixed_schedule(
-    regimen: str | RegimenSpec, horizon_days: float = 1827.0, interval_days: float = 7.0
+    regimen: str | RegimenSpec, horizon_days: float = HORIZON_DAYS, interval_days: float = 7.0
 ) -> Schedule:
     """The open-loop schedule of a regimen (a name of `REGIMENS` or a `RegimenSpec`).
 
@@ -72,12 +73,12 @@ def fixed_schedule(
     return to_infusions(np.array(doses).reshape(-1, 3), interval_days, horizon_days)
 
 
-def no_treatment(horizon_days: float = 1827.0) -> Schedule:
+def no_treatment(horizon_days: float = HORIZON_DAYS) -> Schedule:
     """No treatment."""
     return fixed_schedule("no-treatment", horizon_days)
 
 
-def chemo_q3w(horizon_days: float = 1827.0, maintenance: bool = True) -> Schedule:
+def chemo_q3w(horizon_days: float = HORIZON_DAYS, maintenance: bool = True) -> Schedule:
     """Platinum doublet at full dose q3w x4, then (``maintenance``) pemetrexed maintenance q3w.
 
     Source: KEYNOTE-189 control arm (Gandhi et al., NEJM 2018).
@@ -85,12 +86,12 @@ def chemo_q3w(horizon_days: float = 1827.0, maintenance: bool = True) -> Schedul
     return fixed_schedule("mtd-chemo" if maintenance else INDUCTION_ONLY, horizon_days)
 
 
-def chemo_anti_pd1_concurrent(horizon_days: float = 1827.0) -> Schedule:
+def chemo_anti_pd1_concurrent(horizon_days: float = HORIZON_DAYS) -> Schedule:
     """KEYNOTE-189 experimental arm: the control arm plus pembrolizumab q3w (<= 35 doses)."""
     return fixed_schedule("chemo-ici-concurrent", horizon_days)
 
 
-def keynote189(arm: str, horizon_days: float = 1827.0) -> Schedule:
+def keynote189(arm: str, horizon_days: float = HORIZON_DAYS) -> Schedule:
     """The two arms of KEYNOTE-189: ``"pembrolizumab"`` or ``"placebo"`` (chemo alone)."""
     if arm == "pembrolizumab":
         return chemo_anti_pd1_concurrent(horizon_days)
@@ -99,16 +100,16 @@ def keynote189(arm: str, horizon_days: float = 1827.0) -> Schedule:
     raise ValueError(f"unknown KEYNOTE-189 arm {arm!r}; valid arms: pembrolizumab, placebo")
 
 
-def chemo_then_anti_pd1(horizon_days: float = 1827.0) -> Schedule:
+def chemo_then_anti_pd1(horizon_days: float = HORIZON_DAYS) -> Schedule:
     """Sequential: 4 cycles of the doublet (no maintenance), then pembrolizumab q3w."""
     return fixed_schedule("chemo-then-ici", horizon_days)
 
 
-def chemo_with_inhibitor(horizon_days: float = 1827.0) -> Schedule:
+def chemo_with_inhibitor(horizon_days: float = HORIZON_DAYS) -> Schedule:
     """The control arm plus the suppressor-inhibitor daily for the first 14 days of each cycle."""
     return fixed_schedule("chemo-inhibitor", horizon_days)
 
 
-def chemo_ici_inhibitor(horizon_days: float = 1827.0) -> Schedule:
+def chemo_ici_inhibitor(horizon_days: float = HORIZON_DAYS) -> Schedule:
     """All three: the KEYNOTE-189 experimental arm plus the inhibitor in weeks 1-2 of each cycle."""
     return fixed_schedule("chemo-ici-inhibitor", horizon_days)

@@ -45,9 +45,10 @@ from typing import Any
 
 import numpy as np
 
+from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.io import OutputFolder, json_safe
 from tme_env.trials.outcomes import ArmOutcomes, TrialResult
-from tme_env.trials.report import MONTH, benchmark_scores
+from tme_env.trials.report import benchmark_scores
 from tme_env.trials.run import TRIAL_ENV_IDS, concat_arms, run_trial_shard
 
 __all__ = [
@@ -351,15 +352,15 @@ def summarise_tallies(
         for label, counts in (("os", t.os), ("pfs", t.pfs)):
             km = _km(counts)
             ci = median_survival_times(km.confidence_interval_)
-            row[f"median_{label}_months"] = float(km.median_survival_time_) / MONTH
-            row[f"median_{label}_ci_low"] = float(ci.iloc[0, 0]) / MONTH
-            row[f"median_{label}_ci_high"] = float(ci.iloc[0, 1]) / MONTH
+            row[f"median_{label}_months"] = float(km.median_survival_time_) / DAYS_PER_MONTH
+            row[f"median_{label}_ci_low"] = float(ci.iloc[0, 0]) / DAYS_PER_MONTH
+            row[f"median_{label}_ci_high"] = float(ci.iloc[0, 1]) / DAYS_PER_MONTH
             if label == "os":
                 rmst_days[name] = float(restricted_mean_survival_time(km, t=horizon_days))
-                row["rmst_os_months"] = rmst_days[name] / MONTH
+                row["rmst_os_months"] = rmst_days[name] / DAYS_PER_MONTH
         n = max(t.patients, 1)
         q_days[name] = t.q_twist_days / n
-        row["q_twist_months"] = q_days[name] / MONTH
+        row["q_twist_months"] = q_days[name] / DAYS_PER_MONTH
         row.update(
             objective_response_rate=t.responders / n, cure_rate=t.cured / n,
             grade3plus_neutropenia_rate=t.grade3plus / n, mean_chemo_doses=t.chemo_doses / n,
@@ -525,7 +526,7 @@ def _write_streamed_report(
         fig, ax = plt.subplots(figsize=(8, 5))
         for name, t in tallies.items():
             counts = getattr(t, label)
-            in_months = {(d / MONTH, e): c for (d, e), c in counts.items()}
+            in_months = {(d / DAYS_PER_MONTH, e): c for (d, e), c in counts.items()}
             _km(in_months, label=name).plot_survival_function(ax=ax, ci_show=False)
         ax.set_xlabel("months")
         ax.set_ylabel("overall survival" if label == "os" else "progression-free survival")

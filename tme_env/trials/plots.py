@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.trials.outcomes import WEEK_DAYS, TrialResult
-from tme_env.trials.report import MONTH as _MONTH
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -57,7 +57,7 @@ def arm_colours(n: int) -> list[tuple[tuple[float, ...], str]]:
 
 def _median_label(median_days: float) -> str:
     if np.isfinite(median_days):
-        return f"median {median_days / _MONTH:.1f} mo"
+        return f"median {median_days / DAYS_PER_MONTH:.1f} mo"
     return "median not reached"
 
 
@@ -92,18 +92,18 @@ def plot_km(
     from lifelines.plotting import add_at_risk_counts
 
     arms = list(result.arms.values())
-    horizon = result.horizon_days / _MONTH
+    horizon = result.horizon_days / DAYS_PER_MONTH
     fig, ax = plt.subplots(figsize=(10, 5.5 + 0.28 * len(arms)))
     fitters = []
     for arm, (colour, style) in zip(arms, arm_colours(len(arms)), strict=True):
         days = getattr(arm, f"{endpoint}_days")
-        km = KaplanMeierFitter().fit(days / _MONTH, getattr(arm, f"{endpoint}_event"),
+        km = KaplanMeierFitter().fit(days / DAYS_PER_MONTH, getattr(arm, f"{endpoint}_event"),
                                      label=arm.name)  # fmt: skip
         median = float(km.median_survival_time_)
         km.plot_survival_function(
             ax=ax, ci_show=ci, ci_alpha=0.15, show_censors=True, color=colour, linestyle=style,
             censor_styles={"marker": "|", "ms": 6, "mew": 1}, label=f"{arm.name} "
-            f"({_median_label(median * _MONTH)})",
+            f"({_median_label(median * DAYS_PER_MONTH)})",
         )  # fmt: skip
         if np.isfinite(median):
             ax.plot([median], [0.5], marker="o", ms=5, color=colour, zorder=5)
@@ -174,7 +174,7 @@ def plot_dose_timeline(
         bad = [i for i in idx if not 0 <= i < n_total]
         if not idx or bad:
             raise ValueError(f"patient indices must be in [0, {n_total}), got {list(patients)}")
-    horizon = result.horizon_days / _MONTH
+    horizon = result.horizon_days / DAYS_PER_MONTH
     row_h = 0.22 * len(idx) + 0.55
     fig, axes = plt.subplots(len(arms), 1, figsize=(11, 1.4 + row_h * len(arms)), sharex=True,
                              squeeze=False)  # fmt: skip
@@ -184,16 +184,17 @@ def plot_dose_timeline(
             doses = arm.weekly_doses[i]
             for j, colour in enumerate(DRUG_COLOURS):
                 weeks = np.flatnonzero(doses[:, j] > 0)
-                x = (weeks + 0.5) * WEEK_DAYS / _MONTH
+                x = (weeks + 0.5) * WEEK_DAYS / DAYS_PER_MONTH
                 ax.scatter(x, np.full(weeks.size, y + 0.25 - j * 0.25), linewidths=0,
                            s=FULL_DOSE_AREA * doses[weeks, j], color=colour)  # fmt: skip
             if arm.pfs_event[i] and not (arm.os_event[i] and arm.pfs_days[i] >= arm.os_days[i]):
-                ax.plot(arm.pfs_days[i] / _MONTH, y, marker="v", color="tab:orange", ms=7,
+                ax.plot(arm.pfs_days[i] / DAYS_PER_MONTH, y, marker="v", color="tab:orange", ms=7,
                         mec="k", mew=0.5)  # fmt: skip
             reason, day = _end_reason(result, arm.name, i)
             if reason == "death":
-                ax.plot(day / _MONTH, y, marker="X", color="tab:red", ms=8, mec="k", mew=0.5)
-                ax.hlines(y, day / _MONTH, horizon, colors="0.85", linewidth=4, zorder=0)
+                x = day / DAYS_PER_MONTH
+                ax.plot(x, y, marker="X", color="tab:red", ms=8, mec="k", mew=0.5)
+                ax.hlines(y, day / DAYS_PER_MONTH, horizon, colors="0.85", linewidth=4, zorder=0)
             elif reason == "horizon":
                 ax.plot(horizon, y, marker="|", color="k", ms=12, mew=2, clip_on=False)
             else:

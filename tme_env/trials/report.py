@@ -22,14 +22,13 @@ import math
 import os
 from typing import Any
 
+from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.io import OutputFolder, format_number, json_safe
 from tme_env.trials.outcomes import TrialResult
 from tme_env.trials.survival import cox_hazard_ratio, km_median_ci, logrank_p, rmst
 
-__all__ = ["MONTH", "benchmark_scores", "summarise", "write_report"]
+__all__ = ["benchmark_scores", "summarise", "write_report"]
 
-#: Days per month (365.25 / 12).
-MONTH = 30.4375
 #: Why a trial's benchmark score can be n/a (shown in the report and by ``tme trial``).
 SCORE_NEEDS = (
     "the benchmark score needs the no-treatment arm and at least one standard regimen in the "
@@ -56,14 +55,14 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
         for label, days, event in (("os", arm.os_days, arm.os_event),
                                    ("pfs", arm.pfs_days, arm.pfs_event)):  # fmt: skip
             median, low, high = km_median_ci(days, event)
-            row[f"median_{label}_months"] = median / MONTH
-            row[f"median_{label}_ci_low"] = low / MONTH
-            row[f"median_{label}_ci_high"] = high / MONTH
+            row[f"median_{label}_months"] = median / DAYS_PER_MONTH
+            row[f"median_{label}_ci_low"] = low / DAYS_PER_MONTH
+            row[f"median_{label}_ci_high"] = high / DAYS_PER_MONTH
             if label == "os":
                 rmst_days[name] = rmst(days, event, horizon)
-                row["rmst_os_months"] = rmst_days[name] / MONTH
+                row["rmst_os_months"] = rmst_days[name] / DAYS_PER_MONTH
         q_days[name] = float(arm.q_twist_days.mean())
-        row["q_twist_months"] = q_days[name] / MONTH
+        row["q_twist_months"] = q_days[name] / DAYS_PER_MONTH
         row["objective_response_rate"] = arm.objective_response_rate
         row["cure_rate"] = float(arm.cured.mean())
         row["grade3plus_neutropenia_rate"] = float((arm.worst_grade >= 3).mean())

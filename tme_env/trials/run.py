@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tme_env import clinical
+from tme_env.clinical import HORIZON_DAYS
 from tme_env.envs import ENV_IDS
 from tme_env.envs.vector import TumorImmuneVectorEnv
 from tme_env.patients import Cohort, cohort
@@ -231,7 +232,7 @@ def run_trial(
 def run_schedule(
     cohort: Cohort,
     schedule: list,
-    horizon_days: float = 1827.0,
+    horizon_days: float = HORIZON_DAYS,
     dt_days: float = 1.0,
     imaging_days: np.ndarray | tuple[float, ...] = clinical.KEYNOTE189_IMAGING_DAYS,
     name: str = "schedule",
