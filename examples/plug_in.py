@@ -22,7 +22,7 @@ from gymnasium.wrappers import RescaleAction
 
 import tme_env  # noqa: F401 - registers the tme/ ids
 from tme_env import regimens
-from tme_env.envs.core import observation_fields
+from tme_env.envs import observation_fields
 from tme_env.trials import run_trial, summarise
 
 #: The environment (the ids are listed in `tme_env.envs.REGISTRY`).

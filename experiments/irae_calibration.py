@@ -33,7 +33,7 @@ import time
 import numpy as np
 from scipy.optimize import brentq
 
-from tme_env.envs.core import EnvConfig
+from tme_env.envs import EnvConfig
 from tme_env.envs.vector import TumorImmuneVectorEnv
 from tme_env.io import atomic_write_json
 from tme_env.models.tme import TMEParameters

@@ -38,8 +38,7 @@ import time
 import numpy as np
 
 from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
-from tme_env.envs import CLINICAL_ENV_ID
-from tme_env.envs.core import observation_fields
+from tme_env.envs import CLINICAL_ENV_ID, observation_fields
 from tme_env.envs.vector import TumorImmuneVectorEnv
 from tme_env.io import atomic_write_json
 from tme_env.models.tme import TMEParameters

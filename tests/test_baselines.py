@@ -16,7 +16,7 @@ from tme_env.baselines import (
     search_fixed_schedule,
 )
 from tme_env.benchmark import run_benchmark
-from tme_env.envs.core import CLINICAL_OBSERVATION
+from tme_env.envs import CLINICAL_OBSERVATION
 from tme_env.regimens.family import FixedSchedule
 from tme_env.trials import run_trial
 

@@ -51,7 +51,7 @@ def test_plug_in_policy_runs_in_the_loop_and_the_trial(capsys):
 def test_plug_in_policy_doses_by_its_rule():
     import numpy as np
 
-    from tme_env.envs.core import observation_fields
+    from tme_env.envs import observation_fields
 
     policy = _main("plug_in").ImmuneFirstPolicy()
     obs = np.zeros((2, len(observation_fields("full"))), dtype=np.float32)

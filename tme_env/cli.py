@@ -224,7 +224,7 @@ def _check_trial(args: argparse.Namespace) -> tuple[list[str], dict[str, str], A
 
 def _observation_fields(env_id: str) -> tuple[str, ...]:
     from tme_env.envs import ENV_IDS
-    from tme_env.envs.core import CLINICAL_OBSERVATION, FULL_OBSERVATION
+    from tme_env.envs.observation import CLINICAL_OBSERVATION, FULL_OBSERVATION
 
     clinical = ENV_IDS[env_id].get("observation", "full") == "clinical"
     return CLINICAL_OBSERVATION if clinical else FULL_OBSERVATION

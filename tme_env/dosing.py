@@ -23,12 +23,16 @@ import numpy as np
 from numba import njit
 
 from tme_env.jit import JIT_FLAGS
+from tme_env.models.base import index_enum
 from tme_env.models.tme import MODEL
 
 __all__ = [
+    "ACTION",
     "ACTION_NAMES",
     "DRUGS",
     "INFUSION_DAYS",
+    "N_SEGMENTS",
+    "SEGMENT",
     "STEROID_INPUT",
     "Drug",
     "interval_breakpoints",
@@ -67,6 +71,8 @@ DRUGS: tuple[Drug, ...] = (
 )  # fmt: skip
 #: Action components, each a fraction of the maximum dose in [0, 1].
 ACTION_NAMES = tuple(d.action for d in DRUGS)
+#: Column of each action component in a dose array, by name (``doses[i, ACTION.chemo]``).
+ACTION = index_enum("ACTION", ACTION_NAMES)
 if tuple(d.model_input for d in DRUGS) != MODEL.input_names[: len(DRUGS)]:  # pragma: no cover
     raise ImportError(f"DRUGS must follow the tme model's input order {MODEL.input_names}")
 #: The model input the clinic manages itself (irAE corticosteroids), after the drugs.
@@ -77,8 +83,15 @@ _INFUSED = tuple(1.0 if d.delivery == "infusion" else 0.0 for d in DRUGS)
 _N_DRUGS = len(DRUGS)
 
 
+#: The sub-intervals (schedule segments) of one decision interval, in time order: the
+#: infusion day, then the rest. Slot ``i``'s segment ``k`` is row ``N_SEGMENTS * i + k`` of
+#: the integrator's rates.
+SEGMENT = index_enum("SEGMENT", ("infusion", "rest"))
+N_SEGMENTS = len(SEGMENT)
+
+
 def interval_breakpoints(interval_days: float) -> tuple[float, float, float]:
-    """Sub-interval boundaries of one decision interval: infusion, then the rest."""
+    """Sub-interval boundaries of one decision interval (`SEGMENT`): infusion, then the rest."""
     return (0.0, INFUSION_DAYS, float(interval_days))
 
 
@@ -90,15 +103,17 @@ def write_rates(doses, steroid, active, seg_u):  # pragma: no cover - compiled
         doses: Dose fractions, ``(n, 3)`` in action order (validated by the caller).
         steroid: Prednisone-equivalent steroid (mg/kg/day) over the whole interval, ``(n,)``.
         active: Slots that are treated; inactive ones get no drug.
-        seg_u: The integrator's rates, ``(2 n, 4)`` in model-input order (written).
+        seg_u: The integrator's rates, ``(N_SEGMENTS n, 4)`` in model-input order (written).
     """
     for i in range(doses.shape[0]):
         on = 1.0 if active[i] else 0.0
-        for j in range(_N_DRUGS):
-            seg_u[2 * i, j] = on * doses[i, j]
-            seg_u[2 * i + 1, j] = on * doses[i, j] * (1.0 - _INFUSED[j])
-        seg_u[2 * i, STEROID_INPUT] = on * steroid[i]
-        seg_u[2 * i + 1, STEROID_INPUT] = on * steroid[i]
+        infusion = N_SEGMENTS * i + SEGMENT.infusion
+        rest = N_SEGMENTS * i + SEGMENT.rest
+        for j in range(_N_DRUGS):  # drug j is action column j and model input j (`DRUGS`)
+            seg_u[infusion, j] = on * doses[i, j]
+            seg_u[rest, j] = on * doses[i, j] * (1.0 - _INFUSED[j])
+        seg_u[infusion, STEROID_INPUT] = on * steroid[i]
+        seg_u[rest, STEROID_INPUT] = on * steroid[i]
 
 
 def to_infusions(

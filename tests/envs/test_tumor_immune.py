@@ -174,7 +174,7 @@ def test_compiled_info_agrees_with_the_clinical_readouts():
 def test_every_env_config_field_is_reachable_from_gym_make():
     import dataclasses
 
-    from tme_env.envs.core import EnvConfig
+    from tme_env.envs import EnvConfig
 
     overrides = {"imaging_cv": 0.3, "anc_cv": 0.0, "mdsc_cv": 0.2, "biopsy_every_steps": 2,
                  "biopsy_cv": 0.0, "rtol": 1e-7, "reward": {"toxicity": 2.0}}  # fmt: skip
@@ -197,7 +197,7 @@ def test_every_env_config_field_is_reachable_from_gym_make():
 
 def test_zero_noise_clinical_observation_reads_the_state_by_field_name():
     from tme_env import clinical
-    from tme_env.envs.core import observation_fields
+    from tme_env.envs import observation_fields
 
     f = observation_fields("clinical")
     env = gym.make("tme/TumorImmuneClinical-v1", **SMALL, imaging_cv=0.0, anc_cv=0.0,
@@ -214,7 +214,7 @@ def test_zero_noise_clinical_observation_reads_the_state_by_field_name():
 
 
 def test_full_observation_fields_name_the_states():
-    from tme_env.envs.core import FULL_OBSERVATION, observation_fields
+    from tme_env.envs import FULL_OBSERVATION, observation_fields
 
     f = observation_fields("full")
     assert len(FULL_OBSERVATION) == 21 and f.log10_S == 0 and f.anc == 14
@@ -225,7 +225,8 @@ def test_full_observation_fields_name_the_states():
 
 
 def test_env_state_fields_are_views_of_the_packed_state_arrays():
-    from tme_env.envs.core import FLOAT_ROWS, INT_ROWS, EnvConfig, EnvState, TumorImmuneCore
+    from tme_env.envs import EnvConfig, TumorImmuneCore
+    from tme_env.envs.state import FLOAT_ROWS, INT_ROWS, EnvState
 
     core = TumorImmuneCore(3, EnvConfig(cohort_size=3))
     y, last, measured, f, i = core.state_arrays
@@ -263,8 +264,8 @@ def test_single_env_step_table_records_the_cores_own_arrays():
     )
 
 
-def test_step_one_with_a_foreign_doses_array_equals_the_dose_buffer():
-    from tme_env.envs.core import EnvConfig, TumorImmuneCore
+def test_step_one_on_the_dose_buffer_equals_the_batched_step():
+    from tme_env.envs import EnvConfig, TumorImmuneCore
 
     cores = [TumorImmuneCore(1, EnvConfig(cohort_size=4)) for _ in range(2)]
     rngs = [np.random.default_rng(7) for _ in range(2)]
@@ -273,8 +274,27 @@ def test_step_one_with_a_foreign_doses_array_equals_the_dose_buffer():
     doses = np.random.default_rng(1).random((12, 1, 3))
     for d in doses:
         cores[0].dose_buffer[...] = d
-        a = cores[0].step_one(cores[0].dose_buffer, rngs[0])
-        b = cores[1].step_one(d.copy(), rngs[1])
-        assert a == b
-        assert cores[0].info_row(0) == cores[1].info_row(0)
+        a = cores[0].step_one(rngs[0])  # the lean path: the table of addresses
+        reward, terminated, info = cores[1].step(d.copy(), [rngs[1]])  # the batched path
+        assert a == (reward[0], terminated[0])
+        assert cores[0].info_row(0) == {k: v[0] for k, v in info.items()}
     assert np.array_equal(cores[0].state.y, cores[1].state.y)
+
+
+def test_step_table_is_recorded_in_its_declared_order():
+    from tme_env.envs.core import STEP_SCALARS, STEP_TABLE
+    from tme_env.simulator import table
+
+    core = gym.make("tme/TumorImmune-v1").unwrapped.core
+    if not table.AVAILABLE:
+        return
+    names = [name for name, _, _ in STEP_TABLE]
+    assert names[:4] == ["active", "doses", "reward", "terminated"]
+    assert names[-5:] == ["y", "last_doses", "measured", "float_rows", "int_rows"]
+    assert core._table.arrays[names.index("doses")] is core.dose_buffer
+    assert core._table.arrays[names.index("cfg")] is core._cfg
+    for (name, kind, ndim), a in zip(STEP_TABLE, core._table.arrays, strict=True):
+        assert (str(a.dtype), a.ndim) == (kind, ndim), name
+    scalars = core._table.table[table.RECORD * len(STEP_TABLE) :]
+    assert len(scalars) == len(STEP_SCALARS)
+    assert scalars[STEP_SCALARS.index("full")] == 1

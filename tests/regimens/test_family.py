@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tme_env.envs.core import observation_fields
+from tme_env.envs import observation_fields
 from tme_env.regimens.family import (
     ConstantDoses,
     FeedbackRule,

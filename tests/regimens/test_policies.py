@@ -10,7 +10,7 @@ from stable_baselines3.common.monitor import Monitor
 
 import tme_env
 from tme_env import regimens
-from tme_env.envs.core import observation_fields
+from tme_env.envs import label, observation_fields
 from tme_env.regimens import schedules as S
 
 WEEK = 7.0
@@ -77,7 +77,7 @@ def test_without_neutropenia_a_policy_doses_as_its_fixed_schedule(name, schedule
 def test_documented_schedules():
     mtd = _run("mtd-chemo", 30)
     assert np.flatnonzero(mtd[:, 0]).tolist() == list(range(0, 30, 3))
-    assert mtd[:12:3, 0].tolist() == [1.0] * 4 and mtd[12, 0] == S.MAINTENANCE_CHEMO_DOSE
+    assert mtd[:12:3, 0].tolist() == [1.0] * 4 and mtd[12, 0] == label.MAINTENANCE_DOSE
     ici = _run("chemo-ici-concurrent", 150)
     assert (ici[:, 1] > 0).sum() == 35  # pembrolizumab capped at 35 doses
     seq = _run("chemo-then-ici", 30)

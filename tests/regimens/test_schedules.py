@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tme_env.envs import label
 from tme_env.regimens import schedules as S
 
 
@@ -17,7 +18,7 @@ def test_chemo_q3w_induction_then_maintenance():
     assert [s for s, _, _ in chemo] == [21.0 * k for k in range(10)]  # days 0, 21, ..., 189
     assert all(e - s == 1.0 for s, e, _ in chemo)
     assert [d for _, _, d in chemo[:4]] == [1.0] * 4
-    assert [d for _, _, d in chemo[4:]] == [S.MAINTENANCE_CHEMO_DOSE] * 6
+    assert [d for _, _, d in chemo[4:]] == [label.MAINTENANCE_DOSE] * 6
     assert len(S.chemo_q3w(200.0, maintenance=False)) == 4
 
 
@@ -25,7 +26,7 @@ def test_keynote189_arms():
     plac, pemb = S.keynote189("placebo", 1095.0), S.keynote189("pembrolizumab", 1095.0)
     assert _days(plac, "anti_pd1") == []
     pd1 = _days(pemb, "anti_pd1")
-    assert len(pd1) == S.PEMBROLIZUMAB_MAX_DOSES == 35
+    assert len(pd1) == label.MAX_ANTI_PD1_DOSES == 35
     assert pd1[0][0] == 0.0 and pd1[-1][0] == 34 * 21.0
     assert _days(pemb, "chemo") == _days(plac, "chemo")
     with pytest.raises(ValueError, match="valid arms: pembrolizumab, placebo"):

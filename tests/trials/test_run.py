@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tme_env import clinical, regimens
+from tme_env.envs import label
 from tme_env.patients import cohort
 from tme_env.regimens import schedules
 from tme_env.trials import ArmOutcomes, TrialResult, run_schedule, run_trial, summarise
@@ -25,7 +26,7 @@ class AntiPD1InhibitorQ3w:
         """Doses of week ``state`` (the week counter is the recurrent state)."""
         week = 0 if state is None else state
         action = np.zeros((obs.shape[0], 3), dtype=np.float32)
-        action[:, 1] = float(week % 3 == 0 and week // 3 < schedules.PEMBROLIZUMAB_MAX_DOSES)
+        action[:, 1] = float(week % 3 == 0 and week // 3 < label.MAX_ANTI_PD1_DOSES)
         action[:, 2] = float(week % 3 in (0, 1))
         return action, week + 1
 

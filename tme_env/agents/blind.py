@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
-from tme_env.envs.core import CLINICAL_OBSERVATION
+from tme_env.envs.observation import CLINICAL_OBSERVATION
 
 __all__ = ["MONITORING", "BlindObservation", "Blinded", "blind_columns"]
 

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from tme_env import clinical
-from tme_env.envs.core import CLINICAL_OBSERVATION, TumorImmuneCore
+from tme_env.envs.core import TumorImmuneCore
+from tme_env.envs.observation import CLINICAL_OBSERVATION
 from tme_env.models.tme import STATE_NAMES
 from tme_env.regimens.family import FixedSchedule
 

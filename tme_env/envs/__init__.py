@@ -1,4 +1,11 @@
-"""Gymnasium environments (registered under the ``tme/`` namespace on ``import tme_env``)."""
+"""Gymnasium environments (registered under the ``tme/`` namespace on ``import tme_env``).
+
+One module per concern (see `tme_env.envs.core` for how a step composes them): `config`
+(settings, reward weights), `observation` (fields, bounds, units, measurement), `reward`
+(reward terms, termination, the info record), `state` (`EnvState`), `label` (label rules,
+irAE management), `actions` (action checking, discrete levels), `core` (the compiled step),
+`tumor_immune` and `vector` (the Gymnasium envs), `depillis` (the de Pillis 2003 env).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +13,39 @@ import math
 
 import gymnasium as gym
 
-from tme_env.envs.core import ACTION_NAMES, INFO_KEYS, EnvConfig, RewardWeights
-from tme_env.envs.tumor_immune import DISCRETE_LEVELS, TumorImmuneEnv
+from tme_env.dosing import ACTION_NAMES
+from tme_env.envs.actions import DISCRETE_LEVELS
+from tme_env.envs.config import EnvConfig, RewardWeights
+from tme_env.envs.core import TumorImmuneCore
+from tme_env.envs.observation import (
+    CLINICAL_OBSERVATION,
+    FULL_OBSERVATION,
+    observation_bounds,
+    observation_fields,
+)
+from tme_env.envs.reward import CURE_CELLS, INFO_KEYS
+from tme_env.envs.tumor_immune import TumorImmuneEnv
 from tme_env.envs.vector import TumorImmuneVectorEnv
 
 __all__ = [
     "ACTION_NAMES",
     "CLINICAL_ENV_ID",
+    "CLINICAL_OBSERVATION",
+    "CURE_CELLS",
     "DEFAULT_ENV_ID",
     "DISCRETE_ENV_ID",
     "DISCRETE_LEVELS",
     "ENV_IDS",
-    "REGISTRY",
+    "FULL_OBSERVATION",
     "INFO_KEYS",
+    "REGISTRY",
     "EnvConfig",
     "RewardWeights",
+    "TumorImmuneCore",
     "TumorImmuneEnv",
     "TumorImmuneVectorEnv",
+    "observation_bounds",
+    "observation_fields",
     "register_envs",
 ]
 

@@ -17,15 +17,17 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tme_env.envs.tumor_immune import ACTION_TOLERANCE, action_array, unit_doses
+from tme_env.envs.actions import ACTION_TOLERANCE, action_array, unit_doses
 from tme_env.models import get as get_model
+from tme_env.models.depillis2003 import S as STATE
 from tme_env.simulator import SimulationError
 from tme_env.simulator.stepper import BatchStepper
 
 __all__ = ["DEPILLIS_INFO_KEYS", "DePillis2003ChemoCore", "DePillis2003ChemoEnv"]
 
 _MODEL = get_model("depillis2003")
-#: DTR-Bench AhnChemoEnv default initial state ("case 2" of Ahn & Park, models.md §1).
+#: DTR-Bench AhnChemoEnv default initial state ("case 2" of Ahn & Park, models.md §1), in the
+#: model's state order `STATE` (N, T, I, u).
 INITIAL_STATE = (0.9, 0.2, 0.005, 0.0)
 #: Normal cells below this fraction of their initial level end the episode (DTR-Bench).
 NORMAL_FLOOR = 0.7
@@ -35,8 +37,8 @@ VIOLATION_REWARD = -100.0
 V_MAX = 1.0
 
 _LOW, _HIGH = -ACTION_TOLERANCE, 1.0 + ACTION_TOLERANCE
-_N_FLOOR = NORMAL_FLOOR * INITIAL_STATE[0]
-_INV_N0, _INV_T0 = 1.0 / INITIAL_STATE[0], 1.0 / INITIAL_STATE[1]
+_N_FLOOR = NORMAL_FLOOR * INITIAL_STATE[STATE.N]
+_INV_N0, _INV_T0 = 1.0 / INITIAL_STATE[STATE.N], 1.0 / INITIAL_STATE[STATE.T]
 
 DEPILLIS_INFO_KEYS = ("day", "N", "T", "I", "u", "dose", "violation")
 
@@ -104,9 +106,9 @@ class DePillis2003ChemoCore:
         self.stepper.h_carry[~active] = 0.0  # just reset: no carried step (as a single env)
         self.steps[active] += 1
         self.dose[active] = doses[active, 0]
-        violation = (self.y[:, 0] < _N_FLOOR) & active
+        violation = (self.y[:, STATE.N] < _N_FLOOR) & active
         self.violation = violation
-        reward = self.y[:, 0] * _INV_N0 - self.y[:, 1] * _INV_T0 - self.dose
+        reward = self.y[:, STATE.N] * _INV_N0 - self.y[:, STATE.T] * _INV_T0 - self.dose
         reward = np.where(violation, VIOLATION_REWARD, reward)
         reward = np.where(active, reward, 0.0)
         return reward, violation.copy(), self.info()
@@ -115,10 +117,10 @@ class DePillis2003ChemoCore:
         """The info record (`DEPILLIS_INFO_KEYS`) of every slot."""
         return {
             "day": self.steps * self.interval_days,
-            "N": self.y[:, 0].copy(),
-            "T": self.y[:, 1].copy(),
-            "I": self.y[:, 2].copy(),
-            "u": self.y[:, 3].copy(),
+            "N": self.y[:, STATE.N].copy(),
+            "T": self.y[:, STATE.T].copy(),
+            "I": self.y[:, STATE.I].copy(),
+            "u": self.y[:, STATE.u].copy(),
             "dose": self.dose.copy(),
             "violation": self.violation.astype(float),
         }
@@ -139,7 +141,7 @@ class DePillis2003ChemoEnv(gym.Env):
     ``Box(0, 1, (1,), float32)``: infusion rate as a fraction of v_max = 1 (held over the
     interval). Values within 1e-6 of the bounds are clipped; NaN, inf, further out or a wrong
     shape raise ``ValueError``; a bool, complex, object or string action raises ``TypeError``
-    (`tme_env.envs.tumor_immune.action_array`).
+    (`tme_env.envs.actions.action_array`).
 
     ## Observation Space
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any
 
 import gymnasium as gym
@@ -11,103 +10,25 @@ import numpy as np
 from gymnasium import spaces
 
 from tme_env.dosing import ACTION_NAMES, DRUGS
-from tme_env.envs.core import (
-    CLINICAL_OBSERVATION,
-    INFO_KEYS,
-    EnvConfig,
-    TumorImmuneCore,
-    arguments_table,
-    observation_bounds,
+from tme_env.envs.actions import DISCRETE_LEVELS, action_array, discrete_array, unit_doses
+from tme_env.envs.config import EnvConfig, arguments_table
+from tme_env.envs.core import TumorImmuneCore
+from tme_env.envs.label import (
+    MAINTENANCE_DOSE,
+    MAX_ANTI_PD1_DAYS,
+    MAX_ANTI_PD1_DOSES,
+    MAX_PLATINUM_CYCLES,
 )
+from tme_env.envs.observation import N_LOG, observation_bounds, observation_table
+from tme_env.envs.reward import INFO_KEYS
+from tme_env.models.tme import STATE_NAMES
 from tme_env.patients import VirtualPatient
 from tme_env.simulator import SimulationError
 
-__all__ = ["DISCRETE_LEVELS", "TumorImmuneEnv", "action_array", "unit_doses"]
-
-#: Dose levels of the discrete variant: chemo {0, 1/2, 1} x anti-PD-1 {0, 1} x inhibitor {0, 1}.
-DISCRETE_LEVELS = np.array(list(itertools.product((0.0, 0.5, 1.0), (0.0, 1.0), (0.0, 1.0))))
-#: Tolerance on the action bounds: values within it are clipped into [0, 1] (float32 rounding);
-#: anything further out, and any NaN or inf, raises ValueError.
-ACTION_TOLERANCE = 1e-6
-
-
-_DTYPE_NAMES = {"b": "bool", "c": "complex", "O": "object", "U": "str", "S": "bytes"}
-
-
-def action_array(action: Any, shape: tuple[int, ...], what: str = "action") -> np.ndarray:
-    """``action`` as a float64 array of ``shape``, or a named error (single and vector envs).
-
-    Real numbers only (float or integer dtypes): a bool, complex, object or string action is
-    refused, never cast (a complex action would lose its imaginary part, a bool would count
-    as a dose of 1).
-
-    Raises:
-        TypeError: Naming the dtype of an action that is not real numbers.
-        ValueError: Naming the shape expected and the one given (or a ragged sequence).
-    """
-    try:
-        a = action if isinstance(action, np.ndarray) else np.asarray(action)
-    except ValueError:  # NumPy refuses ragged nested sequences
-        raise ValueError(
-            f"{what} must have shape {shape}, got a ragged nested sequence {action!r}"
-        ) from None
-    kind = a.dtype.kind
-    if kind not in "iuf":
-        name = _DTYPE_NAMES.get(kind, str(a.dtype))
-        raise TypeError(
-            f"{what} must be real numbers (a float or integer dtype), got dtype {a.dtype} "
-            f"({name})"
-        )
-    if a.shape != shape:
-        raise ValueError(f"{what} must have shape {shape}, got {a.shape}")
-    return a.astype(np.float64, copy=False)
-
-
-def discrete_array(action: Any, shape: tuple[int, ...], n: int, what: str = "action") -> np.ndarray:
-    """``action`` as an int64 array of ``shape`` with values in ``[0, n)``, or a named error.
-
-    Raises:
-        TypeError: Naming the dtype of an action that is not integers (bool is refused).
-        ValueError: Naming the shape, or the first value out of range.
-    """
-    try:
-        a = action if isinstance(action, np.ndarray) else np.asarray(action)
-    except ValueError:
-        raise ValueError(
-            f"{what} must have shape {shape}, got a ragged nested sequence {action!r}"
-        ) from None
-    kind = "an integer" if shape == () else "integers"
-    if a.dtype.kind not in "iu":
-        name = _DTYPE_NAMES.get(a.dtype.kind, str(a.dtype))
-        raise TypeError(f"{what} must be {kind} in [0, {n - 1}], got dtype {a.dtype} ({name})")
-    if a.shape != shape:
-        raise ValueError(f"{what} must have shape {shape}, got {a.shape}")
-    bad = (a < 0) | (a >= n)
-    if bad.any():
-        raise ValueError(f"{what} must be {kind} in [0, {n - 1}], got {a[bad].flat[0]}")
-    return a.astype(np.int64, copy=False)
-
-
-def unit_doses(a: np.ndarray) -> np.ndarray:
-    """Validate dose fractions (any shape): finite and in [0, 1] up to `ACTION_TOLERANCE`.
-
-    Values within the tolerance are clipped into [0, 1]; NaN and inf are never clipped.
-
-    Raises:
-        ValueError: Naming the first bad value.
-    """
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"action must be finite, got {a[~np.isfinite(a)][0]}")
-    out = (a < -ACTION_TOLERANCE) | (a > 1.0 + ACTION_TOLERANCE)
-    if out.any():
-        raise ValueError(f"action values must lie in [0, 1] (dose fractions), got {a[out][0]}")
-    return np.clip(a, 0.0, 1.0)
-
+__all__ = ["TumorImmuneEnv"]
 
 def _check_initial_state(patient: VirtualPatient, what: str) -> None:
     """A `VirtualPatient`'s initial state: every model state, finite, >= 0, observable."""
-    from tme_env.envs.core import STATE_NAMES
-
     state = patient.initial_state
     low, high = observation_bounds("full")
     for j, name in enumerate(STATE_NAMES):
@@ -122,11 +43,11 @@ def _check_initial_state(patient: VirtualPatient, what: str) -> None:
             raise ValueError(
                 f"{what} {patient.patient_id!r}: initial {name} must be finite and >= 0, got {v!r}"
             )
-        shown = np.log10(1.0 + v) if j < 6 else v  # as the full observation shows it
+        shown = np.log10(1.0 + v) if j < N_LOG else v  # as the full observation shows it
         if shown > high[j]:
             raise ValueError(
                 f"{what} {patient.patient_id!r}: initial {name}={v:g} is outside the observation "
-                f"space (at most {10.0 ** high[j] - 1 if j < 6 else high[j]:.3g})"
+                f"space (at most {10.0 ** high[j] - 1 if j < N_LOG else high[j]:.3g})"
             )
 
 
@@ -156,32 +77,27 @@ class TumorImmuneEnv(gym.Env):
 
     ## Observation Space
 
-    ``observation="full"`` (``tme/TumorImmune-v1``), float32, 18 values; fields named by
-    `tme_env.envs.core.FULL_OBSERVATION` (``observation_fields("full")``):
+    ``observation="full"`` (``tme/TumorImmune-v1``): ``Box`` of {n_full} float32 values, the
+    model state and the clinic's records; columns named by ``observation_fields("full")``
+    (`tme_env.envs.observation`):
 
-    | Num | Observation | Unit |
-    |-----|-------------|------|
-    | 0-4 | log10(1 + cells): S, R tumour; active, exhausted CD8+; MDSC | log10 cells |
-    | 5 | log10(1 + damage signal) | log10 damage units |
-    | 6-8 | chemotherapy, anti-PD-1, inhibitor levels | dose units |
-    | 9-13 | neutrophil progenitors, 3 transit compartments, ANC | 1e9 cells/L |
-    | 14 | elapsed time / horizon | - |
-    | 15-17 | doses given in the last interval | dose fractions |
+    {full_table}
 
     States are floored at 0: a round-off undershoot of a decaying state reads as 0.
 
-    ``observation="clinical"`` (``tme/TumorImmuneClinical-v1``), float32, 10 values, fields
-    {clinical}: imaging log10 tumour burden (``imaging_cv`` noise, floored at the detection
-    limit 1e9 cells), detectable flag, ANC (``anc_cv``), log10(1 + blood MDSC/uL)
-    (``mdsc_cv``), last biopsy log10 CD8:MDSC ratio (every ``biopsy_every_steps`` steps,
-    ``biopsy_cv``), weeks since that biopsy / 52, elapsed time / horizon, last doses.
+    ``observation="clinical"`` (``tme/TumorImmuneClinical-v1``): ``Box`` of {n_clinical}
+    float32 values, what a clinic measures (noisy, seeded per patient) and records; columns
+    named by ``observation_fields("clinical")``:
+
+    {clinical_table}
 
     ## Rewards
 
     ``r = w_survival [alive] - w_death [died] + w_cure [cured] - w_tumour Δlog10(burden)
-    - w_toxicity [neutropenia grade >= 3] + w_hotness H``, weights `RewardWeights`
+    - w_toxicity [grade >= 3 toxicity] + w_hotness H``, weights `RewardWeights`
     (defaults {weights}). The neutropenia grade is that of the interval's
-    lowest daily ANC (``info["anc_nadir"]``), not of the visit day. Each term is in ``info``
+    lowest daily ANC (``info["anc_nadir"]``), not of the visit day; an irAE of grade >= 3
+    and its steroid course count as grade >= 3 toxicity too. Each term is in ``info``
     (``reward_*``). The benchmark scores outcomes (survival), not reward.
 
     ## Starting State
@@ -202,11 +118,12 @@ class TumorImmuneEnv(gym.Env):
 
     * Anti-PD-1: 1.0 is one pembrolizumab 200 mg dose; PD-1 occupancy saturates at the label
       dose, so dosing more often than q3w adds exposure (and irAE risk) but little effect.
-      At most 35 doses and 24 months from the first (``anti_pd1_doses``); later doses are
-      not given (``anti_pd1_blocked``).
+      At most {max_pd1} doses and {max_pd1_days:g} days from the first (``anti_pd1_doses``);
+      later doses are not given (``anti_pd1_blocked``).
     * Chemotherapy: 1.0 is one full platinum doublet (carboplatin AUC 5 + pemetrexed
-      500 mg/m2); a dose above 0.5 counts as a platinum cycle, and after 6 cycles doses are
-      capped at 0.5 (pemetrexed maintenance) (``platinum_cycles``).
+      500 mg/m2); a dose above {maintenance:g} counts as a platinum cycle, and after
+      {max_cycles} cycles doses are capped at {maintenance:g} (pemetrexed maintenance)
+      (``platinum_cycles``). The rules and their sources: `tme_env.envs.label`.
     * Inhibitor: 1.0 is the labelled daily dose of a CXCR2 antagonist (navarixin-like);
       it lowers blood neutrophils (adding to chemotherapy's neutropenia).
     * irAEs (``irae_grade``, ``irae_count``): grade 1-2: anti-PD-1 held 2 weeks; grade 3:
@@ -381,9 +298,9 @@ class TumorImmuneEnv(gym.Env):
         """Give the doses for one decision interval."""
         if self._done:
             raise RuntimeError("the episode has ended (or never started): call reset() first")
-        doses = self._action_to_doses(action)
+        self._action_to_doses(action)  # validated, into the core's `dose_buffer`
         try:
-            reward, done = self.core.step_one(doses, self.np_random)
+            reward, done = self.core.step_one(self.np_random)
         except SimulationError as exc:
             self._done = True  # the episode cannot continue: reset() starts a new one
             raise exc.for_patient(self._patient_id) from None
@@ -433,7 +350,14 @@ TumorImmuneEnv.__doc__ = TumorImmuneEnv.__doc__.format(
             *(f"| {k} | {d.action} | {d.full_dose} | {d.delivery} |" for k, d in enumerate(DRUGS)),
         ]
     ),
-    clinical=", ".join(f"``{f}``" for f in CLINICAL_OBSERVATION),
+    n_full=len(observation_bounds("full")[0]),
+    n_clinical=len(observation_bounds("clinical")[0]),
+    full_table="\n    ".join(observation_table("full").splitlines()),
+    clinical_table="\n    ".join(observation_table("clinical").splitlines()),
+    max_pd1=MAX_ANTI_PD1_DOSES,
+    max_pd1_days=MAX_ANTI_PD1_DAYS,
+    maintenance=MAINTENANCE_DOSE,
+    max_cycles=MAX_PLATINUM_CYCLES,
     info=", ".join(f"``{k}``" for k in INFO_KEYS),
     weights=", ".join(
         f"{f.name} {f.default:g}" for f in dataclasses.fields(EnvConfig().reward)

@@ -93,8 +93,11 @@ __all__ = [
     "DEATH_BURDEN_CELLS",
     "DETECTION_LIMIT_CELLS",
     "HOT_THRESHOLD",
+    "INPUT",
     "INPUT_NAMES",
     "MODEL",
+    "PARAM",
+    "STATE",
     "STATE_NAMES",
     "TMEParameters",
     "hotness",
@@ -446,136 +449,142 @@ class TMEParameters(ModelParameters):
         return 4.0 / self.neutrophil_mean_transit_time
 
 
-_P = index_enum("_P", TMEParameters.names())
+#: Kernel index of each parameter, by name (``p[PARAM.growth_rate]``).
+PARAM = index_enum("PARAM", TMEParameters.names())
 STATE_NAMES = ("S", "R", "E", "X", "M", "D", "C", "A", "I", "G", "P", "T1", "T2", "T3", "ANC")
 INPUT_NAMES = ("chemo", "anti_pd1", "inhibitor", "steroid")
-_X = index_enum("_X", STATE_NAMES)
-_U = index_enum("_U", INPUT_NAMES)
+#: Kernel index of each state, by name (``y[STATE.ANC]``).
+STATE = index_enum("STATE", STATE_NAMES)
+#: Kernel index of each input, by name (``u[INPUT.chemo]``).
+INPUT = index_enum("INPUT", INPUT_NAMES)
 
 
 @njit(**JIT_FLAGS)
 def _suppression(y, p):  # pragma: no cover - compiled
     """``(functional MDSCs, sup_rec, sup_kill, sup_exh, steroid suppression)`` at state y."""
-    inh = max(y[_X.I], 0.0)
-    inh_eff = inh / (inh + p[_P.inhibitor_ec50])
-    m_func = max(y[_X.M], 0.0) * (1.0 - p[_P.inhibitor_function_block] * inh_eff)
-    sup_rec = 1.0 / (1.0 + m_func / p[_P.mdsc_half_suppression_recruit])
-    sup_kill = 1.0 / (1.0 + m_func / p[_P.mdsc_half_suppression_kill])
-    sup_exh = 1.0 + p[_P.mdsc_exhaustion_promotion] * m_func / (
-        m_func + p[_P.mdsc_half_suppression_kill]
+    inh = max(y[STATE.I], 0.0)
+    inh_eff = inh / (inh + p[PARAM.inhibitor_ec50])
+    m_func = max(y[STATE.M], 0.0) * (1.0 - p[PARAM.inhibitor_function_block] * inh_eff)
+    sup_rec = 1.0 / (1.0 + m_func / p[PARAM.mdsc_half_suppression_recruit])
+    sup_kill = 1.0 / (1.0 + m_func / p[PARAM.mdsc_half_suppression_kill])
+    sup_exh = 1.0 + p[PARAM.mdsc_exhaustion_promotion] * m_func / (
+        m_func + p[PARAM.mdsc_half_suppression_kill]
     )
-    ster = max(y[_X.G], 0.0)
-    steroid = p[_P.steroid_suppression] * ster / (ster + p[_P.steroid_ec50])
+    ster = max(y[STATE.G], 0.0)
+    steroid = p[PARAM.steroid_suppression] * ster / (ster + p[PARAM.steroid_ec50])
     return m_func, sup_rec, sup_kill, sup_exh, steroid
 
 
 @njit(**JIT_FLAGS)
 def immune_kill(y, p):  # pragma: no cover - compiled
     """Per-cell immune kill rate ``Dk`` (1/day) of the sensitive clone at state ``y``."""
-    n_cells = max(y[_X.S], 0.0) + max(y[_X.R], 0.0)
+    n_cells = max(y[STATE.S], 0.0) + max(y[STATE.R], 0.0)
     if n_cells <= 0.0:
         return 0.0
     _, _, sup_kill, _, steroid = _suppression(y, p)
-    ratio = sup_kill * max(y[_X.E], 0.0) / n_cells
-    expo = p[_P.effector_kill_exponent]
+    ratio = sup_kill * max(y[STATE.E], 0.0) / n_cells
+    expo = p[PARAM.effector_kill_exponent]
     rl = ratio if expo == 1.0 else ratio**expo
-    return (1.0 - steroid) * p[_P.effector_kill_rate] * rl / (p[_P.effector_kill_steepness] + rl)
+    kill_max = (1.0 - steroid) * p[PARAM.effector_kill_rate]
+    return kill_max * rl / (p[PARAM.effector_kill_steepness] + rl)
 
 
 @njit(**JIT_FLAGS)
 def rhs(t, y, p, u, dydt):  # noqa: ARG001 - autonomous model; t is part of the kernel ABI
     """Right-hand side of the immune-shift model (see the module docstring)."""
-    s_cells = max(y[_X.S], 0.0)
-    r_cells = max(y[_X.R], 0.0)
-    eff = max(y[_X.E], 0.0)
-    exh = y[_X.X]
-    mdsc = max(y[_X.M], 0.0)
-    dmg = max(y[_X.D], 0.0)
-    chemo = max(y[_X.C], 0.0)
-    apd1 = max(y[_X.A], 0.0)
-    inh = max(y[_X.I], 0.0)
+    s_cells = max(y[STATE.S], 0.0)
+    r_cells = max(y[STATE.R], 0.0)
+    eff = max(y[STATE.E], 0.0)
+    exh = y[STATE.X]
+    mdsc = max(y[STATE.M], 0.0)
+    dmg = max(y[STATE.D], 0.0)
+    chemo = max(y[STATE.C], 0.0)
+    apd1 = max(y[STATE.A], 0.0)
+    inh = max(y[STATE.I], 0.0)
     n_cells = s_cells + r_cells
 
     # Drug effects.
-    c_eff = chemo / (chemo + p[_P.chemo_ec50])
-    blockade = apd1 / (apd1 + p[_P.anti_pd1_ec50])
-    inh_eff = inh / (inh + p[_P.inhibitor_ec50])
+    c_eff = chemo / (chemo + p[PARAM.chemo_ec50])
+    blockade = apd1 / (apd1 + p[PARAM.anti_pd1_ec50])
+    inh_eff = inh / (inh + p[PARAM.inhibitor_ec50])
     m_func, sup_rec, sup_kill, sup_exh, steroid = _suppression(y, p)
 
     # Tumour growth (Gompertz, shared niche) and kills.
     if n_cells > 0.0:
-        promote = 1.0 + p[_P.mdsc_growth_promotion] * m_func / (m_func + p[_P.mdsc_growth_half_sat])
-        growth = p[_P.growth_rate] * promote * np.log(p[_P.carrying_capacity] / n_cells)
+        promote = 1.0 + p[PARAM.mdsc_growth_promotion] * m_func / (
+            m_func + p[PARAM.mdsc_growth_half_sat]
+        )
+        growth = p[PARAM.growth_rate] * promote * np.log(p[PARAM.carrying_capacity] / n_cells)
         immune = immune_kill(y, p)
     else:
         growth = 0.0
         immune = 0.0
-    chemo_s = p[_P.chemo_kill_rate] * c_eff * s_cells
-    chemo_r = p[_P.chemo_kill_rate] * p[_P.chemo_resistant_kill_fraction] * c_eff * r_cells
-    switch = p[_P.switching_rate] * (1.0 + p[_P.chemo_induced_switching] * c_eff) * s_cells
-    dydt[_X.S] = growth * s_cells - chemo_s - immune * s_cells - switch
-    dydt[_X.R] = (
-        growth * p[_P.resistant_growth_factor] * r_cells
+    chemo_s = p[PARAM.chemo_kill_rate] * c_eff * s_cells
+    chemo_r = p[PARAM.chemo_kill_rate] * p[PARAM.chemo_resistant_kill_fraction] * c_eff * r_cells
+    switch = p[PARAM.switching_rate] * (1.0 + p[PARAM.chemo_induced_switching] * c_eff) * s_cells
+    dydt[STATE.S] = growth * s_cells - chemo_s - immune * s_cells - switch
+    dydt[STATE.R] = (
+        growth * p[PARAM.resistant_growth_factor] * r_cells
         - chemo_r
-        - p[_P.resistant_immune_visibility] * immune * r_cells
+        - p[PARAM.resistant_immune_visibility] * immune * r_cells
         + switch
     )
 
     # Effector T cells: recruitment (antigen, immunogenic death) suppressed by MDSCs; death,
     # inactivation, PD-1 exhaustion (blocked by anti-PD-1), reinvigoration, chemo kill.
-    f_n = n_cells / (n_cells + p[_P.exhaustion_half_sat])
+    f_n = n_cells / (n_cells + p[PARAM.exhaustion_half_sat])
     recruit = (1.0 - steroid) * sup_rec * (
-        p[_P.effector_recruitment] * n_cells / (p[_P.effector_recruitment_half_sat] + n_cells)
-        + p[_P.icd_recruitment] * dmg / (p[_P.damage_half_sat] + dmg)
+        p[PARAM.effector_recruitment] * n_cells / (p[PARAM.effector_recruitment_half_sat] + n_cells)
+        + p[PARAM.icd_recruitment] * dmg / (p[PARAM.damage_half_sat] + dmg)
     )
-    exhaust = p[_P.exhaustion_rate] * sup_exh * (1.0 - blockade) * f_n * eff
-    reinvig = p[_P.reinvigoration_rate] * blockade * exh
-    dydt[_X.E] = (
+    exhaust = p[PARAM.exhaustion_rate] * sup_exh * (1.0 - blockade) * f_n * eff
+    reinvig = p[PARAM.reinvigoration_rate] * blockade * exh
+    dydt[STATE.E] = (
         recruit
-        - p[_P.effector_death_rate] * eff
-        - p[_P.effector_inactivation_rate] * f_n * eff
+        - p[PARAM.effector_death_rate] * eff
+        - p[PARAM.effector_inactivation_rate] * f_n * eff
         - exhaust
         + reinvig
-        - p[_P.chemo_effector_kill_rate] * c_eff * eff
+        - p[PARAM.chemo_effector_kill_rate] * c_eff * eff
     )
-    dydt[_X.X] = exhaust - reinvig - p[_P.exhausted_death_rate] * exh
+    dydt[STATE.X] = exhaust - reinvig - p[PARAM.exhausted_death_rate] * exh
 
     # MDSCs: recruited by tumour burden and by the damage signal; the inhibitor blocks it.
-    block = 1.0 - p[_P.inhibitor_recruitment_block] * inh_eff
-    dydt[_X.M] = (
+    block = 1.0 - p[PARAM.inhibitor_recruitment_block] * inh_eff
+    dydt[STATE.M] = (
         block
         * (
-            p[_P.mdsc_tumour_recruitment] * n_cells / (p[_P.mdsc_tumour_half_sat] + n_cells)
-            + p[_P.mdsc_damage_recruitment] * dmg / (p[_P.damage_half_sat] + dmg)
+            p[PARAM.mdsc_tumour_recruitment] * n_cells / (p[PARAM.mdsc_tumour_half_sat] + n_cells)
+            + p[PARAM.mdsc_damage_recruitment] * dmg / (p[PARAM.damage_half_sat] + dmg)
         )
-        - p[_P.mdsc_death_rate] * mdsc
+        - p[PARAM.mdsc_death_rate] * mdsc
     )
-    dydt[_X.D] = (chemo_s + chemo_r) * 1e-9 - p[_P.damage_decay_rate] * y[_X.D]
+    dydt[STATE.D] = (chemo_s + chemo_r) * 1e-9 - p[PARAM.damage_decay_rate] * y[STATE.D]
 
     # Drugs (one-compartment, first-order elimination).
-    dydt[_X.C] = u[_U.chemo] - p[_P.chemo_elimination_rate] * y[_X.C]
-    dydt[_X.A] = u[_U.anti_pd1] - p[_P.anti_pd1_elimination_rate] * y[_X.A]
-    dydt[_X.I] = u[_U.inhibitor] - p[_P.inhibitor_elimination_rate] * y[_X.I]
-    dydt[_X.G] = u[_U.steroid] - p[_P.steroid_elimination_rate] * y[_X.G]
+    dydt[STATE.C] = u[INPUT.chemo] - p[PARAM.chemo_elimination_rate] * y[STATE.C]
+    dydt[STATE.A] = u[INPUT.anti_pd1] - p[PARAM.anti_pd1_elimination_rate] * y[STATE.A]
+    dydt[STATE.I] = u[INPUT.inhibitor] - p[PARAM.inhibitor_elimination_rate] * y[STATE.I]
+    dydt[STATE.G] = u[INPUT.steroid] - p[PARAM.steroid_elimination_rate] * y[STATE.G]
 
     # Friberg neutrophil model.
-    ktr = 4.0 / p[_P.neutrophil_mean_transit_time]
-    anc = max(y[_X.ANC], 1e-6)
-    prol = y[_X.P]
-    drug = chemo / (chemo + p[_P.neutrophil_drug_ec50])
-    marrow = (1.0 - drug) * (1.0 - p[_P.inhibitor_neutrophil_effect] * inh_eff)
-    feedback = (p[_P.neutrophil_baseline] / anc) ** p[_P.neutrophil_feedback]
-    dydt[_X.P] = ktr * prol * (marrow * feedback - 1.0)
-    dydt[_X.T1] = ktr * (prol - y[_X.T1])
-    dydt[_X.T2] = ktr * (y[_X.T1] - y[_X.T2])
-    dydt[_X.T3] = ktr * (y[_X.T2] - y[_X.T3])
-    dydt[_X.ANC] = ktr * (y[_X.T3] - y[_X.ANC])
+    ktr = 4.0 / p[PARAM.neutrophil_mean_transit_time]
+    anc = max(y[STATE.ANC], 1e-6)
+    prol = y[STATE.P]
+    drug = chemo / (chemo + p[PARAM.neutrophil_drug_ec50])
+    marrow = (1.0 - drug) * (1.0 - p[PARAM.inhibitor_neutrophil_effect] * inh_eff)
+    feedback = (p[PARAM.neutrophil_baseline] / anc) ** p[PARAM.neutrophil_feedback]
+    dydt[STATE.P] = ktr * prol * (marrow * feedback - 1.0)
+    dydt[STATE.T1] = ktr * (prol - y[STATE.T1])
+    dydt[STATE.T2] = ktr * (y[STATE.T1] - y[STATE.T2])
+    dydt[STATE.T3] = ktr * (y[STATE.T2] - y[STATE.T3])
+    dydt[STATE.ANC] = ktr * (y[STATE.T3] - y[STATE.ANC])
 
 
 @njit(**JIT_FLAGS)
 def hotness_of_state(y, p):  # pragma: no cover - compiled
     """Immune hotness ``H = Dk / d_E`` in [0, 1] of one state (see the module docstring)."""
-    return immune_kill(y, p) / p[_P.effector_kill_rate]
+    return immune_kill(y, p) / p[PARAM.effector_kill_rate]
 
 
 def hotness(y: np.ndarray, p: np.ndarray) -> np.ndarray:

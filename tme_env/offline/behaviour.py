@@ -50,7 +50,7 @@ import numpy as np
 from tme_env.clinical import PROGRESSION_INCREASE
 from tme_env.envs import DISCRETE_LEVELS
 from tme_env.envs import ENV_IDS as REGISTERED
-from tme_env.envs.core import observation_fields
+from tme_env.envs.observation import observation_fields
 from tme_env.regimens import REGIMENS
 from tme_env.regimens import get as get_regimen
 

@@ -7,7 +7,7 @@ label rules cap it at 35 doses and 24 months, and hold or stop it after irAEs), 
 suppressor-inhibitor continuously / in chemotherapy weeks only (the first two weeks of each
 cycle) / never, each at a dose level. ``FixedSchedule.grid()`` enumerates the family.
 
-`FeedbackRule` reads only the clinical observation (`tme_env.envs.core.CLINICAL_OBSERVATION`)
+`FeedbackRule` reads only the clinical observation (`tme_env.envs.CLINICAL_OBSERVATION`)
 and adapts: chemotherapy q3w for 4 cycles, stopped after a response and restarted on
 progression (while the env allows platinum); the inhibitor in a chemotherapy cycle only
 when the blood MDSC assay has risen above its pre-treatment level by ``mdsc_rise`` (log10);
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tme_env.clinical import HORIZON_DAYS
-from tme_env.envs.core import observation_fields
+from tme_env.envs.label import MAINTENANCE_DOSE
+from tme_env.envs.observation import observation_fields
 from tme_env.regimens.policies import (
     CYCLE_DAYS,
     DELAY_ANC,
     INDUCTION_CYCLES,
-    MAINTENANCE_CHEMO_DOSE,
     observed_day,
     start_state,
 )
@@ -112,7 +112,7 @@ class FixedSchedule:
         in_cycles = cycle < self.chemo_cycles
         out[:, 0] = np.where(on_cycle_day & in_cycles, self.chemo_dose, 0.0)
         if self.maintenance and self.chemo_cycles:
-            out[:, 0] = np.where(on_cycle_day & ~in_cycles, MAINTENANCE_CHEMO_DOSE, out[:, 0])
+            out[:, 0] = np.where(on_cycle_day & ~in_cycles, MAINTENANCE_DOSE, out[:, 0])
         every = _PD1_EVERY[self.anti_pd1]
         if math.isfinite(every):
             out[:, 1] = np.where(np.mod(day + 1e-9, every) < self.decision_interval_days - 1e-6,
@@ -362,7 +362,7 @@ class ImmunotherapyFirstRule:
         platinum = state["cycles"] < self.cycles
         due = _book_cycle(state, in_line, day, anc)
         action = np.zeros((n, 3), dtype=np.float32)
-        action[:, 0] = np.where(due, np.where(platinum, 1.0, MAINTENANCE_CHEMO_DOSE), 0.0)
+        action[:, 0] = np.where(due, np.where(platinum, 1.0, MAINTENANCE_DOSE), 0.0)
         action[:, 1] = _anti_pd1_q3w(day, self.dt)
         action[:, 2] = self.inhibitor_dose
         return (action[0] if np.ndim(observation) == 1 else action), state

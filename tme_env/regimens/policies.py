@@ -15,7 +15,7 @@ Clinical rules applied to chemotherapy in every regimen (documented here once):
 * **reduction**: after an observed grade-4 neutropenia (ANC < 0.5e9/L) later chemotherapy
   doses are reduced by 20%, at most twice (to 64%).
 
-Regimens read the observation by field name (`tme_env.envs.core.observation_fields`): the
+Regimens read the observation by field name (`tme_env.envs.observation_fields`): the
 elapsed fraction of the horizon, the ANC, and the tumour burden (log10 cells of the two
 clones in the full observation, the imaging burden in the clinical one). With weekly
 decisions (the envs' default) a "q3w" drug is given every third week. `Regimen.decide`
@@ -34,15 +34,14 @@ import numpy as np
 
 from tme_env.clinical import HORIZON_DAYS
 from tme_env.dosing import ACTION_NAMES
-from tme_env.envs.core import observation_fields
+from tme_env.envs.label import MAINTENANCE_DOSE, MAX_ANTI_PD1_DOSES
+from tme_env.envs.observation import observation_fields
 
 __all__ = [
     "CYCLE_DAYS",
     "observed_day",
     "start_state",
     "INDUCTION_CYCLES",
-    "MAINTENANCE_CHEMO_DOSE",
-    "PEMBROLIZUMAB_MAX_DOSES",
     "REGIMENS",
     "Regimen",
     "RegimenSpec",
@@ -52,11 +51,6 @@ __all__ = [
 
 #: Length of a treatment cycle (days): platinum doublets and pembrolizumab are given q3w.
 CYCLE_DAYS = 21.0
-#: Pemetrexed maintenance relative to the induction doublet (platinum dropped): assumed half
-#: the cytotoxic exposure.
-MAINTENANCE_CHEMO_DOSE = 0.5
-#: KEYNOTE-189: pembrolizumab 200 mg q3w for up to 35 doses (~2 years).
-PEMBROLIZUMAB_MAX_DOSES = 35
 #: Induction cycles of the platinum doublet (KEYNOTE-189: 4).
 INDUCTION_CYCLES = 4
 
@@ -307,7 +301,7 @@ class Regimen:
                 interval = self.dt
             else:
                 induction = state["chemo_doses"] < INDUCTION_CYCLES
-                dose = np.where(induction, 1.0, MAINTENANCE_CHEMO_DOSE)
+                dose = np.where(induction, 1.0, MAINTENANCE_DOSE)
                 interval = CYCLE_DAYS
                 if spec.chemo == "induction":
                     due &= induction
@@ -340,7 +334,7 @@ class Regimen:
                 state["next_pd1_day"] = np.where(np.isnan(state["next_pd1_day"]), day,
                                                  state["next_pd1_day"])  # fmt: skip
             due = (day >= state["next_pd1_day"] - 1e-9) & (
-                state["pd1_doses"] < PEMBROLIZUMAB_MAX_DOSES
+                state["pd1_doses"] < MAX_ANTI_PD1_DOSES
             )
             action[:, 1] = np.where(due, 1.0, 0.0)
             state["pd1_doses"] += due

@@ -18,8 +18,6 @@ from tme_env.dosing import to_infusions
 from tme_env.regimens.policies import (
     CYCLE_DAYS,
     INDUCTION_CYCLES,
-    MAINTENANCE_CHEMO_DOSE,
-    PEMBROLIZUMAB_MAX_DOSES,
     REGIMENS,
     Regimen,
     RegimenSpec,
@@ -28,8 +26,6 @@ from tme_env.regimens.policies import (
 __all__ = [
     "CYCLE_DAYS",
     "INDUCTION_CYCLES",
-    "MAINTENANCE_CHEMO_DOSE",
-    "PEMBROLIZUMAB_MAX_DOSES",
     "Schedule",
     "chemo_anti_pd1_concurrent",
     "chemo_ici_inhibitor",

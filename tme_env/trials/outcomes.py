@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tme_env import clinical
-from tme_env.envs.core import ACTION_NAMES, CURE_CELLS
+from tme_env.dosing import ACTION_NAMES
+from tme_env.envs.reward import CURE_CELLS
 from tme_env.simulator.simulate import state_index
 
 __all__ = [
@@ -50,7 +51,7 @@ class ArmOutcomes:
             progression, or death; never after ``os_days``.
         pfs_event: Progression or death observed.
         best_response: ``"CR"``, ``"PR"``, ``"SD"`` or ``"PD"`` (object array).
-        cured: Tumour below one cell (`tme_env.envs.core.CURE_CELLS`) while alive. The env ends
+        cured: Tumour below one cell (`tme_env.envs.CURE_CELLS`) while alive. The env ends
             the episode there; an open-loop trajectory goes on and the simulated tumour may
             regrow, so an open-loop patient can be both cured and dead.
         worst_grade: Worst CTCAE neutropenia grade (0-4) while alive, from daily ANC values.
@@ -190,7 +191,7 @@ def schedule_doses(
 
     Args:
         schedule: ``[(start_day, end_day, {input: rate}), ...]``, inputs among
-            `tme_env.envs.core.ACTION_NAMES` (rates: full doses per day, as in
+            `tme_env.dosing.ACTION_NAMES` (rates: full doses per day, as in
             `tme_env.regimens.schedules`).
         os_days: Overall survival of each patient (days): dosing stops there.
         n_weeks: Rows of the weekly table.
