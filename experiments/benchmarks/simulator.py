@@ -263,16 +263,19 @@ def batched(n_patients: int, cycles: int, repeats: int) -> dict:
 
 def tme_intervals(n_patients: int, repeats: int) -> dict:
     """The ``tme`` model stepped one 7-day decision interval per call (the env's access path)."""
+    from tme_env.dosing import N_SEGMENTS, SEGMENT
+    from tme_env.models.tme import INPUT
     from tme_env.patients import cohort
     from tme_env.simulator.stepper import BatchStepper
 
     out: dict = {}
     one = cohort("validation", 1)
     y0 = one.initial_states_array()
-    dosing = np.zeros((1, 2, 3))
-    dosing[0, 0, 0] = 1.0  # full chemotherapy dose on day 0-1
-    dosing[0, :, 2] = 1.0  # inhibitor all week
-    for label, rates in (("dosing", dosing), ("rest", np.zeros((1, 2, 3)))):
+    shape = (1, N_SEGMENTS, len(INPUT))  # the model's inputs: 3 drugs and the steroid
+    dosing = np.zeros(shape)
+    dosing[0, SEGMENT.infusion, INPUT.chemo] = 1.0  # full chemotherapy dose on day 0-1
+    dosing[0, :, INPUT.inhibitor] = 1.0  # inhibitor all week
+    for label, rates in (("dosing", dosing), ("rest", np.zeros(shape))):
         st = BatchStepper("tme", one.parameters_array(), (0.0, 1.0, 7.0), parallel=False)
         st.step(y0, rates)
         n_steps = int(st.n_steps[0])
@@ -284,7 +287,7 @@ def tme_intervals(n_patients: int, repeats: int) -> dict:
         out[f"single_{label}_rhs_evals"] = 6 * n_steps + 2 * 2
     big = cohort("train", n_patients)
     y = big.initial_states_array()
-    rates = np.zeros((n_patients, 2, 3))
+    rates = np.zeros((n_patients, N_SEGMENTS, len(INPUT)))
     max_threads = numba.config.NUMBA_NUM_THREADS
     for threads in (1, 2):
         if threads > max_threads:
@@ -295,7 +298,7 @@ def tme_intervals(n_patients: int, repeats: int) -> dict:
         def year(st=st) -> None:
             state = y
             for week in range(52):
-                rates[:, 0, 0] = 1.0 if week % 3 == 0 else 0.0
+                rates[:, SEGMENT.infusion, INPUT.chemo] = 1.0 if week % 3 == 0 else 0.0
                 state = st.step(state, rates)
 
         year()
