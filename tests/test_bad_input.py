@@ -190,3 +190,65 @@ def test_discrete_id_refuses_out_of_range_with_the_range():
     env = _single(DISCRETE)
     with pytest.raises(ValueError, match=r"action must be an integer in \[0, 11\], got 12"):
         env.step(12)
+
+
+# --- issue 29, item 10: the env parts ----------------------------------------------------------
+@pytest.mark.parametrize("kwargs", [{"horizon_days": 70.0},
+                                    {"decision_interval_days": 14.0, "horizon_days": 100.0}])
+def test_a_shorter_horizon_truncates_there_and_stays_in_the_space(kwargs):
+    env = gym.make("tme/TumorImmuneClinical-v1", **SMALL, **kwargs)
+    steps = env.unwrapped.config.max_episode_steps
+    obs, _ = env.reset(seed=0)
+    for k in range(1, 300):
+        obs, _, terminated, truncated, _ = env.step(np.array([0.0, 1.0, 0.0], np.float32))
+        assert env.observation_space.contains(obs), (k, obs)
+        if terminated or truncated:
+            break
+    assert (k, truncated) == (steps, True)
+    venv = gym.make_vec("tme/TumorImmune-v1", 2, vectorization_mode="vector_entry_point",
+                        **SMALL, **kwargs)  # fmt: skip
+    assert venv.max_episode_steps == steps  # not the id's 261
+
+
+def test_reset_options_that_are_not_a_dict_are_named():
+    env = gym.make("tme/TumorImmune-v1", **SMALL)
+    for bad in ([1], "patient", 3):
+        with pytest.raises(ValueError, match=r"options must be None or a dict with keys patient"):
+            env.reset(options=bad)
+    dp = gym.make("tme/DePillis2003Chemo-v0")
+    with pytest.raises(ValueError, match=r"options must be None or a dict with keys , got"):
+        dp.reset(options=[1])
+    with pytest.raises(ValueError, match=r"unknown reset options \['x'\]; valid: none"):
+        dp.reset(options={"x": 1})
+    venv = gym.make_vec("tme/TumorImmune-v1", 2, vectorization_mode="vector_entry_point", **SMALL)
+    with pytest.raises(ValueError, match=r"options must be None or a dict with keys patients"):
+        venv.reset(options=("patients",))
+
+
+def test_vector_seeds_are_integers_and_step_needs_a_reset():
+    venv = gym.make_vec("tme/TumorImmune-v1", 2, vectorization_mode="vector_entry_point", **SMALL)
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        venv.step(np.zeros((2, 3)))
+    for bad, what in ((1.5, "seed"), (True, "seed"), (-1, "seed"), ([0, 2.5], r"seed\[1\]")):
+        with pytest.raises(ValueError, match=rf"{what} must be None or an integer >= 0, got"):
+            venv.reset(seed=bad)
+    venv.reset(seed=np.int64(3))
+    venv.step(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(("kwargs", "pattern"), [
+    ({"decision_interval_days": True}, "decision_interval_days must be a finite number > 0, "
+                                       "got True"),
+    ({"decision_interval_days": 200.0}, r"decision_interval_days \(200.0\) must not exceed"),
+    ({"horizon_days": "150"}, "horizon_days must be a finite number > 0, got '150'"),
+])  # fmt: skip
+def test_depillis_interval_and_horizon_are_checked(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        gym.make("tme/DePillis2003Chemo-v0", **kwargs)
+
+
+def test_depillis_vector_env_refuses_a_ragged_action():
+    venv = gym.make_vec("tme/DePillis2003Chemo-v0", 2, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    with pytest.raises(ValueError, match=r"actions must have shape \(2, 1\), got a ragged"):
+        venv.step([[0.5], [0.1, 0.2]])

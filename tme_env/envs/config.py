@@ -27,6 +27,8 @@ __all__ = [
     "RewardWeights",
     "arguments_table",
     "config_row",
+    "real_number",
+    "reset_options",
 ]
 
 #: Largest cohort an env builds (patients are generated one by one at construction).
@@ -40,6 +42,25 @@ def real_number(x: object) -> bool:
         and not isinstance(x, bool)
         and math.isfinite(x)
     )
+
+
+def reset_options(options: Any, valid: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of ``reset(options=...)`` after checking it is None or a dict of ``valid`` keys.
+
+    Raises:
+        ValueError: Naming what was given instead of a dict, or the unknown keys.
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ValueError(
+            f"options must be None or a dict with keys {', '.join(valid)}, got {options!r} "
+            f"({type(options).__name__})"
+        )
+    unknown = sorted(set(options) - set(valid), key=str)
+    if unknown:
+        raise ValueError(f"unknown reset options {unknown}; valid: {', '.join(valid) or 'none'}")
+    return dict(options)
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -80,7 +101,10 @@ class EnvConfig:
     decision_interval_days: float = field(default=7.0, metadata=_doc("days per step (> 1)"))
     horizon_days: float = field(
         default=clinical.HORIZON_DAYS,
-        metadata=_doc("episode horizon (5 years); the ids set `max_episode_steps` from it"),
+        metadata=_doc(
+            "episode horizon (5 years): the env truncates there; `gym.make` adds the id's "
+            "261-step limit, so pass `max_episode_steps` with a longer horizon"
+        ),
     )
     split: str = field(default="train", metadata=_doc("cohort split: train, validation, test"))
     cohort_size: int = field(default=256, metadata=_doc("patients in the cohort"))

@@ -18,6 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from tme_env.envs.actions import ACTION_TOLERANCE, action_array, unit_doses
+from tme_env.envs.config import real_number, reset_options
 from tme_env.models import get as get_model
 from tme_env.models.depillis2003 import S as STATE
 from tme_env.simulator import SimulationError
@@ -184,8 +185,13 @@ class DePillis2003ChemoEnv(gym.Env):
         """Create the environment."""
         for name, value in (("decision_interval_days", decision_interval_days),
                             ("horizon_days", horizon_days)):  # fmt: skip
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+            if not (real_number(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        if decision_interval_days > horizon_days:
+            raise ValueError(
+                f"decision_interval_days ({decision_interval_days!r}) must not exceed "
+                f"horizon_days ({horizon_days!r})"
+            )
         self.interval_days = float(decision_interval_days)
         self.horizon_days = float(horizon_days)
         self.core = self.make_core(1, parallel=False)
@@ -242,9 +248,8 @@ class DePillis2003ChemoEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, float]]:
         """Start an episode at the nominal initial state."""
+        reset_options(options, ())  # this env takes none
         super().reset(seed=seed)
-        if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; this env takes none")
         self.core.set_patient(0, None, [self.np_random])
         self._steps = 0
         self._done = False

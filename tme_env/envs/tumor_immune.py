@@ -11,7 +11,7 @@ from gymnasium import spaces
 
 from tme_env.dosing import ACTION_NAMES, DRUGS
 from tme_env.envs.actions import DISCRETE_LEVELS, action_array, discrete_array, unit_doses
-from tme_env.envs.config import EnvConfig, arguments_table
+from tme_env.envs.config import EnvConfig, arguments_table, reset_options
 from tme_env.envs.core import TumorImmuneCore
 from tme_env.envs.label import (
     MAINTENANCE_DOSE,
@@ -184,6 +184,8 @@ class TumorImmuneEnv(gym.Env):
             else spaces.Box(0.0, 1.0, (len(ACTION_NAMES),), np.float32)
         )
         self._done = True
+        self._steps = 0
+        self._horizon_steps = self.config.max_episode_steps
         self._patient_id = ""
         self._history: list[dict[str, float]] = []
         self._bind()
@@ -278,10 +280,8 @@ class TumorImmuneEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, float]]:
         """Start an episode with a cohort patient (random, or ``options["patient"]``)."""
-        options = dict(options or {})
+        options = reset_options(options, ("patient",))
         patient = options.pop("patient", None)
-        if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; valid: patient")
         patient = None if patient is None else self.resolve_patient(patient)
         super().reset(seed=seed)
         if patient is None:
@@ -289,6 +289,7 @@ class TumorImmuneEnv(gym.Env):
         self._patient_id = self.patient_id(patient)
         self.core.set_patient(0, patient, [self.np_random])
         self._done = False
+        self._steps = 0
         self.core.refresh_info()
         info = self.core.info_row(0)
         self._history = [info]
@@ -305,10 +306,14 @@ class TumorImmuneEnv(gym.Env):
             self._done = True  # the episode cannot continue: reset() starts a new one
             raise exc.for_patient(self._patient_id) from None
         info1 = self.core.info_row(0)
-        self._done = done
+        # The horizon (`EnvConfig.horizon_days`) ends the episode whatever limit a wrapper
+        # sets: a shorter horizon or a longer interval than the id's truncates here.
+        self._steps += 1
+        truncated = self._steps >= self._horizon_steps and not done
+        self._done = done or truncated
         if self.render_mode is not None:
             self._history.append(info1)
-        return self.core.observe_row(0), reward, done, False, info1
+        return self.core.observe_row(0), reward, done, truncated, info1
 
     def render(self) -> np.ndarray | None:
         """An RGB image of the trajectory so far (``render_mode="rgb_array"``)."""

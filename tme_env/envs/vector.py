@@ -10,6 +10,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from tme_env.envs.config import reset_options
 from tme_env.envs.depillis import DePillis2003ChemoEnv
 from tme_env.envs.tumor_immune import TumorImmuneEnv
 from tme_env.simulator import SimulationError
@@ -64,9 +65,12 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self._template = self.env_class(**env_kwargs)
         self.config = getattr(self._template, "config", None)
         self.num_envs = int(num_envs)
+        # The env's horizon ends an episode whatever limit is asked for (`gym.make_vec`
+        # passes the id's 261 steps, also with a shorter horizon or a longer interval).
+        horizon_steps = self._template.max_episode_steps
         self.max_episode_steps = (
-            int(max_episode_steps) if max_episode_steps is not None
-            else self._template.max_episode_steps
+            min(int(max_episode_steps), horizon_steps) if max_episode_steps is not None
+            else horizon_steps
         )  # fmt: skip
         self.core = self._template.make_core(self.num_envs, parallel=True)
         self.single_observation_space = self._template.observation_space
@@ -83,6 +87,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self.patient_ids: list[str] = [""] * self.num_envs
         self._needs_reset = np.ones(self.num_envs, dtype=bool)
         self._failed: SimulationError | None = None
+        self._started = False  # `reset` seeds the episodes; `step` before it is refused
 
     def reset_slot(self, i: int, seed: int | None, patient: Any = None) -> None:
         """Start a new episode in sub-environment ``i`` (the others are untouched).
@@ -106,17 +111,17 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Reset every sub-environment; ``seed`` (int) seeds sub-env ``i`` with ``seed + i``."""
-        options = dict(options or {})
-        patients = options.pop("patients", None)
-        if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; valid: patients")
+        patients = reset_options(options, ("patients",)).pop("patients", None)
         if isinstance(seed, (list, tuple)):
             if len(seed) != self.num_envs:
                 raise ValueError(f"need {self.num_envs} seeds, got {len(seed)}")
+            for i, s in enumerate(seed):
+                _check_seed(s, f"seed[{i}]")
             seeds = list(seed)
         elif seed is None:
             seeds = [None] * self.num_envs
         else:
+            _check_seed(seed, "seed")
             seeds = [int(seed) + i for i in range(self.num_envs)]
         if patients is not None:
             if isinstance(patients, (str, bytes, dict)) or not hasattr(patients, "__len__"):
@@ -133,6 +138,7 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self._failed = None
         for i in range(self.num_envs):
             self.reset_slot(i, seeds[i], None if patients is None else patients[i])
+        self._started = True
         return self.core.observe(), self._vector_info(self.core.info())
 
     def doses(self, actions: Any) -> np.ndarray:
@@ -147,6 +153,8 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Step every sub-environment (resetting those whose episode ended last step)."""
+        if not self._started:
+            raise RuntimeError("call reset() before step(): no episode has started")
         if self._failed is not None:
             raise RuntimeError(
                 f"the last step failed ({self._failed}); call reset() to start new episodes"
@@ -175,6 +183,14 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
             out[k] = v
             out[f"_{k}"] = mask
         return out
+
+
+def _check_seed(seed: Any, what: str) -> None:
+    """A seed is None or a non-negative integer (never truncated from a float or a bool)."""
+    if seed is None:
+        return
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{what} must be None or an integer >= 0, got {seed!r}")
 
 
 class TumorImmuneVectorEnv(BatchedVectorEnv):
