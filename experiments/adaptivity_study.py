@@ -1,8 +1,8 @@
 """Does adaptive, monitoring-driven treatment pay? Hand-written rules vs the best fixed schedule.
 
 The best fixed schedule is the one the committed schedule search selected
-(`tme_env.baselines.best_fixed_schedule`: optuna over the fixed-schedule family on the train
-split, selected on validation). The rules read only the clinical observation:
+(`tme_env.benchmark.baselines.best_fixed_schedule`: optuna over the fixed-schedule family on
+the train split, selected on validation). The rules read only the clinical observation:
 
 * ``feedback-rule`` (`tme_env.regimens.family.FeedbackRule`): chemotherapy first (4 cycles,
   stopped on response, restarted on progression), the inhibitor in a cycle once the blood
@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tme_env.baselines import best_fixed_schedule
 from tme_env.benchmark import paired_bootstrap_ci
+from tme_env.benchmark.baselines import best_fixed_schedule
 from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.envs import CLINICAL_ENV_ID
 from tme_env.io import atomic_write_json, atomic_write_text

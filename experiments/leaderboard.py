@@ -7,9 +7,11 @@ Three stages, each resumable (a finished piece leaves a marker file and is reuse
    observation, and the value-of-information ablation (the same clinical agents with the
    MDSC assay and the biopsy blinded, `tme_env.agents.blind`). Seed-major order: an
    interrupted run has the same number of seeds of every method.
-2. ``search``: the best fixed schedule (`tme_env.baselines.search_fixed_schedule`: optuna
-   TPE over the schedule family on the train split, the best few re-ranked on validation),
-   once per task.
+2. ``search``: the best fixed schedule
+   (`tme_env.benchmark.baselines.search_fixed_schedule`: optuna TPE over the schedule
+   family on the train split, the best few re-ranked on validation), once per task. The
+   result goes to ``agents/best-fixed/best_fixed.json`` (never into the package; adopting it
+   means copying it over ``tme_env/benchmark/baselines/best_fixed.json`` in a commit).
 3. ``score``: `tme_env.benchmark.run_benchmark` on the test split for every baseline of a
    task, then ``leaderboard.md`` / ``leaderboard.json`` and the performance-profile figure.
 
@@ -35,6 +37,11 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent
+#: Where the search stage writes the best fixed schedule: the repository's ``agents/`` folder,
+#: never the package. The package keeps a read-only copy
+#: (`tme_env.benchmark.baselines.BEST_FIXED_FILE`, what ``best_fixed_schedule`` reads);
+#: adopting a new search result means copying this file over it in a commit.
+BEST_FIXED_OUT = ROOT.parent / "agents" / "best-fixed" / "best_fixed.json"
 FULL, CLINICAL = "tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1"
 
 
@@ -144,9 +151,11 @@ def search_stage(root: Path, quick: bool) -> dict:
     """The best fixed schedule (train search, validation selection), once for both tasks.
 
     A fixed schedule observes nothing but the day, so one search serves both tasks: it runs in
-    the headline (clinical) env, and the full task scores the same schedule.
+    the headline (clinical) env, and the full task scores the same schedule. A full (not
+    ``quick``) search writes its result to `BEST_FIXED_OUT` and says whether it differs from
+    the package's copy, which only a commit that copies it there changes.
     """
-    from tme_env.baselines import BEST_FIXED_FILE, search_fixed_schedule
+    from tme_env.benchmark.baselines import BEST_FIXED_FILE, search_fixed_schedule
     from tme_env.io import atomic_write_json
 
     marker = root / "search.json"
@@ -161,8 +170,14 @@ def search_stage(root: Path, quick: bool) -> dict:
           f"{res.validation_q_twist_months:.2f} mo ({len(res.trials)} members, "
           f"{res.patient_episodes:,} patient-episodes, {result['wall_s']:.0f} s)",
           flush=True)  # fmt: skip
-    if not quick:  # the committed schedule `tme_env.baselines.best_fixed_schedule` reads
-        atomic_write_json(BEST_FIXED_FILE, {k: v for k, v in result.items() if k != "wall_s"})
+    if not quick:
+        atomic_write_json(BEST_FIXED_OUT, {k: v for k, v in result.items() if k != "wall_s"})
+        same = BEST_FIXED_OUT.read_bytes() == BEST_FIXED_FILE.read_bytes()
+        print(f"[search] wrote {BEST_FIXED_OUT}: " + (
+            "identical to the package's copy" if same else
+            f"differs from the package's copy; to adopt it, copy it over {BEST_FIXED_FILE} in "
+            "a commit (tests/test_baselines.py checks that the two are identical)"),
+            flush=True)  # fmt: skip
     return result
 
 
@@ -175,8 +190,8 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
     """
     import pickle
 
-    from tme_env.baselines import OracleMPC, ScheduleSearchResult
     from tme_env.benchmark import BENCHMARK_ENV_IDS, run_benchmark
+    from tme_env.benchmark.baselines import OracleMPC, ScheduleSearchResult
     from tme_env.io import atomic_write_bytes
     from tme_env.regimens import available
     from tme_env.regimens.family import ConstantDoses, FeedbackRule, ImmunotherapyFirstRule
@@ -311,7 +326,7 @@ def write_leaderboard(out: dict[str, dict], folder: Path, quick: bool) -> None:
         lines += [f"## {task} ({main.rows[0]['observation']} observation, "
                   f"{main.rows[0]['n_patients']} test patients)", "", HEADER]
         lines += [_row_line(r, _kind(r["submission"], rl)) for r in rows]
-        lines += ["", f"Oracle MPC (`tme_env.baselines.OracleMPC`, base schedule "
+        lines += ["", f"Oracle MPC (`tme_env.benchmark.baselines.OracleMPC`, base schedule "
                   f"`{search['best_name']}`) on the first {n_o} test patients (its rollouts "
                   "cost about 8 x 130 simulated weeks per patient-week), with the best fixed "
                   "schedule and the standard regimens on the same patients:", "", HEADER]

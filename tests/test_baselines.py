@@ -1,21 +1,23 @@
-"""The strong non-RL baselines (`tme_env.baselines`) and the value-of-information blinding."""
+"""The strong non-RL baselines (`tme_env.benchmark.baselines`) and value-of-information blinding."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tme_env.agents.blind import MONITORING, Blinded, BlindObservation, blind_columns
-from tme_env.baselines import (
+from tme_env.benchmark import run_benchmark
+from tme_env.benchmark.baselines import (
+    BEST_FIXED_FILE,
     OracleMPC,
     ScheduleSearchResult,
     best_fixed_schedule,
     schedule_from_params,
     search_fixed_schedule,
 )
-from tme_env.benchmark import run_benchmark
 from tme_env.envs import CLINICAL_OBSERVATION
 from tme_env.regimens.family import FixedSchedule
 from tme_env.trials import run_trial
@@ -92,6 +94,13 @@ def test_committed_best_fixed_schedule_serves_both_tasks() -> None:
     assert dataclasses.replace(full, observation="clinical") == clin
     with pytest.raises(ValueError, match="not a benchmark task"):
         best_fixed_schedule("tme/TumorImmune-v0")
+
+
+def test_package_best_fixed_is_the_agents_folder_copy() -> None:
+    # experiments/leaderboard.py search writes agents/best-fixed/; the package keeps a
+    # read-only copy. Adopting a new search result copies it over in a commit: no drift.
+    agents_copy = Path(__file__).resolve().parents[1] / "agents" / "best-fixed" / "best_fixed.json"
+    assert BEST_FIXED_FILE.read_bytes() == agents_copy.read_bytes()
 
 
 # --- the oracle ----------------------------------------------------------------------------------

@@ -256,3 +256,19 @@ def test_cli_with_a_model_twice_gives_identical_rows(tmp_path, capsys) -> None: 
     assert rows[0] == rows[1]
     assert rows[0][0]["submission"] == "ppo" and rows[0][0]["n_seeds"] == 2
     assert "| ppo | tme/TumorImmuneClinical-v1 | 2 |" in capsys.readouterr().out
+
+
+def test_git_commit_of_a_checkout() -> None:
+    # The package folder's own checkout counts (the benchmark package sits one level below it).
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import tme_env
+
+    root = Path(tme_env.__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()  # fmt: skip
+    assert benchmark.git_commit().removesuffix("-dirty") == head

@@ -85,3 +85,19 @@ def test_trial_loads_a_run_folder_model_with_the_recorded_algorithm(tmp_path, ca
     (run / "config.yml").write_text(yaml.safe_dump({"train": {"algo": "a2c"}}))
     assert main(args) == 0
     assert any(line.startswith("a2c ") for line in capsys.readouterr().out.splitlines())
+
+
+def test_package_warnings_print_as_one_line(capsys):
+    # Any tme_env module's warning (not only the cli package's own) prints as one line.
+    import os
+    import warnings
+
+    import tme_env
+    from tme_env import cli
+
+    inside = os.path.join(os.path.dirname(tme_env.__file__), "trials", "run.py")
+    cli._show_warning("a warning", UserWarning, inside, 1)
+    assert capsys.readouterr().err == "tme: warning: a warning\n"
+    cli._show_warning("other", UserWarning, "/elsewhere/module.py", 7)
+    assert capsys.readouterr().err == warnings.formatwarning(
+        "other", UserWarning, "/elsewhere/module.py", 7)  # fmt: skip

@@ -128,7 +128,7 @@ def _arm_digest(arm: Any) -> str:
 def trial_arms(env_id: str, n: int = 30) -> dict[str, str]:
     """Trial arms of the regimens, the best fixed schedule, the rules and a family member."""
     from tme_env import regimens
-    from tme_env.baselines import FeedbackRule, best_fixed_schedule
+    from tme_env.benchmark.baselines import FeedbackRule, best_fixed_schedule
     from tme_env.envs import ENV_IDS
     from tme_env.regimens.family import FixedSchedule, ImmunotherapyFirstRule
     from tme_env.trials import run_trial

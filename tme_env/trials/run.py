@@ -191,8 +191,8 @@ def run_trial(
     Args:
         policies: Arm name -> object with SB3's ``predict(obs, state, episode_start,
             deterministic)`` (a regimen, a trained SB3 model, ...). A policy with a
-            ``bind_env(venv)`` method (`tme_env.baselines.OracleMPC`) is given the vector
-            env of its arm after the reset, before its first step.
+            ``bind_env(venv)`` method (`tme_env.benchmark.baselines.OracleMPC`) is given the
+            vector env of its arm after the reset, before its first step.
         env_id: A ``tme/TumorImmune*`` id (its observation mode is what the policies see).
         split: Cohort split.
         n_patients: Patients per arm (the same in every arm).

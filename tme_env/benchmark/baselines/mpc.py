@@ -39,6 +39,7 @@ from tme_env.envs.core import TumorImmuneCore
 from tme_env.envs.observation import CLINICAL_OBSERVATION
 from tme_env.models.tme import STATE_NAMES
 from tme_env.regimens.family import FixedSchedule
+from tme_env.trials.outcomes import carry_last_burden, survival_outcomes
 
 __all__ = ["CANDIDATES", "OracleMPC"]
 
@@ -228,8 +229,6 @@ class OracleMPC:
     def _q_twist(self, burden: np.ndarray, death: np.ndarray, cured: np.ndarray,
                  tox: np.ndarray, end: int) -> np.ndarray:  # fmt: skip
         """Quality-adjusted days of each rollout up to step ``end`` (as the trial scores)."""
-        from tme_env.trials.outcomes import carry_last_burden, survival_outcomes
-
         filled = carry_last_burden(burden[:, : end + 1], cured)
         horizon = end * self._dt
         event = ~np.isnan(death)

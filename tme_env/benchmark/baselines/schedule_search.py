@@ -35,8 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from tme_env.benchmark.protocol import BENCHMARK_ENV_IDS
 from tme_env.clinical import DAYS_PER_MONTH
+from tme_env.io import atomic_write_json
 from tme_env.regimens.family import FixedSchedule
+from tme_env.trials import run_trial
 
 __all__ = ["ScheduleSearchResult", "schedule_from_params", "search_fixed_schedule"]
 
@@ -128,8 +131,6 @@ class ScheduleSearchResult:
 
     def save(self, path: str | Path) -> None:
         """Write `to_dict` as JSON, atomically."""
-        from tme_env.io import atomic_write_json
-
         atomic_write_json(Path(path), self.to_dict())
 
     @classmethod
@@ -140,8 +141,6 @@ class ScheduleSearchResult:
 
 def _mean_q(policies: dict[str, FixedSchedule], task: str, split: str, n: int,
             seed: int) -> dict[str, float]:  # fmt: skip
-    from tme_env.trials import run_trial
-
     trial = run_trial(policies, env_id=task, split=split, n_patients=n, seed=seed)
     return {k: float(np.mean(a.q_twist_days) / DAYS_PER_MONTH) for k, a in trial.arms.items()}
 
@@ -170,8 +169,6 @@ def search_fixed_schedule(
         ValueError: On an unknown task or a bad count.
         ImportError: Without optuna (``pip install 'tme-env[search]'``).
     """
-    from tme_env.benchmark import BENCHMARK_ENV_IDS
-
     if task not in BENCHMARK_ENV_IDS:
         raise ValueError(f"task {task!r} is not a benchmark task; valid: "
                          f"{', '.join(BENCHMARK_ENV_IDS)}")  # fmt: skip
@@ -182,7 +179,7 @@ def search_fixed_schedule(
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < least:
             raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
     try:
-        import optuna
+        import optuna  # deferred: an optional extra ([search]), needed only by the search
     except ImportError as exc:  # pragma: no cover - optuna is in the dev and search extras
         raise ImportError("the schedule search needs optuna: pip install 'tme-env[search]'") \
             from exc  # fmt: skip

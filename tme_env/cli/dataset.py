@@ -1,0 +1,55 @@
+"""``tme dataset``: log a behaviour policy into a Minari offline-RL dataset (`tme_env.offline`).
+
+Needs the ``offline`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from tme_env.cli.args import int_at_least
+from tme_env.offline.dataset import write_dataset
+
+__all__ = ["add_dataset_parser", "cmd_dataset"]
+
+
+def add_dataset_parser(sub: Any) -> None:
+    """Add ``tme dataset`` to the sub-parsers ``sub``."""
+    p_data = sub.add_parser("dataset", help="log a behaviour policy into a Minari dataset")
+    p_data.add_argument("--behaviour", default="clinician-mixed",
+                        help="clinician-mixed or clinician-expert (tme_env.offline.BEHAVIOURS)")
+    p_data.add_argument("--observation", default="full", choices=("full", "clinical"),
+                        help="observation mode of the env")
+    p_data.add_argument("--split", default="train", help="cohort split (train/validation/test)")
+    p_data.add_argument("--n-patients", type=int_at_least(1), default=200,
+                        help="episodes, one per patient")
+    p_data.add_argument("--first-patient", type=int_at_least(0), default=0,
+                        help="cohort index of the first patient")
+    p_data.add_argument("--seed", type=int_at_least(0), default=0,
+                        help="env reset seed base and behaviour seed")
+    p_data.add_argument("--dataset-id", default=None,
+                        help="Minari id (default tme/OBSERVATION/BEHAVIOUR-SPLIT-v0)")
+    p_data.add_argument("--out", default="datasets",
+                        help="Minari datasets folder (MINARI_DATASETS_PATH)")
+    p_data.set_defaults(func=cmd_dataset)
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    """Write the dataset of ``args`` and print how to load it."""
+    try:
+        import minari  # noqa: F401 - only to report a missing extra clearly
+    except ImportError:
+        raise SystemExit('tme dataset needs the offline extra: pip install -e ".[offline]"'
+                         ) from None  # fmt: skip
+    dataset_id = args.dataset_id or f"tme/{args.observation}/{args.behaviour}-{args.split}-v0"
+    ds = write_dataset(dataset_id, args.behaviour, args.observation, args.split,
+                       args.n_patients, seed=args.seed, first_patient=args.first_patient,
+                       root=args.out, progress=True)  # fmt: skip
+    meta = ds.storage.metadata["tme_env"]
+    print(f"wrote {ds.total_episodes} episodes ({ds.total_steps} steps) of {meta['env_id']} "
+          f"to {os.path.join(args.out, dataset_id)}")
+    print(f"load: MINARI_DATASETS_PATH={args.out} python -c \"import minari; "
+          f"print(minari.load_dataset('{dataset_id}'))\"")  # fmt: skip
+    return 0
