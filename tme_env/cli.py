@@ -257,7 +257,7 @@ def _cmd_trial(args: argparse.Namespace) -> int:
                  "shard_size": getattr(args, "shard_size", None),
                  "address": getattr(args, "address", None)}  # fmt: skip
         if getattr(args, "stream", False):
-            from tme_env.trials.distributed import stream_trial
+            from tme_env.trials.streaming import stream_trial
 
             rows = stream_trial(policies, out, env_id=args.env, split=args.split,
                                 n_patients=args.n_patients, seed=args.seed, reference=reference,
