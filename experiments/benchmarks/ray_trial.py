@@ -5,7 +5,7 @@
    Ray with 1 and 2 workers (a local ``ray.init(num_cpus=...)``; one task per shard, numba on
    one thread inside each task).
 2. Ray's overhead per shard: the same trial on 2 Ray workers at several shard sizes.
-3. A streamed trial (`tme_env.trials.distributed.stream_trial`: Parquet + tallies) through
+3. A streamed trial (`tme_env.trials.streaming.stream_trial`: Parquet + tallies) through
    Ray with 2 workers at each size of ``--large`` (default 10^4, 10^5, 10^6 patients): wall
    time, and the peak resident memory (VmHWM) of the driver and of the largest Ray worker.
 
@@ -33,8 +33,8 @@ import ray
 from tme_env import regimens
 from tme_env.io import atomic_write_json
 from tme_env.trials import run_trial
-from tme_env.trials.distributed import stream_trial
 from tme_env.trials.run import TRIAL_ENV_IDS
+from tme_env.trials.streaming import stream_trial
 
 ENV_ID = TRIAL_ENV_IDS[0]
 ARM = "mtd-chemo"

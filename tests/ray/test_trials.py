@@ -14,8 +14,9 @@ pytest.importorskip("ray")
 
 from tme_env import regimens  # noqa: E402
 from tme_env.trials import run_trial  # noqa: E402
-from tme_env.trials.distributed import sharded_trial, stream_trial  # noqa: E402
 from tme_env.trials.run import TRIAL_ENV_IDS  # noqa: E402
+from tme_env.trials.shards import sharded_trial  # noqa: E402
+from tme_env.trials.streaming import stream_trial  # noqa: E402
 
 pytestmark = pytest.mark.ray
 

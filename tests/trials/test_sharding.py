@@ -10,13 +10,9 @@ import pytest
 from tme_env import regimens
 from tme_env.patients import cohort
 from tme_env.trials import run_trial, summarise
-from tme_env.trials.distributed import (
-    ArmTally,
-    shard_bounds,
-    stream_trial,
-    summarise_tallies,
-)
 from tme_env.trials.run import TRIAL_ENV_IDS
+from tme_env.trials.shards import shard_bounds
+from tme_env.trials.streaming import ArmTally, stream_trial, summarise_tallies
 
 N = 13
 CLINICAL = TRIAL_ENV_IDS[1]

@@ -16,9 +16,9 @@ from tme_env.envs.observation import CLINICAL_OBSERVATION, FULL_OBSERVATION
 from tme_env.io import OutputFolder, format_number
 from tme_env.patients import SPLITS
 from tme_env.trials import run_trial, write_report
-from tme_env.trials.distributed import stream_trial
 from tme_env.trials.report import SCORE_NEEDS
 from tme_env.trials.run import TRIAL_ENV_IDS
+from tme_env.trials.streaming import stream_trial
 
 __all__ = ["add_evaluate_parser", "add_trial_parser", "cmd_evaluate", "cmd_trial"]
 

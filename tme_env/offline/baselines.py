@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tme_env.offline.behaviour import DOSE_LEVELS
+from tme_env.offline.dataset import to_mdp_dataset
 from tme_env.offline.rollout import Episode
 
 __all__ = ["ALGORITHMS", "GAMMA", "D3rlpyPolicy", "make_algorithm", "quiet", "train_baseline"]
@@ -96,8 +97,6 @@ def train_baseline(
         gamma: Discount factor (not used by BC).
     """
     import d3rlpy
-
-    from tme_env.offline.dataset import to_mdp_dataset
 
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")

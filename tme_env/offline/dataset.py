@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+import tme_env  # for tme_env.__version__ (the root does not import tme_env.offline)
 from tme_env.offline.behaviour import DOSE_LEVELS, ENV_IDS, ClinicianBehaviour, behaviour
 from tme_env.offline.rollout import Episode, collect
 
@@ -65,8 +66,6 @@ def _git_commit() -> str:
 def dataset_metadata(behaviour_name: str, observation: str, split: str, n_patients: int,
                      seed: int, first_patient: int = 0) -> dict[str, Any]:  # fmt: skip
     """The ``tme_env`` metadata record of a dataset (JSON-serialisable)."""
-    import tme_env
-
     env_id = ENV_IDS[observation]
     return {
         "env_id": env_id,

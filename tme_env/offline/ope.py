@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from tme_env.offline.baselines import quiet
 from tme_env.offline.behaviour import BehaviourSpec, ClinicianBehaviour
+from tme_env.offline.dataset import to_mdp_dataset
 from tme_env.offline.rollout import Episode
 
 __all__ = [
@@ -155,9 +157,6 @@ def fitted_q_evaluation(
         n_boot: Bootstrap resamples (over first observations).
     """
     import d3rlpy
-
-    from tme_env.offline.baselines import quiet
-    from tme_env.offline.dataset import to_mdp_dataset
 
     quiet()
     d3rlpy.seed(seed)

@@ -21,7 +21,7 @@ import numpy as np
 
 from tme_env.envs import ENV_IDS as REGISTERED
 from tme_env.envs.vector import TumorImmuneVectorEnv
-from tme_env.offline.behaviour import ClinicianBehaviour, snap_to_levels
+from tme_env.offline.behaviour import DOSE_LEVELS, ClinicianBehaviour, snap_to_levels
 
 __all__ = ["Episode", "collect", "discounted_returns", "make_vector_env", "policy_returns"]
 
@@ -213,11 +213,8 @@ def policy_returns(
                                            deterministic=True)  # fmt: skip
             start = np.zeros(b, dtype=bool)
             action = np.asarray(action, dtype=np.float32).reshape(b, 3)
-            if on_levels:
-                from tme_env.offline.behaviour import DOSE_LEVELS
-
-                if not np.allclose(DOSE_LEVELS[snap_to_levels(action)], action):
-                    raise ValueError(f"policy {policy!r} gave doses off the dose levels")
+            if on_levels and not np.allclose(DOSE_LEVELS[snap_to_levels(action)], action):
+                raise ValueError(f"policy {policy!r} gave doses off the dose levels")
             obs, reward, terminated, truncated, _ = venv.step(action)
             ret[alive] += gamma**t * reward[alive]
             und[alive] += reward[alive]

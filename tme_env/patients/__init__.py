@@ -1,21 +1,11 @@
 """Virtual patients and cohorts for the ``tme`` model.
 
-A `VirtualPatient` is a parameter set, a presentation state and phenotype labels. Cohorts are
-drawn from a documented population distribution: an immune phenotype (`IMMUNE_PHENOTYPES`:
-inflamed, excluded or desert tumours, which scale effector recruitment) and log-normal
-spreads (`POPULATION`) around the model's nominal (calibrated) values, with a correlation
-between the two MDSC recruitment routes. The phenotypes are what monitoring can reveal: the
-biopsy's CD8:MDSC ratio tells inflamed from desert tumours, the blood MDSC rise after a
-chemotherapy cycle tells strong from weak MDSC responders, and irAE history tells irAE-prone
-patients (``irae_susceptibility``, never observed directly).
-
-Named splits are fixed: patient ``i`` of split ``s`` is generated from its own seed
-``SeedSequence((COHORT_SEED, SPLITS[s], i))``, so
-
-* the same split name and size always give the same patients, bit for bit;
-* a larger cohort of a split extends a smaller one (``cohort("test", 100)[:50] ==
-  cohort("test", 50)``);
-* splits never share a patient (disjoint seed streams; tested).
+* `tme_env.patients.population`: the population distribution a patient is drawn from
+  (`POPULATION`: log-normal parameter spreads; `IMMUNE_PHENOTYPES`; burden and resistance at
+  presentation) and `VirtualPatient`;
+* `tme_env.patients.cohort`: the named splits (`SPLITS`), `cohort` and `Cohort`. Patient
+  ``i`` of a split always comes from its own seed, so a split's patients are the same bit for
+  bit whatever the cohort size, and splits never share a patient.
 
 >>> from tme_env.patients import cohort
 >>> c = cohort("validation", 3)
@@ -25,269 +15,41 @@ Named splits are fixed: patient ``i`` of split ``s`` is generated from its own s
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-
-import numpy as np
-
-from tme_env.models.tme import HOT_THRESHOLD, MODEL, TMEParameters, hotness, quasi_steady_state
+from tme_env.patients.cohort import COHORT_SEED, SPLITS, Cohort, cohort
+from tme_env.patients.population import (
+    BURDEN_MEDIAN,
+    BURDEN_RANGE,
+    BURDEN_SIGMA,
+    COHORT_VERSION,
+    CORRELATIONS,
+    IMMUNE_PHENOTYPES,
+    POPULATION,
+    RESISTANT_MAX,
+    RESISTANT_MEDIAN,
+    RESISTANT_SIGMA,
+    STRONG_RESPONDER_Z,
+    LogNormalSpread,
+    VirtualPatient,
+    sample_patients,
+)
 
 __all__ = [
+    "BURDEN_MEDIAN",
+    "BURDEN_RANGE",
+    "BURDEN_SIGMA",
     "COHORT_SEED",
     "COHORT_VERSION",
+    "CORRELATIONS",
     "IMMUNE_PHENOTYPES",
     "POPULATION",
+    "RESISTANT_MAX",
+    "RESISTANT_MEDIAN",
+    "RESISTANT_SIGMA",
     "SPLITS",
+    "STRONG_RESPONDER_Z",
     "Cohort",
     "LogNormalSpread",
     "VirtualPatient",
     "cohort",
     "sample_patients",
 ]
-
-#: Version of the population definition; bump it whenever POPULATION or the sampling changes.
-COHORT_VERSION = "tme-cohort-v1"
-#: Root seed of the named splits.
-COHORT_SEED = 20261126
-#: Named splits and their seed-stream keys. ``test`` is held out for final evaluation.
-SPLITS: dict[str, int] = {"train": 0, "validation": 1, "test": 2}
-
-
-@dataclass(frozen=True, slots=True)
-class LogNormalSpread:
-    """Between-patient variability of one parameter: ``value = median * exp(sigma * z)``."""
-
-    parameter: str
-    sigma: float
-    rationale: str
-
-
-#: Population distribution: the median of each parameter is its `TMEParameters` default.
-POPULATION: tuple[LogNormalSpread, ...] = (
-    LogNormalSpread("growth_rate", 0.25, "tumour doubling times vary ~2x between patients"),
-    LogNormalSpread("chemo_kill_rate", 0.30, "chemosensitivity varies between tumours"),
-    LogNormalSpread(
-        "effector_recruitment", 0.30, "within-phenotype spread (the phenotype sets the level)"
-    ),
-    LogNormalSpread("effector_kill_rate", 0.10, "de Pillis 2013: d in [1.7, 2.2]"),
-    LogNormalSpread("mdsc_tumour_recruitment", 0.30, "myeloid recruitment by tumour chemokines"),
-    LogNormalSpread(
-        "mdsc_damage_recruitment",
-        1.00,
-        "chemo-induced MDSC expansion varies >10-fold between patients (Diaz-Montero 2009 [M]);"
-        " top vs bottom quartile differ ~4x (P7)",
-    ),
-    LogNormalSpread("neutrophil_baseline", 0.25, "Friberg 2002 inter-individual variability"),
-    LogNormalSpread("neutrophil_drug_ec50", 0.30, "Friberg 2002 inter-individual variability"),
-    LogNormalSpread(
-        "irae_susceptibility",
-        1.0,
-        "irAE-prone patients: a log-normal frailty (assumed sigma 1: the top decile ~3.6x the "
-        "median hazard); autoimmune history and germline factors raise irAE risk (Khan 2020 [M])",
-    ),
-)
-#: Immune phenotypes of the tumour (Chen & Mellman, Nature 2017; Hegde et al., Clin Cancer
-#: Res 2016): ``(name, probability, multiplier of effector recruitment)``. Proportions are
-#: rounded from NSCLC immune-profiling series (about a third inflamed [M]); the multipliers
-#: are assumed (inflamed tumours admit ~3x the T-cell influx of excluded ones, deserts ~1/5).
-IMMUNE_PHENOTYPES: tuple[tuple[str, float, float], ...] = (
-    ("inflamed", 0.35, 2.0),
-    ("excluded", 0.40, 0.7),
-    ("desert", 0.25, 0.15),
-)
-#: Correlation of the standard-normal deviates (log scale) between parameters of POPULATION:
-#: both MDSC recruitment routes reflect the same myeloid propensity of the host.
-CORRELATIONS: dict[tuple[str, str], float] = {
-    ("mdsc_tumour_recruitment", "mdsc_damage_recruitment"): 0.5,
-}
-#: Tumour burden at presentation (cells): log-normal, median 3e10 (~30 cm^3 of disease),
-#: sigma 0.7, resampled until within [2e9, 3e11] (detectable by imaging, below ~1/3 lethal).
-BURDEN_MEDIAN, BURDEN_SIGMA, BURDEN_RANGE = 3e10, 0.7, (2e9, 3e11)
-#: Resistant fraction at presentation: log-normal, median 0.00044 (calibrated: KEYNOTE-189,
-#: experiments/calibrate_tme.py), sigma 1.0, capped at 0.2.
-RESISTANT_MEDIAN, RESISTANT_SIGMA, RESISTANT_MAX = 0.000440075, 1.0, 0.2
-#: z-score above which a patient is a "strong" chemo-induced MDSC responder (top quartile).
-STRONG_RESPONDER_Z = 0.6745
-
-
-def _correlation_matrix() -> np.ndarray:
-    names = [s.parameter for s in POPULATION]
-    corr = np.eye(len(names))
-    for (a, b), rho in CORRELATIONS.items():
-        i, j = names.index(a), names.index(b)
-        corr[i, j] = corr[j, i] = rho
-    return corr
-
-
-_CHOL = np.linalg.cholesky(_correlation_matrix())
-
-
-@dataclass(frozen=True)
-class VirtualPatient:
-    """One virtual patient of the ``tme`` model.
-
-    Attributes:
-        patient_id: Unique id, ``"<split>-<index>"``.
-        parameters: The patient's model parameters.
-        initial_state: State at presentation (day 0), by state name.
-        phenotype: Labels: ``mdsc_responder`` (strong/intermediate/weak chemo-induced MDSC
-            response: top/middle/bottom quartile of the population), ``immune_class``
-            (inflamed/excluded/desert, `IMMUNE_PHENOTYPES`), ``irae_prone`` (top quartile of
-            irAE susceptibility), ``immune_status`` (hot/cold at presentation), and the
-            underlying z-scores.
-    """
-
-    patient_id: str
-    parameters: TMEParameters
-    initial_state: Mapping[str, float]
-    phenotype: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def tumour_burden(self) -> float:
-        """Tumour cells at presentation."""
-        return float(self.initial_state["S"] + self.initial_state["R"])
-
-
-def _draw(
-    rng: np.random.Generator,
-    patient_id: str,
-    base: TMEParameters | None = None,
-    resistant_median: float = RESISTANT_MEDIAN,
-) -> VirtualPatient:
-    z = _CHOL @ rng.standard_normal(len(POPULATION))
-    base = TMEParameters() if base is None else base
-    overrides = {
-        s.parameter: getattr(base, s.parameter) * math.exp(s.sigma * zi)
-        for s, zi in zip(POPULATION, z, strict=True)
-    }
-    u_phenotype = rng.random()
-    cum = 0.0
-    for immune_class, prob, scale in IMMUNE_PHENOTYPES:  # noqa: B007 - the last one stays
-        cum += prob
-        if u_phenotype < cum:
-            break
-    overrides["effector_recruitment"] *= scale
-    params = base.replace(**overrides)
-    while True:
-        burden = BURDEN_MEDIAN * math.exp(BURDEN_SIGMA * rng.standard_normal())
-        if BURDEN_RANGE[0] <= burden <= BURDEN_RANGE[1]:
-            break
-    resistant = min(resistant_median * math.exp(RESISTANT_SIGMA * rng.standard_normal()),
-                    RESISTANT_MAX)  # fmt: skip
-    y0 = quasi_steady_state(params, burden, resistant)
-    z_mdsc = float(z[[s.parameter for s in POPULATION].index("mdsc_damage_recruitment")])
-    responder = (
-        "strong" if z_mdsc > STRONG_RESPONDER_Z
-        else "weak" if z_mdsc < -STRONG_RESPONDER_Z else "intermediate"
-    )  # fmt: skip
-    h0 = float(hotness(np.array([y0[k] for k in MODEL.state_names]), params.to_array()))
-    z_irae = float(z[[s.parameter for s in POPULATION].index("irae_susceptibility")])
-    phenotype = {
-        "mdsc_responder": responder,
-        "immune_class": immune_class,
-        "irae_prone": bool(z_irae > STRONG_RESPONDER_Z),
-        "immune_status": "hot" if h0 >= HOT_THRESHOLD else "cold",
-        "z": {s.parameter: float(zi) for s, zi in zip(POPULATION, z, strict=True)},
-    }
-    return VirtualPatient(patient_id, params, y0, phenotype)
-
-
-def sample_patients(
-    n: int,
-    rng: np.random.Generator,
-    prefix: str = "patient",
-    base: TMEParameters | None = None,
-) -> list[VirtualPatient]:
-    """Draw ``n`` patients from the population with an explicit generator.
-
-    Args:
-        n: Number of patients.
-        rng: The random generator (its state advances).
-        prefix: Patient id prefix.
-        base: Population medians (default: the model's nominal parameters).
-    """
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return [_draw(rng, f"{prefix}-{i:04d}", base) for i in range(int(n))]
-
-
-@dataclass(frozen=True)
-class Cohort:
-    """An ordered group of virtual patients with array views for the batched simulator."""
-
-    name: str
-    patients: tuple[VirtualPatient, ...]
-
-    def __len__(self) -> int:
-        """Number of patients."""
-        return len(self.patients)
-
-    def __iter__(self) -> Iterator[VirtualPatient]:
-        """Iterate over the patients."""
-        return iter(self.patients)
-
-    def __getitem__(self, key: int | slice) -> VirtualPatient | Cohort:
-        """A patient by position, or a sub-cohort for a slice."""
-        if isinstance(key, slice):
-            return Cohort(self.name, self.patients[key])
-        return self.patients[key]
-
-    @property
-    def ids(self) -> list[str]:
-        """Patient ids, in order."""
-        return [p.patient_id for p in self.patients]
-
-    def parameters_array(self) -> np.ndarray:
-        """Parameters, shape ``(n_patients, n_parameters)`` in kernel order."""
-        return np.stack([p.parameters.to_array() for p in self.patients])
-
-    def initial_states_array(self) -> np.ndarray:
-        """Initial states, shape ``(n_patients, n_states)`` in kernel order."""
-        return np.array([[p.initial_state[s] for s in MODEL.state_names] for p in self.patients])
-
-    def phenotype(self, key: str) -> np.ndarray:
-        """One phenotype label for every patient."""
-        return np.array([p.phenotype[key] for p in self.patients])
-
-
-def cohort(
-    split: str,
-    n: int,
-    base: TMEParameters | None = None,
-    resistant_median: float = RESISTANT_MEDIAN,
-    start: int = 0,
-) -> Cohort:
-    """The first ``n`` patients of a named split (``train``, ``validation`` or ``test``).
-
-    With ``start``, the patients ``start .. start + n - 1`` of the split instead, drawn without
-    the ones before them (``cohort(s, 10, start=5)`` is ``cohort(s, 15)[5:]``): a shard of a
-    large trial builds only its own patients.
-
-    Args:
-        split: Split name.
-        n: Number of patients.
-        base: Population medians (default: the model's nominal parameters); the random
-            deviates of each patient are the same whatever ``base`` is.
-        resistant_median: Median resistant fraction at presentation.
-        start: Index in the split of the first patient.
-
-    Raises:
-        ValueError: On an unknown split, a non-positive size or a negative start.
-    """
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"cohort size must be a positive integer, got {n!r}")
-    if not isinstance(start, (int, np.integer)) or start < 0:
-        raise ValueError(f"cohort start must be a non-negative integer, got {start!r}")
-    patients = tuple(
-        _draw(
-            np.random.default_rng(np.random.SeedSequence((COHORT_SEED, SPLITS[split], i))),
-            f"{split}-{i:04d}",
-            base,
-            resistant_median,
-        )
-        for i in range(start, start + n)
-    )
-    return Cohort(split, patients)

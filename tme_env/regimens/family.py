@@ -28,6 +28,7 @@ import numpy as np
 from tme_env.clinical import HORIZON_DAYS
 from tme_env.envs.label import MAINTENANCE_DOSE
 from tme_env.envs.observation import observation_fields
+from tme_env.regimens.codes import AntiPD1Interval, InhibitorTiming
 from tme_env.regimens.policies import (
     CYCLE_DAYS,
     DELAY_ANC,
@@ -38,9 +39,6 @@ from tme_env.regimens.policies import (
 
 __all__ = ["ConstantDoses", "FeedbackRule", "FixedSchedule", "ImmunotherapyFirstRule"]
 
-_PD1_EVERY = {"weekly": 7.0, "q3w": 21.0, "q6w": 42.0, "none": math.inf}
-_INHIBITOR = ("continuous", "chemo-weeks", "none")
-
 
 @dataclass(frozen=True)
 class FixedSchedule:
@@ -49,8 +47,8 @@ class FixedSchedule:
     Attributes:
         chemo_cycles: q3w chemotherapy cycles at full dose (0, 4 or 6 in the study grid).
         maintenance: Pemetrexed maintenance (dose 0.5) q3w after the cycles.
-        anti_pd1: ``"weekly"``, ``"q3w"``, ``"q6w"`` or ``"none"``.
-        inhibitor: ``"continuous"``, ``"chemo-weeks"`` or ``"none"``.
+        anti_pd1: `AntiPD1Interval`: ``"weekly"``, ``"q3w"``, ``"q6w"`` or ``"none"``.
+        inhibitor: `InhibitorTiming`: ``"continuous"``, ``"chemo-weeks"`` or ``"none"``.
         chemo_dose: Dose fraction of each cycle.
         inhibitor_dose: Dose fraction of the inhibitor when given.
         observation: The observation mode the policy is fed (it only reads the time).
@@ -63,8 +61,8 @@ class FixedSchedule:
 
     chemo_cycles: int = 4
     maintenance: bool = True
-    anti_pd1: str = "q3w"
-    inhibitor: str = "none"
+    anti_pd1: AntiPD1Interval = AntiPD1Interval.Q3W
+    inhibitor: InhibitorTiming = InhibitorTiming.NONE
     chemo_dose: float = 1.0
     inhibitor_dose: float = 1.0
     observation: str = "full"
@@ -72,13 +70,12 @@ class FixedSchedule:
     horizon_days: float = HORIZON_DAYS
 
     def __post_init__(self) -> None:
-        """Validate the choices."""
-        if self.anti_pd1 not in _PD1_EVERY:
-            raise ValueError(f"unknown anti_pd1 {self.anti_pd1!r}; valid: {', '.join(_PD1_EVERY)}")
-        if self.inhibitor not in _INHIBITOR:
-            raise ValueError(
-                f"unknown inhibitor {self.inhibitor!r}; valid: {', '.join(_INHIBITOR)}"
-            )
+        """Validate the choices; read ``anti_pd1`` and ``inhibitor`` as their enums."""
+        for name, codes in (("anti_pd1", AntiPD1Interval), ("inhibitor", InhibitorTiming)):
+            value = getattr(self, name)
+            if value not in tuple(codes):
+                raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(codes)}")
+            object.__setattr__(self, name, codes(value))
         observation_fields(self.observation)
 
     @property
@@ -90,7 +87,7 @@ class FixedSchedule:
         """
         m = "+m" if self.maintenance and self.chemo_cycles else ""
         chemo = f"x{self.chemo_dose:g}" if self.chemo_cycles and self.chemo_dose != 1.0 else ""
-        inh = (f"@{self.inhibitor_dose:g}" if self.inhibitor != "none"
+        inh = (f"@{self.inhibitor_dose:g}" if self.inhibitor != InhibitorTiming.NONE
                and self.inhibitor_dose != 1.0 else "")  # fmt: skip
         return (f"chemo{self.chemo_cycles}{chemo}{m}/pd1-{self.anti_pd1}/"
                 f"inh-{self.inhibitor}{inh}")
@@ -100,7 +97,7 @@ class FixedSchedule:
         """The study grid: chemo 0/4/6 cycles x anti-PD-1 x inhibitor (36 schedules)."""
         return [
             cls(chemo_cycles=c, anti_pd1=a, inhibitor=i, **common)
-            for c, a, i in itertools.product((0, 4, 6), _PD1_EVERY, _INHIBITOR)
+            for c, a, i in itertools.product((0, 4, 6), AntiPD1Interval, InhibitorTiming)
         ]
 
     def doses_on(self, day: np.ndarray) -> np.ndarray:
@@ -113,16 +110,16 @@ class FixedSchedule:
         out[:, 0] = np.where(on_cycle_day & in_cycles, self.chemo_dose, 0.0)
         if self.maintenance and self.chemo_cycles:
             out[:, 0] = np.where(on_cycle_day & ~in_cycles, MAINTENANCE_DOSE, out[:, 0])
-        every = _PD1_EVERY[self.anti_pd1]
+        every = self.anti_pd1.days
         if math.isfinite(every):
             out[:, 1] = np.where(np.mod(day + 1e-9, every) < self.decision_interval_days - 1e-6,
                                  1.0, 0.0)  # fmt: skip
         chemo_weeks = (phase < 2 * self.decision_interval_days - 1e-6) & (
             in_cycles | (self.maintenance and self.chemo_cycles > 0)
         )
-        if self.inhibitor == "continuous":
+        if self.inhibitor == InhibitorTiming.CONTINUOUS:
             out[:, 2] = self.inhibitor_dose
-        elif self.inhibitor == "chemo-weeks":
+        elif self.inhibitor == InhibitorTiming.CHEMO_WEEKS:
             out[:, 2] = np.where(chemo_weeks, self.inhibitor_dose, 0.0)
         return out
 

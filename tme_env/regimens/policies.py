@@ -36,6 +36,7 @@ from tme_env.clinical import HORIZON_DAYS
 from tme_env.dosing import ACTION_NAMES
 from tme_env.envs.label import MAINTENANCE_DOSE, MAX_ANTI_PD1_DOSES
 from tme_env.envs.observation import observation_fields
+from tme_env.regimens.codes import AntiPD1Plan, ChemoPlan
 
 __all__ = [
     "CYCLE_DAYS",
@@ -69,14 +70,26 @@ INHIBITOR_WEEKS_PER_CYCLE = 2
 
 @dataclass(frozen=True)
 class RegimenSpec:
-    """What a regimen gives and when (see `REGIMENS`)."""
+    """What a regimen gives and when (see `REGIMENS`; the codes: `tme_env.regimens.codes`)."""
 
     name: str
     description: str
     source: str
-    chemo: str = "none"  # "none" | "mtd" | "induction" | "metronomic" | "adaptive"
-    anti_pd1: str = "none"  # "none" | "concurrent" | "after-induction" | "q3w"
+    chemo: ChemoPlan = ChemoPlan.NONE
+    anti_pd1: AntiPD1Plan = AntiPD1Plan.NONE
     inhibitor: bool = False
+
+    def __post_init__(self) -> None:
+        """Read ``chemo`` and ``anti_pd1`` as their enums (their string values are accepted).
+
+        Raises:
+            ValueError: On an unknown code (the message lists the valid ones).
+        """
+        for name, codes in (("chemo", ChemoPlan), ("anti_pd1", AntiPD1Plan)):
+            value = getattr(self, name)
+            if value not in tuple(codes):
+                raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(codes)}")
+            object.__setattr__(self, name, codes(value))
 
 
 REGIMENS: dict[str, RegimenSpec] = {
@@ -87,51 +100,51 @@ REGIMENS: dict[str, RegimenSpec] = {
             "mtd-chemo",
             "platinum doublet at full dose q3w x4, then pemetrexed maintenance q3w",
             "KEYNOTE-189 control arm (Gandhi et al., NEJM 2018)",
-            chemo="mtd",
+            chemo=ChemoPlan.MTD,
         ),
         RegimenSpec(
             "chemo-ici-concurrent",
             "mtd-chemo plus pembrolizumab 200 mg q3w (up to 35 doses) from day 1",
             "KEYNOTE-189 experimental arm (Gandhi et al., NEJM 2018)",
-            chemo="mtd",
-            anti_pd1="concurrent",
+            chemo=ChemoPlan.MTD,
+            anti_pd1=AntiPD1Plan.CONCURRENT,
         ),
         RegimenSpec(
             "chemo-then-ici",
             "doublet q3w x4 (no maintenance), then pembrolizumab q3w (up to 35 doses)",
             "sequential chemo then checkpoint blockade (PACIFIC: Antonia et al., NEJM 2017; "
             "TONIC: Voorwerk et al., Nat Med 2019)",
-            chemo="induction",
-            anti_pd1="after-induction",
+            chemo=ChemoPlan.INDUCTION,
+            anti_pd1=AntiPD1Plan.AFTER_INDUCTION,
         ),
         RegimenSpec(
             "metronomic-chemo",
             "a quarter of the full dose every week",
             "metronomic low-dose chemotherapy (Colleoni et al., Ann Oncol 2002)",
-            chemo="metronomic",
+            chemo=ChemoPlan.METRONOMIC,
         ),
         RegimenSpec(
             "metronomic-chemo-ici",
             "metronomic chemo plus pembrolizumab q3w (up to 35 doses)",
             "metronomic chemo + checkpoint blockade (Ghiringhelli et al., Cancer Immunol "
             "Immunother 2007)",
-            chemo="metronomic",
-            anti_pd1="q3w",
+            chemo=ChemoPlan.METRONOMIC,
+            anti_pd1=AntiPD1Plan.Q3W,
         ),
         RegimenSpec(
             "chemo-inhibitor",
             "mtd-chemo plus the suppressor-inhibitor in the first 2 weeks of every cycle",
             "chemo + MDSC-targeting agent (sunitinib-like: Ko et al., Clin Cancer Res 2009; "
             "de Pillis et al., DCDS-B 2013)",
-            chemo="mtd",
+            chemo=ChemoPlan.MTD,
             inhibitor=True,
         ),
         RegimenSpec(
             "chemo-ici-inhibitor",
             "chemo-ici-concurrent plus the inhibitor in the first 2 weeks of every cycle",
             "all three levers",
-            chemo="mtd",
-            anti_pd1="concurrent",
+            chemo=ChemoPlan.MTD,
+            anti_pd1=AntiPD1Plan.CONCURRENT,
             inhibitor=True,
         ),
         RegimenSpec(
@@ -139,7 +152,7 @@ REGIMENS: dict[str, RegimenSpec] = {
             "full-dose chemo q3w until the burden is below 50% of baseline, paused until it "
             "is back to baseline",
             "adaptive therapy AT50 (Zhang et al., Nat Commun 2017; Strobl et al., Cancer Res 2021)",
-            chemo="adaptive",
+            chemo=ChemoPlan.ADAPTIVE,
         ),
     )
 }
@@ -294,18 +307,18 @@ class Regimen:
         state["level"] = np.where(g4, np.maximum(state["level"] * REDUCTION, MIN_LEVEL),
                                   state["level"])  # fmt: skip
         # --- chemotherapy -------------------------------------------------------------------
-        if spec.chemo != "none":
+        if spec.chemo != ChemoPlan.NONE:
             due = day >= state["next_chemo_day"] - 1e-9
-            if spec.chemo == "metronomic":
+            if spec.chemo == ChemoPlan.METRONOMIC:
                 dose = np.full(n, METRONOMIC_DOSE)
                 interval = self.dt
             else:
                 induction = state["chemo_doses"] < INDUCTION_CYCLES
                 dose = np.where(induction, 1.0, MAINTENANCE_DOSE)
                 interval = CYCLE_DAYS
-                if spec.chemo == "induction":
+                if spec.chemo == ChemoPlan.INDUCTION:
                     due &= induction
-                if spec.chemo == "adaptive":
+                if spec.chemo == ChemoPlan.ADAPTIVE:
                     dose = np.ones(n)
                     # AT50: pause once the burden is below half the baseline, resume once it
                     # is back at the baseline (log10: baseline - log10 2, baseline).
@@ -323,8 +336,8 @@ class Regimen:
             in_cycle = (day - state["cycle_start"]) < INHIBITOR_WEEKS_PER_CYCLE * self.dt - 1e-9
             action[:, 2] = np.where(~np.isnan(state["cycle_start"]) & in_cycle, 1.0, 0.0)
         # --- anti-PD-1 q3w, up to 35 doses ----------------------------------------------------
-        if spec.anti_pd1 != "none":
-            if spec.anti_pd1 == "after-induction":
+        if spec.anti_pd1 != AntiPD1Plan.NONE:
+            if spec.anti_pd1 == AntiPD1Plan.AFTER_INDUCTION:
                 start_ok = state["chemo_doses"] >= INDUCTION_CYCLES
                 first = np.isnan(state["next_pd1_day"]) & start_ok
                 # Start one cycle after the last induction dose.

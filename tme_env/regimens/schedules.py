@@ -15,6 +15,7 @@ import numpy as np
 
 from tme_env.clinical import HORIZON_DAYS
 from tme_env.dosing import to_infusions
+from tme_env.regimens.codes import ChemoPlan
 from tme_env.regimens.policies import (
     CYCLE_DAYS,
     INDUCTION_CYCLES,
@@ -41,7 +42,7 @@ Schedule = list[tuple[float, float, dict[str, float]]]
 
 #: Four cycles of the doublet without maintenance (the first part of ``chemo-then-ici``).
 INDUCTION_ONLY = RegimenSpec("chemo-4-cycles", "doublet q3w x4", "induction only",
-                             chemo="induction")  # fmt: skip
+                             chemo=ChemoPlan.INDUCTION)  # fmt: skip
 
 
 def fixed_schedule(
@@ -57,7 +58,7 @@ def fixed_schedule(
         if regimen not in REGIMENS:
             raise ValueError(f"unknown regimen {regimen!r}; available: {', '.join(REGIMENS)}")
         regimen = REGIMENS[regimen]
-    if regimen.chemo == "adaptive":
+    if regimen.chemo == ChemoPlan.ADAPTIVE:
         raise ValueError(f"{regimen.name!r} adapts to the response: it has no fixed schedule")
     policy = Regimen(regimen, decision_interval_days=interval_days, horizon_days=horizon_days)
     state = policy.new_state(1)

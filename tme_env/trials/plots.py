@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tme_env.clinical import DAYS_PER_MONTH
+from tme_env.io import atomic_savefig
 from tme_env.trials.outcomes import WEEK_DAYS, TrialResult
 
 if TYPE_CHECKING:
@@ -232,8 +233,6 @@ def plot_dose_timeline(
 def save_figure(fig: Figure, path: str, dpi: int = 110) -> None:
     """Save a figure atomically (`tme_env.io.atomic_savefig`) and close it."""
     import matplotlib.pyplot as plt
-
-    from tme_env.io import atomic_savefig
 
     try:
         atomic_savefig(fig, path, dpi=dpi)

@@ -2,7 +2,10 @@
 
 `summarise` computes, per arm, Kaplan-Meier medians with 95% CIs, the restricted mean survival
 time, response, cure, toxicity and dose figures, and the log-rank test and Cox hazard ratio
-against a reference arm (`tme_env.trials.survival`).
+against a reference arm (`tme_env.trials.survival`). The statistics are computed once, in
+`summarise_arms`, from each arm's `ArmFigures`: `summarise` gives it per-patient survival
+times, a streamed trial (`tme_env.trials.streaming.summarise_tallies`) its tallies of them as
+frequency weights.
 
 **Benchmark score** (the leaderboard metric), per policy, on the same patients::
 
@@ -17,23 +20,78 @@ as the best standard regimen. RMST, OS, PFS, response and toxicity rates stay in
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.io import OutputFolder, format_number, json_safe
-from tme_env.trials.outcomes import TrialResult
+from tme_env.regimens import REGIMENS
+from tme_env.trials.outcomes import ArmOutcomes, TrialResult
+from tme_env.trials.plots import plot_dose_timeline, plot_km, save_figure
 from tme_env.trials.survival import cox_hazard_ratio, km_median_ci, logrank_p, rmst
 
-__all__ = ["benchmark_scores", "summarise", "write_report"]
+__all__ = ["ArmFigures", "benchmark_scores", "summarise", "summarise_arms", "write_report"]
 
 #: Why a trial's benchmark score can be n/a (shown in the report and by ``tme trial``).
 SCORE_NEEDS = (
     "the benchmark score needs the no-treatment arm and at least one standard regimen in the "
     "trial (e.g. --policies all, or add no-treatment,mtd-chemo)"
 )
+
+
+@dataclass(frozen=True)
+class ArmFigures:
+    """What `summarise_arms` needs of one arm.
+
+    Attributes:
+        patients: Patients in the arm.
+        os_days: OS times (days): one per patient, or the distinct ones with ``weights``.
+        os_event: Death observed, matching ``os_days``.
+        os_weights: Patients per ``(os_days, os_event)`` row; None: one patient per row.
+        pfs_days: PFS times (days), as ``os_days``.
+        pfs_event: Progression or death observed, matching ``pfs_days``.
+        pfs_weights: Patients per ``(pfs_days, pfs_event)`` row; None: one patient per row.
+        q_twist_days: Mean Q-TWiST of the arm (days).
+        rates: The arm's per-patient means, in report order (``objective_response_rate``
+            to ``anti_pd1_discontinued_rate``).
+    """
+
+    patients: int
+    os_days: np.ndarray
+    os_event: np.ndarray
+    os_weights: np.ndarray | None
+    pfs_days: np.ndarray
+    pfs_event: np.ndarray
+    pfs_weights: np.ndarray | None
+    q_twist_days: float
+    rates: dict[str, float]
+
+
+def _arm_figures(arm: ArmOutcomes) -> ArmFigures:
+    """The `ArmFigures` of an arm's per-patient outcomes."""
+    irae = arm.irae_worst_grade if arm.irae_worst_grade is not None else arm.worst_grade * 0
+    stopped = arm.anti_pd1_discontinued
+    rates = {
+        "objective_response_rate": arm.objective_response_rate,
+        "cure_rate": float(arm.cured.mean()),
+        "grade3plus_neutropenia_rate": float((arm.worst_grade >= 3).mean()),
+        "mean_chemo_doses": float(arm.dose_chemo.mean()),
+        "mean_anti_pd1_doses": float(arm.dose_anti_pd1.mean()),
+        "mean_inhibitor_dose_days": float(arm.dose_inhibitor.mean()),
+        "fraction_time_hot": float(arm.fraction_hot.mean()),
+        "irae_rate": float((irae > 0).mean()),
+        "irae_grade3plus_rate": float((irae >= 3).mean()),
+        "irae_death_rate": float((irae >= 5).mean()),
+        "anti_pd1_discontinued_rate": float(stopped.mean()) if stopped is not None else 0.0,
+    }
+    return ArmFigures(len(arm.os_days), arm.os_days, arm.os_event, None, arm.pfs_days,
+                      arm.pfs_event, None, float(arm.q_twist_days.mean()), rates)  # fmt: skip
 
 
 def summarise(result: TrialResult, reference: str | None = None) -> list[dict[str, Any]]:
@@ -46,49 +104,52 @@ def summarise(result: TrialResult, reference: str | None = None) -> list[dict[st
     Raises:
         ValueError: If ``reference`` is not an arm of the trial.
     """
-    horizon = result.horizon_days
-    rmst_days = {}
+    figures = {name: _arm_figures(arm) for name, arm in result.arms.items()}
+    return summarise_arms(figures, result.horizon_days, reference)
+
+
+def summarise_arms(
+    arms: dict[str, ArmFigures], horizon_days: float, reference: str | None = None
+) -> list[dict[str, Any]]:
+    """One row of statistics per arm, from each arm's `ArmFigures` (see `summarise`).
+
+    Args:
+        arms: Arm name -> figures, in report order.
+        horizon_days: Restriction time of the RMST.
+        reference: Arm the hazard ratios and log-rank tests compare against (default: the first).
+
+    Raises:
+        ValueError: If ``reference`` is not an arm.
+    """
     q_days = {}
     rows = []
-    for name, arm in result.arms.items():
-        row: dict[str, Any] = {"arm": name, "patients": len(arm.os_days)}
-        for label, days, event in (("os", arm.os_days, arm.os_event),
-                                   ("pfs", arm.pfs_days, arm.pfs_event)):  # fmt: skip
-            median, low, high = km_median_ci(days, event)
+    for name, a in arms.items():
+        row: dict[str, Any] = {"arm": name, "patients": a.patients}
+        for label, days, event, weights in (("os", a.os_days, a.os_event, a.os_weights),
+                                            ("pfs", a.pfs_days, a.pfs_event,
+                                             a.pfs_weights)):  # fmt: skip
+            median, low, high = km_median_ci(days, event, weights)
             row[f"median_{label}_months"] = median / DAYS_PER_MONTH
             row[f"median_{label}_ci_low"] = low / DAYS_PER_MONTH
             row[f"median_{label}_ci_high"] = high / DAYS_PER_MONTH
             if label == "os":
-                rmst_days[name] = rmst(days, event, horizon)
-                row["rmst_os_months"] = rmst_days[name] / DAYS_PER_MONTH
-        q_days[name] = float(arm.q_twist_days.mean())
+                row["rmst_os_months"] = rmst(days, event, horizon_days, weights) / DAYS_PER_MONTH
+        q_days[name] = a.q_twist_days
         row["q_twist_months"] = q_days[name] / DAYS_PER_MONTH
-        row["objective_response_rate"] = arm.objective_response_rate
-        row["cure_rate"] = float(arm.cured.mean())
-        row["grade3plus_neutropenia_rate"] = float((arm.worst_grade >= 3).mean())
-        row["mean_chemo_doses"] = float(arm.dose_chemo.mean())
-        row["mean_anti_pd1_doses"] = float(arm.dose_anti_pd1.mean())
-        row["mean_inhibitor_dose_days"] = float(arm.dose_inhibitor.mean())
-        row["fraction_time_hot"] = float(arm.fraction_hot.mean())
-        irae = arm.irae_worst_grade if arm.irae_worst_grade is not None else arm.worst_grade * 0
-        row["irae_rate"] = float((irae > 0).mean())
-        row["irae_grade3plus_rate"] = float((irae >= 3).mean())
-        row["irae_death_rate"] = float((irae >= 5).mean())
-        stopped = arm.anti_pd1_discontinued
-        row["anti_pd1_discontinued_rate"] = float(stopped.mean()) if stopped is not None else 0.0
+        row.update(a.rates)
         rows.append(row)
-    ref = reference if reference is not None else next(iter(result.arms))
-    if ref not in result.arms:
-        raise ValueError(f"reference arm {ref!r} is not in the trial: {list(result.arms)}")
-    ref_arm = result.arms[ref]
+    ref = reference if reference is not None else next(iter(arms))
+    if ref not in arms:
+        raise ValueError(f"reference arm {ref!r} is not in the trial: {list(arms)}")
+    r = arms[ref]
     for row in rows:
-        arm = result.arms[row["arm"]]
+        a = arms[row["arm"]]
         if row["arm"] == ref:
             row.update(hazard_ratio_os=1.0, hr_ci_low=1.0, hr_ci_high=1.0, logrank_p=1.0)
             continue
-        p = logrank_p(arm.os_days, arm.os_event, ref_arm.os_days, ref_arm.os_event)
-        hr, low, high = cox_hazard_ratio(arm.os_days, arm.os_event, ref_arm.os_days,
-                                         ref_arm.os_event)  # fmt: skip
+        p = logrank_p(a.os_days, a.os_event, r.os_days, r.os_event, a.os_weights, r.os_weights)
+        hr, low, high = cox_hazard_ratio(a.os_days, a.os_event, r.os_days, r.os_event,
+                                         a.os_weights, r.os_weights)  # fmt: skip
         row.update(hazard_ratio_os=hr, hr_ci_low=low, hr_ci_high=high, logrank_p=p)
     scores = benchmark_scores(q_days)
     for row in rows:
@@ -101,8 +162,6 @@ def benchmark_scores(q_days: dict[str, float]) -> dict[str, float]:
 
     NaN for every arm unless the trial has the no-treatment arm and a standard regimen.
     """
-    from tme_env.regimens import REGIMENS
-
     standard = [n for n in q_days if n in REGIMENS and n != "no-treatment"]
     if "no-treatment" not in q_days or not standard:
         return {name: float("nan") for name in q_days}
@@ -145,13 +204,9 @@ def write_report(
     Returns:
         The rows of `summarise`.
     """
-    import csv
-
-    import matplotlib
+    import matplotlib  # deferred: a heavy optional import, needed only to draw the figures
 
     matplotlib.use("Agg")
-    from tme_env.trials.plots import plot_dose_timeline, plot_km, save_figure
-
     rows = summarise(result, reference)
     folder = out_dir if isinstance(out_dir, OutputFolder) else OutputFolder(
         out_dir, what="out_dir", overwrite=overwrite, kind="trial report"
