@@ -44,7 +44,7 @@ class RLBaseline:
 
     Attributes:
         name: Leaderboard name.
-        algo: `tme_env.agents.train.ALGOS` entry.
+        algo: `tme_env.agents.algos.ALGOS` entry.
         train_env: The env it trains on.
         task: The benchmark task it is scored on.
         steps: Training budget per seed (environment steps).

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tme_env.agents import zoo
-from tme_env.agents.train import load_hyperparams
+from tme_env.agents.algos import load_hyperparams
 from tme_env.envs import REGISTRY
 
 SHIPPED = Path(zoo.__file__).parent / "hyperparams" / "zoo"
