@@ -9,8 +9,9 @@ win on validation.
 Each trial trains one seed (seed 0) for ``--steps`` environment steps (a fifth of the
 protocol's budget) and is scored by the benchmark score of its final model on 100 patients of
 the **validation** split (`tme_env.agents.callbacks.ClinicalEvalCallback`; the test split is
-never used). The best set is written to ``tme_env/agents/hyperparams/tuned/<name>.yml`` (a
-`tme train --config` file) and every trial to ``experiments/figures/tuning.md``.
+never used). The best set is written to the repository's ``agents/hyperparams/tuned/<name>.yml``
+(a `tme train --config` file, published beside the trained agents; `agents/README.md`) and
+every trial to ``experiments/figures/tuning.md``. Nothing is written into the package.
 
 SAC, TD3 and RecurrentPPO are not tuned: one of their trials costs 5-25x a PPO trial on this
 2-core machine; they train with the package defaults, and the leaderboard says so.
@@ -38,7 +39,8 @@ from tme_env.agents.algos import load_hyperparams
 from tme_env.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent
-TUNED = ROOT.parent / "tme_env" / "agents" / "hyperparams" / "tuned"
+#: Where the selected sets go: the repository's top-level agents/ folder (not the package).
+TUNED = ROOT.parent / "agents" / "hyperparams" / "tuned"
 GAMMAS = [0.98, 0.99, 0.995, 0.999]
 
 

@@ -57,11 +57,24 @@ def test_import_is_light():
     assert out.stdout.split() == ["False", "False", "True"]
 
 
-def test_agents_live_inside_the_package():
-    # No top-level `agents` package (it clashed in site-packages); the YAMLs are package data.
+def test_agents_code_is_in_the_package_and_the_top_level_agents_folder_is_data():
+    # The code is tme_env.agents, whose default hyperparameters are package data (pip install
+    # and `tme train` need no repository). The repository's top-level agents/ folder holds what
+    # the project trains and publishes: data only (no __init__.py, no code), never installed
+    # (packages.find includes tme_env* only), so no `agents` package can clash in site-packages.
+    import re
     from importlib import resources
     from importlib.util import find_spec
+    from pathlib import Path
 
-    assert find_spec("agents") is None
     yamls = {f.name for f in (resources.files("tme_env.agents") / "hyperparams").iterdir()}
     assert {"ppo.yml", "a2c.yml", "sac.yml", "td3.yml", "dqn.yml", "recurrentppo.yml"} <= yamls
+    assert not {"tuned", "zoo"} & yamls  # published in agents/, not shipped
+    root = Path(__file__).parents[1]
+    folder = root / "agents"
+    assert (folder / "README.md").is_file()
+    assert not [p for p in folder.rglob("*.py")], "agents/ is data, not a package"
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'\[tool.setuptools.packages.find\]\ninclude = \["tme_env\*"\]', pyproject)
+    spec = find_spec("agents")  # from a checkout, at most the folder as a namespace (no code)
+    assert spec is None or spec.origin in (None, "namespace"), spec

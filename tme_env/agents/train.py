@@ -129,7 +129,8 @@ class TrainConfig:
         if self.algo not in DISCRETE_ALGOS and "Discrete" in self.env_id:
             raise ValueError(f"{self.algo} needs a continuous env, e.g. tme/TumorImmune-v1")
         if self.config_file is not None and not Path(self.config_file).is_file():
-            raise ValueError(f"config_file {self.config_file!r}: file not found")
+            raise ValueError(f"config_file {self.config_file!r}: file not found"
+                             f"{_published_hint(self.config_file)}")  # fmt: skip
         blind_columns(self.env_id, self.blind)  # raises on a bad field or a non-clinical env
         hyper = load_hyperparams(self.algo, self.env_id, self.config_file)
         if self.resume is not None:
@@ -154,6 +155,15 @@ class TrainConfig:
                 f"resume {self.resume!r} is a {algo} model; it cannot continue as {self.algo} "
                 f"(pass algo {algo!r})"
             )
+
+
+def _published_hint(path: str) -> str:
+    """For a missing ``agents/...`` file: where the published hyperparameters live."""
+    if Path(path).parts[:1] != ("agents",):
+        return ""
+    return (f" in {str(Path.cwd())!r}; the tuned and rl_zoo3 hyperparameters are published in "
+            "the repository's top-level agents/ folder, not installed with the package: run "
+            "from a checkout's root or give the file's full path")  # fmt: skip
 
 
 def _git_commit() -> str | None:

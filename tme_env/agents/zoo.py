@@ -4,12 +4,12 @@ Our files (the package's ``tme_env/agents/hyperparams/<algo>.yml``) have a ``def
 plus per-id overrides, and no training budget (``tme train --timesteps``). rl_zoo3 wants one
 block per env id, each with ``n_timesteps`` and ``policy``. `zoo_hyperparams` resolves ours
 per id (the same `tme_env.agents.algos.load_hyperparams` that ``tme train`` uses) and adds
-those two keys; the files it writes are shipped in ``hyperparams/zoo/`` (a test checks they
-match)::
+those two keys; the files it writes are published in the repository's top-level
+``agents/hyperparams/zoo/`` (a test checks they match). From a repository checkout::
 
-    python -m tme_env.agents.zoo --out tme_env/agents/hyperparams/zoo
+    python -m tme_env.agents.zoo --out agents/hyperparams/zoo
     python -m rl_zoo3.train --algo ppo --env tme/TumorImmune-v1 --gym-packages tme_env \\
-        -conf tme_env/agents/hyperparams/zoo/ppo.yml --num-threads 1
+        -conf agents/hyperparams/zoo/ppo.yml --num-threads 1
 
 rl_zoo3 builds its own ``DummyVecEnv`` of ``gym.make`` copies, not our batched VecEnv, so it
 trains several times slower than ``tme train`` at the same settings.
@@ -73,9 +73,9 @@ def write_zoo_files(out_dir: str | Path) -> list[Path]:
     for algo, zoo_name in ZOO_ALGOS.items():
         path = out / f"{zoo_name}.yml"
         header = (
-            f"# rl_zoo3 hyperparameters for {algo}, generated from ../{algo}.yml by\n"
-            "# `python -m tme_env.agents.zoo --out tme_env/agents/hyperparams/zoo`; do not "
-            "edit.\n"
+            f"# rl_zoo3 hyperparameters for {algo}, generated from tme_env/agents/hyperparams/"
+            f"{algo}.yml by\n"
+            "# `python -m tme_env.agents.zoo --out agents/hyperparams/zoo`; do not edit.\n"
         )
         atomic_write_text(path, header + yaml.safe_dump(zoo_hyperparams(algo), sort_keys=False))
         written.append(path)
@@ -85,7 +85,8 @@ def write_zoo_files(out_dir: str | Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """Write the rl_zoo3 files."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="folder for the <algo>.yml files")
+    ap.add_argument("--out", required=True, help="folder for the <algo>.yml files "
+                    "(the repository's agents/hyperparams/zoo)")  # fmt: skip
     args = ap.parse_args(argv)
     for path in write_zoo_files(args.out):
         print(f"wrote {path}")
