@@ -16,8 +16,8 @@ import argparse
 import torch
 from stable_baselines3 import PPO
 
-import tme_env
 from tme_env import regimens
+from tme_env.agents import make_sb3_vec_env
 from tme_env.agents.callbacks import TqdmCallback
 from tme_env.trials import run_trial, summarise
 
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.torch_threads)
-    venv = tme_env.make_sb3_vec_env(ENV_ID, n_envs=64, seed=args.seed)
+    venv = make_sb3_vec_env(ENV_ID, n_envs=64, seed=args.seed)
     model = PPO("MlpPolicy", venv, n_steps=64, batch_size=1024, seed=args.seed, device="cpu")
     model.learn(total_timesteps=args.timesteps, callback=TqdmCallback(args.timesteps))
     if args.out:

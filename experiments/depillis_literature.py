@@ -60,11 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     from stable_baselines3 import PPO
 
+    from tme_env.agents import make_sb3_vec_env
     from tme_env.agents.callbacks import TqdmCallback
 
     print(f"training PPO ({args.timesteps:,} steps), then DQN ({args.dqn_timesteps:,} steps)",
           flush=True)  # fmt: skip
-    venv = tme_env.make_sb3_vec_env("tme/DePillis2003Chemo-v0", n_envs=16, seed=args.seed)
+    venv = make_sb3_vec_env("tme/DePillis2003Chemo-v0", n_envs=16, seed=args.seed)
     model = PPO("MlpPolicy", venv, n_steps=256, batch_size=1024, seed=args.seed, device="cpu")
     model.learn(total_timesteps=args.timesteps, callback=TqdmCallback(args.timesteps))
     policies[f"PPO ({args.timesteps:,} steps)"] = lambda obs, day: model.predict(

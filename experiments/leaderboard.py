@@ -51,13 +51,14 @@ class RLBaseline:
 
     Attributes:
         name: Leaderboard name.
-        algo: `tme_env.agents.train.ALGOS` entry.
+        algo: `tme_env.agents.algos.ALGOS` entry.
         train_env: The env it trains on.
         task: The benchmark task it is scored on.
         steps: Training budget per seed (environment steps).
         blind: Clinical observation fields it never sees.
         config: Hyperparameter file (`tme train --config`): the tuned one of
-            ``experiments/tune_agents.py``, or None for the package defaults.
+            ``experiments/tune_agents.py`` (``agents/hyperparams/tuned/``), or None for the
+            package defaults.
     """
 
     name: str
@@ -81,7 +82,7 @@ def rl_baselines() -> list[RLBaseline]:
     from tme_env.agents.blind import MONITORING
 
     million = 1_000_000
-    tuned = ROOT.parent / "tme_env" / "agents" / "hyperparams" / "tuned"
+    tuned = ROOT.parent / "agents" / "hyperparams" / "tuned"  # the repository's agents/ folder
 
     def cfg(name: str) -> str:
         return str(tuned / f"{name}.yml")

@@ -9,8 +9,9 @@ win on validation.
 Each trial trains one seed (seed 0) for ``--steps`` environment steps (a fifth of the
 protocol's budget) and is scored by the benchmark score of its final model on 100 patients of
 the **validation** split (`tme_env.agents.callbacks.ClinicalEvalCallback`; the test split is
-never used). The best set is written to ``tme_env/agents/hyperparams/tuned/<name>.yml`` (a
-`tme train --config` file) and every trial to ``experiments/figures/tuning.md``.
+never used). The best set is written to the repository's ``agents/hyperparams/tuned/<name>.yml``
+(a `tme train --config` file, published beside the trained agents; `agents/README.md`) and
+every trial to ``experiments/figures/tuning.md``. Nothing is written into the package.
 
 SAC, TD3 and RecurrentPPO are not tuned: one of their trials costs 5-25x a PPO trial on this
 2-core machine; they train with the package defaults, and the leaderboard says so.
@@ -34,8 +35,12 @@ from typing import Any
 
 import yaml
 
+from tme_env.agents.algos import load_hyperparams
+from tme_env.io import atomic_write_text
+
 ROOT = Path(__file__).resolve().parent
-TUNED = ROOT.parent / "tme_env" / "agents" / "hyperparams" / "tuned"
+#: Where the selected sets go: the repository's top-level agents/ folder (not the package).
+TUNED = ROOT.parent / "agents" / "hyperparams" / "tuned"
 GAMMAS = [0.98, 0.99, 0.995, 0.999]
 
 
@@ -96,19 +101,17 @@ SB3_DEFAULTS = {
 
 def _defaults(algo: str, env_id: str, keys: list[str]) -> dict[str, Any]:
     """The package's hyperparameters of ``keys`` (trial 0 of the search)."""
-    from tme_env.agents.train import load_hyperparams
-
     hyper = load_hyperparams(algo, env_id)
     return {k: hyper.get(k, SB3_DEFAULTS[algo][k]) for k in keys}
 
 
 def tune(name: str, trials: int, steps: int, root: Path) -> dict[str, Any]:
     """Run (or resume) one setting's search; return its summary."""
-    import optuna
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+    import optuna  # deferred: optional ([search] extra)
+    from optuna.storages import JournalStorage  # deferred: optional ([search] extra)
+    from optuna.storages.journal import JournalFileBackend  # deferred: optional ([search] extra)
 
-    from tme_env.agents.train import TrainConfig, train
+    from tme_env.agents.train import TrainConfig, train  # deferred: imports SB3 and torch
 
     algo, env_id, space = SETTINGS[name]
     root.mkdir(parents=True, exist_ok=True)
@@ -145,7 +148,7 @@ def tune(name: str, trials: int, steps: int, root: Path) -> dict[str, Any]:
               f"{steps:,} steps, scored on 100 validation patients\n"
               f"# (experiments/tune_agents.py; validation score {best.value:.1f}, trial "
               f"{best.number}; trial 0 = the package default)\n")  # fmt: skip
-    (TUNED / f"{name}.yml").write_text(header + yaml.safe_dump({"default": best.params}))
+    atomic_write_text(TUNED / f"{name}.yml", header + yaml.safe_dump({"default": best.params}))
     return {"name": name, "algo": algo, "env_id": env_id, "steps": steps,
             "trials": [{"number": t.number, "value": t.value, "params": t.params}
                        for t in complete],
@@ -167,8 +170,6 @@ def main(argv: list[str] | None = None) -> int:
     # The report covers every setting searched so far (``--trials 0`` trains nothing more).
     summaries = [tune(n, 0, args.steps, Path(args.root)) for n in SETTINGS
                  if (Path(args.root) / f"{n}.journal").exists()]  # fmt: skip
-    from tme_env.io import atomic_write_text
-
     lines = ["# Hyperparameter tuning (`python experiments/tune_agents.py`)", "",
              "Validation benchmark score of the final model of one seed (seed 0) per trial; "
              "trial 0 is the package default. The test split is never used.", ""]  # fmt: skip

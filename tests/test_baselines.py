@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tme_env.agents import make_sb3_vec_env
 from tme_env.agents.blind import MONITORING, Blinded, BlindObservation, blind_columns
 from tme_env.benchmark import run_benchmark
 from tme_env.benchmark.baselines import (
@@ -167,12 +168,10 @@ class _Echo:
 
 
 def test_blinded_policy_and_vec_env_zero_exactly_the_monitoring() -> None:
-    import tme_env
-
     cols = blind_columns(CLINICAL, MONITORING)
-    venv = tme_env.make_sb3_vec_env(CLINICAL, n_envs=3, seed=0)
+    venv = make_sb3_vec_env(CLINICAL, n_envs=3, seed=0)
     raw = venv.reset()
-    blind = BlindObservation(tme_env.make_sb3_vec_env(CLINICAL, n_envs=3, seed=0), cols)
+    blind = BlindObservation(make_sb3_vec_env(CLINICAL, n_envs=3, seed=0), cols)
     seen = blind.reset()
     keep = np.setdiff1d(np.arange(raw.shape[1]), cols)
     assert np.all(seen[:, cols] == 0) and np.any(raw[:, cols] != 0)

@@ -50,25 +50,31 @@ def test_import_is_light():
     code = (
         "import sys, tme_env, tme_env.agents, tme_env.cli; "
         "print('torch' in sys.modules, 'stable_baselines3' in sys.modules); "
-        "tme_env.make_sb3_vec_env('tme/TumorImmune-v1', n_envs=2, cohort_size=4); "
+        "tme_env.agents.make_sb3_vec_env('tme/TumorImmune-v1', n_envs=2, cohort_size=4); "
         "print('stable_baselines3' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "True"]
 
 
-def test_agents_live_inside_the_package():
-    # No top-level `agents` package (it clashed in site-packages); the YAMLs are package data.
-    # The repository's top-level agents/ folder is data, not a package: no __init__.py, so from
-    # a checkout it is at most a namespace on that folder, and the wheel ships only tme_env*.
+def test_agents_code_is_in_the_package_and_the_top_level_agents_folder_is_data():
+    # The code is tme_env.agents, whose default hyperparameters are package data (pip install
+    # and `tme train` need no repository). The repository's top-level agents/ folder holds what
+    # the project trains and publishes: data only (no __init__.py, no code), never installed
+    # (packages.find includes tme_env* only), so no `agents` package can clash in site-packages.
+    import re
     from importlib import resources
     from importlib.util import find_spec
     from pathlib import Path
 
-    spec = find_spec("agents")
-    folder = Path(__file__).resolve().parents[1] / "agents"
-    assert spec is None or (spec.origin is None and not (folder / "__init__.py").exists()
-                            and {Path(p).resolve() for p in spec.submodule_search_locations}
-                            == {folder})  # fmt: skip
     yamls = {f.name for f in (resources.files("tme_env.agents") / "hyperparams").iterdir()}
     assert {"ppo.yml", "a2c.yml", "sac.yml", "td3.yml", "dqn.yml", "recurrentppo.yml"} <= yamls
+    assert not {"tuned", "zoo"} & yamls  # published in agents/, not shipped
+    root = Path(__file__).parents[1]
+    folder = root / "agents"
+    assert (folder / "README.md").is_file()
+    assert not [p for p in folder.rglob("*.py")], "agents/ is data, not a package"
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'\[tool.setuptools.packages.find\]\ninclude = \["tme_env\*"\]', pyproject)
+    spec = find_spec("agents")  # from a checkout, at most the folder as a namespace (no code)
+    assert spec is None or spec.origin in (None, "namespace"), spec

@@ -46,7 +46,7 @@ def shell_commands(text: str) -> list[str]:
 
 def _scratch(tmp_path: Path) -> Path:
     # The commands use repository-relative paths: link those folders into the scratch folder.
-    for name in ("examples", "experiments", "tme_env"):
+    for name in ("agents", "examples", "experiments", "tme_env"):
         (tmp_path / name).symlink_to(ROOT / name)
     return tmp_path
 

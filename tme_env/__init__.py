@@ -11,7 +11,6 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from tme_env import models
-from tme_env.agents import make_sb3_vec_env  # lazy: SB3 loads on the first call
 from tme_env.envs import register_envs
 from tme_env.simulator import (
     BatchTrajectory,
@@ -33,7 +32,6 @@ __all__ = [
     "SimulationError",
     "Trajectory",
     "__version__",
-    "make_sb3_vec_env",
     "models",
     "simulate",
     "simulate_batch",

@@ -11,7 +11,7 @@ Config (YAML; every key but ``algos`` optional)::
 
     name: leaderboard          # Tune experiment name (folder under storage)
     storage: sweeps            # parent folder of the experiment
-    env: tme/TumorImmune-v0    # default: DEFAULT_ENV_ID
+    env: tme/TumorImmune-v1    # default: DEFAULT_ENV_ID
     algos: [ppo, a2c]
     seeds: [0, 1, 2, 3, 4]     # the benchmark protocol asks for 5+ seeds
     timesteps: [100000]        # budgets
@@ -46,8 +46,14 @@ from typing import Any
 
 import numpy as np
 import yaml
+from gymnasium import spaces
 
+from tme_env import regimens
+from tme_env.agents.algos import ALGOS
+from tme_env.agents.loader import load_sb3_model
+from tme_env.envs import ENV_IDS
 from tme_env.io import atomic_write_text
+from tme_env.trials import run_trial, write_report
 from tme_env.trials.run import TRIAL_ENV_IDS
 
 __all__ = ["DEFAULT_ENV_ID", "SweepConfig", "leaderboard", "load_sweep_config", "run_sweep"]
@@ -89,9 +95,6 @@ def load_sweep_config(path: str | os.PathLike) -> SweepConfig:
         ValueError: On an unreadable file, an unknown key, an unknown algorithm or env, or a
             bad search space (the message names the key and the file).
     """
-    from tme_env.agents.train import ALGOS
-    from tme_env.envs import ENV_IDS
-
     try:
         data = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -132,7 +135,7 @@ def load_sweep_config(path: str | os.PathLike) -> SweepConfig:
 
 
 def _tune_space(cfg: SweepConfig) -> dict[str, Any]:
-    from ray import tune
+    from ray import tune  # deferred: ray is an optional extra ([ray])
 
     space: dict[str, Any] = {
         "algo": tune.grid_search(cfg.algos),
@@ -150,15 +153,11 @@ def _tune_space(cfg: SweepConfig) -> dict[str, Any]:
 
 def _trainable(config: dict[str, Any], sweep: dict[str, Any]) -> dict[str, Any]:
     """One Tune trial: ``tme train`` then the test-split trial against every regimen."""
-    import torch
-    from gymnasium import spaces
-    from ray import tune
+    import torch  # deferred: heavy, and needed only in a Tune worker
+    from ray import tune  # deferred: ray is an optional extra ([ray])
 
-    from tme_env import regimens
-    from tme_env.agents.loader import load_sb3_model
-    from tme_env.agents.train import TrainConfig, train
-    from tme_env.envs import ENV_IDS
-    from tme_env.trials import run_trial, write_report
+    from tme_env.agents.callbacks import DiscreteDoses  # deferred: imports SB3 and torch
+    from tme_env.agents.train import TrainConfig, train  # deferred: imports SB3 and torch
 
     torch.set_num_threads(int(sweep["cpus_per_trial"]))
     algo = config["algo"]
@@ -178,8 +177,6 @@ def _trainable(config: dict[str, Any], sweep: dict[str, Any]) -> dict[str, Any]:
     policies = {name: regimens.get(name, observation=observation) for name in regimens.available()}
     model = load_sb3_model(str(run / "model.zip"), trusted=True)  # this trial's own file
     if isinstance(model.action_space, spaces.Discrete):
-        from tme_env.agents.callbacks import DiscreteDoses
-
         model = DiscreteDoses(model)
     policies[algo] = model
     # The trial env with the observation the policy was trained on (Discrete: the full one).
@@ -257,8 +254,8 @@ def run_sweep(
         ValueError: On a bad config (see `load_sweep_config`).
         RuntimeError: If a Tune trial failed (the message lists them and their error files).
     """
-    import ray
-    from ray import tune
+    import ray  # deferred: ray is an optional extra ([ray])
+    from ray import tune  # deferred: ray is an optional extra ([ray])
 
     cfg = config if isinstance(config, SweepConfig) else load_sweep_config(config)
     if not ray.is_initialized():
@@ -276,7 +273,7 @@ def run_sweep(
     else:
         search_alg, num_samples = None, 1
         if cfg.search is not None:
-            from ray.tune.search.optuna import OptunaSearch
+            from ray.tune.search.optuna import OptunaSearch  # deferred: optional ray, optuna
 
             search_alg = OptunaSearch(seed=0)
             num_samples = int(cfg.search.get("num_samples", 8))

@@ -32,7 +32,8 @@ import gymnasium as gym
 import numba
 import numpy as np
 
-import tme_env
+import tme_env  # noqa: F401 - registers the tme/ ids
+from tme_env.agents import make_sb3_vec_env
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simulator import rhs2003_python  # noqa: E402 - the plain-Python de Pillis rhs, defined once
@@ -157,7 +158,7 @@ def ppo_fps(total: int) -> tuple[float, float]:
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    fast = tme_env.make_sb3_vec_env("tme/TumorImmune-v1", n_envs=64, seed=0)
+    fast = make_sb3_vec_env("tme/TumorImmune-v1", n_envs=64, seed=0)
     model = PPO("MlpPolicy", fast, n_steps=64, batch_size=1024, seed=0, device="cpu")
     t0 = time.perf_counter()
     model.learn(total_timesteps=total)

@@ -8,13 +8,13 @@ import pytest
 import yaml
 from stable_baselines3 import A2C, PPO
 
-import tme_env
+from tme_env.agents import make_sb3_vec_env
 from tme_env.agents.loader import load_sb3_model, recorded_algo
 from tme_env.agents.train import TrainConfig, train
 
 
 def _venv():
-    return tme_env.make_sb3_vec_env("tme/TumorImmune-v1", n_envs=4, seed=0, cohort_size=8)
+    return make_sb3_vec_env("tme/TumorImmune-v1", n_envs=4, seed=0, cohort_size=8)
 
 
 def test_a_run_folder_loads_with_its_recorded_algorithm(tmp_path):

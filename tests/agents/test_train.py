@@ -7,7 +7,8 @@ import json
 import pytest
 import yaml
 
-from tme_env.agents.train import TrainConfig, load_hyperparams, train
+from tme_env.agents.algos import load_hyperparams
+from tme_env.agents.train import TrainConfig, train
 
 FAST = {"eval_patients": 16, "progress": False}
 

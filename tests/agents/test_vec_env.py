@@ -7,12 +7,12 @@ import pytest
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.vec_env import VecEnv
 
-import tme_env
+from tme_env.agents import make_sb3_vec_env
 
 
 def test_sb3_vec_env_protocol():
-    venv = tme_env.make_sb3_vec_env("tme/TumorImmune-v1", n_envs=4, seed=0, cohort_size=16,
-                                    max_episode_steps=5)  # fmt: skip
+    venv = make_sb3_vec_env("tme/TumorImmune-v1", n_envs=4, seed=0, cohort_size=16,
+                            max_episode_steps=5)  # fmt: skip
     assert isinstance(venv, VecEnv)
     obs = venv.reset()
     assert obs.shape == (4, 21) and obs.dtype == np.float32
@@ -28,7 +28,7 @@ def test_sb3_vec_env_protocol():
     assert not np.array_equal(obs[0], infos[0]["terminal_observation"])  # reset obs returned
     assert (venv.venv.elapsed == 0).all()  # the new episodes start at step 0
     with pytest.raises(ValueError, match="unknown env id"):
-        tme_env.make_sb3_vec_env("CartPole-v1", n_envs=2)
+        make_sb3_vec_env("CartPole-v1", n_envs=2)
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_sb3_vec_env_protocol():
 )
 def test_ppo_smoke_run(env_id):
     kwargs = {"cohort_size": 32} if env_id.startswith("tme/TumorImmune") else {}
-    venv = tme_env.make_sb3_vec_env(env_id, n_envs=16, seed=0, **kwargs)
+    venv = make_sb3_vec_env(env_id, n_envs=16, seed=0, **kwargs)
     model = PPO("MlpPolicy", venv, n_steps=64, batch_size=256, n_epochs=2, seed=0, device="cpu")
     model.learn(total_timesteps=20_000)
     assert model.num_timesteps >= 20_000
@@ -45,8 +45,8 @@ def test_ppo_smoke_run(env_id):
 
 
 def test_dqn_smoke_run():
-    venv = tme_env.make_sb3_vec_env("tme/TumorImmuneDiscrete-v1", n_envs=8, seed=0,
-                                    cohort_size=32)  # fmt: skip
+    venv = make_sb3_vec_env("tme/TumorImmuneDiscrete-v1", n_envs=8, seed=0,
+                            cohort_size=32)  # fmt: skip
     model = DQN("MlpPolicy", venv, learning_starts=500, train_freq=8, seed=0, device="cpu")
     model.learn(total_timesteps=20_000)
     assert model.num_timesteps >= 20_000

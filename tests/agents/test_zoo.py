@@ -1,4 +1,4 @@
-"""rl_zoo3-format hyperparameters: generated from ours, shipped, and complete for rl_zoo3."""
+"""rl_zoo3-format hyperparameters: generated from ours, published in agents/, complete."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ import pytest
 import yaml
 
 from tme_env.agents import zoo
-from tme_env.agents.train import load_hyperparams
+from tme_env.agents.algos import load_hyperparams
 from tme_env.envs import REGISTRY
 
-SHIPPED = Path(zoo.__file__).parent / "hyperparams" / "zoo"
+#: The published files: the repository's top-level agents/ folder.
+SHIPPED = Path(__file__).parents[2] / "agents" / "hyperparams" / "zoo"
 
 
 @pytest.mark.parametrize("algo", sorted(zoo.ZOO_ALGOS))
 def test_shipped_zoo_file_matches_our_hyperparameters(algo):
     shipped = yaml.safe_load((SHIPPED / f"{zoo.ZOO_ALGOS[algo]}.yml").read_text())
     assert shipped == zoo.zoo_hyperparams(algo), (
-        "regenerate: python -m tme_env.agents.zoo --out tme_env/agents/hyperparams/zoo"
+        "regenerate: python -m tme_env.agents.zoo --out agents/hyperparams/zoo"
     )
     for env_id, block in shipped.items():
         assert env_id in REGISTRY

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+from tqdm import tqdm
 
+from tme_env import regimens
+from tme_env.agents.blind import Blinded
 from tme_env.clinical import DAYS_PER_MONTH
+from tme_env.envs import DISCRETE_LEVELS
 from tme_env.io import atomic_save_model, atomic_write_json
+from tme_env.trials import TrialResult, run_trial, summarise, survival_at
 
 __all__ = ["AtomicCheckpointCallback", "ClinicalEvalCallback", "DiscreteDoses", "TqdmCallback"]
 
@@ -36,8 +42,6 @@ class DiscreteDoses:
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):  # noqa: ANN001, ANN201
         """Doses of the model's discrete action (`tme_env.envs.DISCRETE_LEVELS`)."""
-        from tme_env.envs import DISCRETE_LEVELS
-
         action, state = self.model.predict(observation, state=state, episode_start=episode_start,
                                            deterministic=deterministic)  # fmt: skip
         return DISCRETE_LEVELS[np.asarray(action, dtype=np.int64)].astype(np.float32), state
@@ -75,8 +79,6 @@ class ClinicalEvalCallback(BaseCallback):
         self.history: list[dict[str, Any]] = []
         previous = self.run_dir / "evaluations.json"
         if previous.exists():  # a resumed run continues its history and its best score
-            import json
-
             self.history = json.loads(previous.read_text())
             scores = [h["benchmark_score"] for h in self.history if h.get("benchmark_score")
                       is not None]  # fmt: skip
@@ -88,9 +90,6 @@ class ClinicalEvalCallback(BaseCallback):
 
     def _regimen_arms(self) -> dict:
         if self._reference is None:
-            from tme_env import regimens
-            from tme_env.trials import run_trial
-
             obs = "clinical" if "Clinical" in self.trial_env else "full"
             policies = {n: regimens.get(n, observation=obs) for n in regimens.available()}
             self._reference = run_trial(policies, env_id=self.trial_env, split="validation",
@@ -103,14 +102,10 @@ class ClinicalEvalCallback(BaseCallback):
         The row is `tme_env.trials.summarise`'s, plus ``os_at_<m>mo`` (Kaplan-Meier overall
         survival at ``m`` months, `SURVIVAL_MONTHS`).
         """
-        from tme_env.trials import TrialResult, run_trial, summarise, survival_at
-
         ref = self._regimen_arms()
         name = type(model).__name__.lower()
         policy = DiscreteDoses(model) if self.discrete else model
         if self.blind:
-            from tme_env.agents.blind import Blinded
-
             policy = Blinded(policy, self.blind, self.trial_env)
         agent = run_trial({name: policy}, env_id=self.trial_env, split="validation",
                           n_patients=self.n_patients, seed=self.seed)  # fmt: skip
@@ -191,8 +186,6 @@ class TqdmCallback(BaseCallback):
         self._start = 0
 
     def _on_training_start(self) -> None:
-        from tqdm import tqdm
-
         self._start = self.num_timesteps  # the model's count when this learn() call began
         self._bar = tqdm(total=self.total, unit="step", desc="training")
 

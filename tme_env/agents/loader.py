@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tme_env.agents.train import ALGOS, algo_class
+from tme_env.agents.algos import ALGOS, algo_class
+from tme_env.io import find_checksum
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -134,8 +135,6 @@ def warn_before_loading(path: str | Path, trusted: bool = False) -> None:
     """
     if trusted:
         return
-    from tme_env.io import find_checksum
-
     digest, record = find_checksum(path)
     where = (
         f"its SHA-256 matches {record}" if record is not None

@@ -3,9 +3,10 @@
 One function, `train`, does everything `tme train` does:
 
 * hyperparameters from ``tme_env/agents/hyperparams/<algo>.yml`` (a ``default`` block plus
-  a block per environment id), overridden by a user YAML file; every key is checked against
-  the algorithm's constructor before anything runs (unknown key or wrong type: ``ValueError``
-  naming it);
+  a block per environment id), overridden by a user YAML file (``config_file``, e.g. a tuned
+  one of the repository's ``agents/hyperparams/tuned/``); every key is checked against the
+  algorithm's constructor before anything runs (unknown key or wrong type: ``ValueError``
+  naming it; `tme_env.agents.algos.load_hyperparams`);
 * a run folder ``runs/<env>__<algo>__<seed>__<time>/`` with the resolved config
   (``config.yml``: the `TrainConfig` under ``train``, whose ``algo`` is the algorithm
   `tme_env.agents.loader.load_sb3_model` loads the run's models with, and the
@@ -26,14 +27,13 @@ One function, `train`, does everything `tme train` does:
 `TrainConfig.validate` checks every setting, the hyperparameters and the resume file before
 anything runs or any folder is made (`ValueError` naming the setting).
 
-PPO, A2C and RecurrentPPO train on `tme_env.make_sb3_vec_env` (the batched kernel); SAC and
+PPO, A2C and RecurrentPPO train on `tme_env.agents.make_sb3_vec_env` (the batched kernel); SAC and
 TD3 too (off-policy, 8 envs); DQN on ``tme/TumorImmuneDiscrete-v1``. Loading a model file
 runs pickle: load only files you trust.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import shutil
@@ -45,94 +45,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from stable_baselines3.common.callbacks import CallbackList
 
+from tme_env import __version__
+from tme_env.agents.algos import ALGOS, DISCRETE_ALGOS, algo_class, load_hyperparams, policy_name
+from tme_env.agents.blind import BlindObservation, blind_columns
+from tme_env.agents.callbacks import AtomicCheckpointCallback, ClinicalEvalCallback, TqdmCallback
+from tme_env.agents.loader import model_algo, warn_before_loading
+from tme_env.agents.vec_env import make_sb3_vec_env
+from tme_env.envs import ENV_IDS
 from tme_env.io import atomic_save_model, atomic_write_json, atomic_write_text
 
-__all__ = ["ALGOS", "TrainConfig", "algo_class", "load_hyperparams", "train"]
-
-HYPERPARAMS = Path(__file__).parent / "hyperparams"
-#: Algorithms and the environments they can train on.
-ALGOS = ("ppo", "a2c", "sac", "td3", "dqn", "recurrentppo")
-_DISCRETE = ("dqn",)
-#: Keys of the YAML blocks that are not constructor arguments.
-_EXTRA_KEYS = {"n_envs": int}
-
-
-def algo_class(algo: str) -> type:
-    """The SB3 (or sb3-contrib) class of ``algo``, one of `ALGOS` (imports SB3)."""
-    if algo == "recurrentppo":
-        from sb3_contrib import RecurrentPPO
-
-        return RecurrentPPO
-    import stable_baselines3 as sb3
-
-    return getattr(sb3, algo.upper())
-
-
-def load_hyperparams(algo: str, env_id: str, config_file: str | None = None) -> dict[str, Any]:
-    """Resolve hyperparameters: ``default`` < the env id's block < the user's file.
-
-    Raises:
-        ValueError: On an unknown algorithm, an unknown key or a value of the wrong type (the
-            message names the key and the file).
-    """
-    if algo not in ALGOS:
-        raise ValueError(f"unknown algorithm {algo!r}; available: {', '.join(ALGOS)}")
-    sources = [HYPERPARAMS / f"{algo}.yml"] + ([Path(config_file)] if config_file else [])
-    resolved: dict[str, Any] = {}
-    cls = algo_class(algo)
-    sig = inspect.signature(cls.__init__).parameters
-    for path in sources:
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"cannot read config {str(path)!r}: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: expected a mapping of env id to hyperparameters")
-        from tme_env.envs import ENV_IDS
-
-        for top in data:
-            if top != "default" and top not in ENV_IDS:
-                raise ValueError(
-                    f"{path}: unknown block {top!r}; blocks are 'default' or an env id "
-                    f"({', '.join(ENV_IDS)})"
-                )
-        blocks = [data.get("default") or {}, data.get(env_id) or {}]
-        for block in blocks:
-            if not isinstance(block, dict):
-                raise ValueError(f"{path}: a block must be a mapping, got {block!r}")
-            for key, value in block.items():
-                _check_key(algo, sig, key, value, path)
-                resolved[key] = value
-    return resolved
-
-
-def _check_key(algo: str, sig: dict, key: str, value: Any, path: Path) -> None:
-    if key in _EXTRA_KEYS:
-        expected: type | None = _EXTRA_KEYS[key]
-    elif key in sig and key not in ("self", "policy", "env"):
-        default = sig[key].default
-        expected = type(default) if default not in (inspect.Parameter.empty, None) else None
-    else:
-        import difflib
-
-        valid = sorted(k for k in sig if k not in ("self", "policy", "env")
-                       and not k.startswith("_")) + list(_EXTRA_KEYS)  # fmt: skip
-        close = difflib.get_close_matches(key, valid, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ValueError(
-            f"{path}: unknown {algo} hyperparameter {key!r}; {hint}valid: {', '.join(valid)}"
-        )
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return
-    if (
-        expected is not None
-        and expected in (int, float, bool, str)
-        and not isinstance(value, expected)
-    ):
-        raise ValueError(
-            f"{path}: hyperparameter {key!r} must be {expected.__name__}, got {value!r}"
-        )
+__all__ = ["TrainConfig", "train"]
 
 
 @dataclass
@@ -187,8 +111,6 @@ class TrainConfig:
                 a count below its minimum, an unreadable or wrong config, a missing resume
                 file or one trained with another algorithm, an unwritable ``out``).
         """
-        from tme_env.envs import ENV_IDS
-
         if self.algo not in ALGOS:
             raise ValueError(
                 f"algo: unknown algorithm {self.algo!r}; available: {', '.join(ALGOS)}"
@@ -202,14 +124,13 @@ class TrainConfig:
                 continue
             if isinstance(v, bool) or not isinstance(v, int) or v < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
-        if self.algo in _DISCRETE and "Discrete" not in self.env_id:
+        if self.algo in DISCRETE_ALGOS and "Discrete" not in self.env_id:
             raise ValueError(f"{self.algo} needs a discrete env, e.g. tme/TumorImmuneDiscrete-v1")
-        if self.algo not in _DISCRETE and "Discrete" in self.env_id:
+        if self.algo not in DISCRETE_ALGOS and "Discrete" in self.env_id:
             raise ValueError(f"{self.algo} needs a continuous env, e.g. tme/TumorImmune-v1")
         if self.config_file is not None and not Path(self.config_file).is_file():
-            raise ValueError(f"config_file {self.config_file!r}: file not found")
-        from tme_env.agents.blind import blind_columns
-
+            raise ValueError(f"config_file {self.config_file!r}: file not found"
+                             f"{_published_hint(self.config_file)}")  # fmt: skip
         blind_columns(self.env_id, self.blind)  # raises on a bad field or a non-clinical env
         hyper = load_hyperparams(self.algo, self.env_id, self.config_file)
         if self.resume is not None:
@@ -225,8 +146,6 @@ class TrainConfig:
         return hyper
 
     def _check_resume(self) -> None:
-        from tme_env.agents.loader import model_algo
-
         path = Path(self.resume)
         if not path.is_file():
             raise ValueError(f"resume {self.resume!r}: file not found")
@@ -236,6 +155,15 @@ class TrainConfig:
                 f"resume {self.resume!r} is a {algo} model; it cannot continue as {self.algo} "
                 f"(pass algo {algo!r})"
             )
+
+
+def _published_hint(path: str) -> str:
+    """For a missing ``agents/...`` file: where the published hyperparameters live."""
+    if Path(path).parts[:1] != ("agents",):
+        return ""
+    return (f" in {str(Path.cwd())!r}; the tuned and rl_zoo3 hyperparameters are published in "
+            "the repository's top-level agents/ folder, not installed with the package: run "
+            "from a checkout's root or give the file's full path")  # fmt: skip
 
 
 def _git_commit() -> str | None:
@@ -256,25 +184,13 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
     Raises:
         ValueError: On any bad setting, before a folder is made or a step is taken.
     """
-    from stable_baselines3.common.callbacks import CallbackList
-
-    import tme_env
-    from tme_env.agents.callbacks import (
-        AtomicCheckpointCallback,
-        ClinicalEvalCallback,
-        TqdmCallback,
-    )
-    from tme_env.agents.loader import warn_before_loading
-
     hyper = cfg.validate()
     n_envs = int(hyper.pop("n_envs", 8))
-    venv = tme_env.make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed)
+    venv = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed)
     if cfg.blind:
-        from tme_env.agents.blind import BlindObservation, blind_columns
-
         venv = BlindObservation(venv, blind_columns(cfg.env_id, cfg.blind))
     cls = algo_class(cfg.algo)
-    policy = "MlpLstmPolicy" if cfg.algo == "recurrentppo" else "MlpPolicy"
+    policy = policy_name(cfg.algo)
     if cfg.resume:
         warn_before_loading(cfg.resume, trusted)
         model = cls.load(cfg.resume, env=venv, device="cpu")
@@ -289,7 +205,7 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
         model.tensorboard_log = str(run)
         atomic_write_text(run / "command.txt", _command_log(run, fresh))
         if fresh:
-            meta = {"tme_env_version": tme_env.__version__, "git_commit": _git_commit(),
+            meta = {"tme_env_version": __version__, "git_commit": _git_commit(),
                     "started": run.name.split("__")[-1]}  # fmt: skip
             atomic_write_json(run / "meta.json", meta)
         evaluator = ClinicalEvalCallback(cfg.env_id, run, cfg.eval_interval, cfg.eval_patients,

@@ -137,10 +137,10 @@ def make_sb3_vec_env(
 ) -> TumorImmuneSB3VecEnv:
     """Build the SB3 ``VecEnv`` of a registered ``tme/`` id over the batched kernel.
 
-    >>> import tme_env
-    >>> venv = tme_env.make_sb3_vec_env("tme/TumorImmune-v1", n_envs=8, seed=0)
+    >>> from tme_env.agents import make_sb3_vec_env
+    >>> venv = make_sb3_vec_env("tme/TumorImmune-v1", n_envs=8, seed=0)
     >>> venv.reset().shape
-    (8, 18)
+    (8, 21)
     """
     if env_id not in REGISTRY:
         raise ValueError(f"unknown env id {env_id!r}; valid ids: {', '.join(REGISTRY)}")

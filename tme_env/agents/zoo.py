@@ -1,14 +1,15 @@
 r"""Our hyperparameters in rl_zoo3's format, for ``python -m rl_zoo3.train -conf FILE``.
 
-Our files (``hyperparams/<algo>.yml``) have a ``default`` block plus per-id overrides, and
-no training budget (``tme train --timesteps``). rl_zoo3 wants one block per env id, each with
-``n_timesteps`` and ``policy``. `zoo_hyperparams` resolves ours per id (the same
-`tme_env.agents.train.load_hyperparams` that ``tme train`` uses) and adds those two keys; the
-files it writes are shipped in ``hyperparams/zoo/`` (a test checks they match)::
+Our files (the package's ``tme_env/agents/hyperparams/<algo>.yml``) have a ``default`` block
+plus per-id overrides, and no training budget (``tme train --timesteps``). rl_zoo3 wants one
+block per env id, each with ``n_timesteps`` and ``policy``. `zoo_hyperparams` resolves ours
+per id (the same `tme_env.agents.algos.load_hyperparams` that ``tme train`` uses) and adds
+those two keys; the files it writes are published in the repository's top-level
+``agents/hyperparams/zoo/`` (a test checks they match). From a repository checkout::
 
-    python -m tme_env.agents.zoo --out tme_env/agents/hyperparams/zoo
-    python -m rl_zoo3.train --algo ppo --env tme/TumorImmune-v0 --gym-packages tme_env \\
-        -conf tme_env/agents/hyperparams/zoo/ppo.yml --num-threads 1
+    python -m tme_env.agents.zoo --out agents/hyperparams/zoo
+    python -m rl_zoo3.train --algo ppo --env tme/TumorImmune-v1 --gym-packages tme_env \\
+        -conf agents/hyperparams/zoo/ppo.yml --num-threads 1
 
 rl_zoo3 builds its own ``DummyVecEnv`` of ``gym.make`` copies, not our batched VecEnv, so it
 trains several times slower than ``tme train`` at the same settings.
@@ -22,7 +23,9 @@ from typing import Any
 
 import yaml
 
-from tme_env.agents.train import ALGOS, load_hyperparams
+from tme_env.agents.algos import ALGOS, load_hyperparams, policy_name
+from tme_env.envs import REGISTRY
+from tme_env.io import atomic_write_text
 
 __all__ = ["ZOO_ALGOS", "TIMESTEPS", "zoo_hyperparams", "write_zoo_files"]
 
@@ -42,8 +45,6 @@ TIMESTEPS = {
 
 
 def _env_ids(algo: str) -> list[str]:
-    from tme_env.envs import REGISTRY
-
     discrete = [i for i, (*_, kwargs) in REGISTRY.items() if kwargs.get("discrete")]
     if algo == "dqn":
         return discrete
@@ -58,7 +59,7 @@ def zoo_hyperparams(algo: str) -> dict[str, dict[str, Any]]:
     """
     if algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r}; available: {', '.join(ALGOS)}")
-    policy = "MlpLstmPolicy" if algo == "recurrentppo" else "MlpPolicy"
+    policy = policy_name(algo)
     return {
         env_id: {"n_timesteps": TIMESTEPS[algo], "policy": policy, **load_hyperparams(algo, env_id)}
         for env_id in _env_ids(algo)
@@ -67,16 +68,14 @@ def zoo_hyperparams(algo: str) -> dict[str, dict[str, Any]]:
 
 def write_zoo_files(out_dir: str | Path) -> list[Path]:
     """Write ``<zoo algo>.yml`` for every algorithm into ``out_dir`` (atomically, each)."""
-    from tme_env.io import atomic_write_text
-
     out = Path(out_dir)
     written = []
     for algo, zoo_name in ZOO_ALGOS.items():
         path = out / f"{zoo_name}.yml"
         header = (
-            f"# rl_zoo3 hyperparameters for {algo}, generated from ../{algo}.yml by\n"
-            "# `python -m tme_env.agents.zoo --out tme_env/agents/hyperparams/zoo`; do not "
-            "edit.\n"
+            f"# rl_zoo3 hyperparameters for {algo}, generated from tme_env/agents/hyperparams/"
+            f"{algo}.yml by\n"
+            "# `python -m tme_env.agents.zoo --out agents/hyperparams/zoo`; do not edit.\n"
         )
         atomic_write_text(path, header + yaml.safe_dump(zoo_hyperparams(algo), sort_keys=False))
         written.append(path)
@@ -86,7 +85,8 @@ def write_zoo_files(out_dir: str | Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """Write the rl_zoo3 files."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="folder for the <algo>.yml files")
+    ap.add_argument("--out", required=True, help="folder for the <algo>.yml files "
+                    "(the repository's agents/hyperparams/zoo)")  # fmt: skip
     args = ap.parse_args(argv)
     for path in write_zoo_files(args.out):
         print(f"wrote {path}")

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from tme_env.models import depillis2003, depillis2013, tme
 from tme_env.models.base import (
     InputVar,
     Model,
@@ -68,8 +69,6 @@ def get(name: str) -> Model:
 
 
 def _register_builtin() -> None:
-    from tme_env.models import depillis2003, depillis2013, tme
-
     for module in (depillis2003, depillis2013, tme):
         register(module.MODEL, overwrite=True)
 
