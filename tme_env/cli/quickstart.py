@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from tme_env.agents.train import TrainConfig, train
+from tme_env.agents.config import TrainConfig
 from tme_env.cli.args import int_at_least
 from tme_env.cli.trial import cmd_trial
 from tme_env.io import OutputFolder
@@ -34,6 +34,8 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     # The trial's folder is checked before training: a refusal comes before the work.
     OutputFolder(trial_out, what="--out", overwrite=args.overwrite).check().abort()
     print(f"1/2 training PPO on tme/TumorImmune-v1 for {args.timesteps:,} steps ...")
+    from tme_env.agents.train import train  # deferred: imports stable_baselines3, torch
+
     run = train(TrainConfig(algo="ppo", timesteps=args.timesteps, seed=args.seed,
                             out=os.path.join(args.out, "runs"), eval_patients=200))  # fmt: skip
     print("2/2 virtual trial on the test split: PPO vs every standard regimen ...")

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from tme_env.agents.config import TrainConfig
 from tme_env.agents.loader import model_algo
-from tme_env.agents.train import TrainConfig, train
 from tme_env.cli.args import int_at_least
 from tme_env.io import format_number
 
@@ -54,6 +54,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if args.resume is not None:
         _resume_defaults(args, cfg)
+    from tme_env.agents.train import train  # deferred: imports stable_baselines3, torch
+
     run = train(cfg, trusted=args.trust_model)
     ev = json.loads((run / "evaluation.json").read_text())
     print(f"\nrun folder: {run}")
