@@ -130,9 +130,18 @@ def test_readme_long_shell_commands_use_only_flags_their_help_lists(tmp_path):
             continue  # not a dependency: checked where it is installed
         proc = _run(argv, cwd, timeout=120)
         assert proc.returncode == 0, f"{argv}\n{proc.stderr[-2000:]}"
-        flags = [a.split("=")[0] for a in _argv(command) if a.startswith("-")]
+        program = len(argv) - 1  # the words before --help: python's own -m is not a flag
+        flags = [a.split("=")[0] for a in _argv(command)[program:] if a.startswith("-")]
         missing = [f for f in flags if not re.search(rf"(^|[\s,\[]){re.escape(f)}\b", proc.stdout)]
         assert not missing, f"{command}: {missing} not in `{' '.join(argv)}` output"
+
+
+def test_interpreter_flags_are_not_counted_as_the_programs():
+    # `python -m rl_zoo3.train --algo ppo`: `-m` is python's, `--algo` the program's.
+    argv = _help_argv("python -m rl_zoo3.train --algo ppo -conf x.yml")
+    assert argv[-1] == "--help"
+    words = _argv("python -m rl_zoo3.train --algo ppo -conf x.yml")[len(argv) - 1 :]
+    assert [a for a in words if a.startswith("-")] == ["--algo", "-conf"]
 
 
 def test_readme_never_run_commands_are_the_documented_install():
