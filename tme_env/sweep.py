@@ -188,7 +188,7 @@ def _trainable(config: dict[str, Any], sweep: dict[str, Any]) -> dict[str, Any]:
     ))  # fmt: skip
     observation = ENV_IDS[sweep["env"]].get("observation", "full")
     policies = {name: regimens.get(name, observation=observation) for name in regimens.available()}
-    model = load_sb3_model(str(run / "model.zip"), trusted=True)  # this trial's own file
+    model = load_sb3_model(str(run / "model.zip"))  # weights and JSON: nothing unpickled
     if isinstance(model.action_space, spaces.Discrete):
         model = DiscreteDoses(model)
     policies[algo] = model
