@@ -247,6 +247,17 @@ def test_a_model_the_safe_load_cannot_rebuild_is_refused_naming_the_flag(edit, r
     assert not marker.exists()
 
 
+def test_a_plain_json_env_names_no_module_to_import(crafted, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    # SB3 passes a stored string `env` to gym.make, whose "module:id" form imports the module.
+    path, marker = crafted
+    (tmp_path / "tme_trust_evil.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    odd = _run_folder(tmp_path / "odd", "ppo", FULL)
+    _rewrite(path, odd, lambda data: data.update(env="tme_trust_evil:Evil-v0"))
+    assert type(load_sb3_model(odd)).__name__ == "PPO"
+    assert not marker.exists()
+
+
 def test_the_cli_refusal_names_the_flag(crafted, tmp_path, capsys) -> None:  # noqa: ANN001
     path, marker = crafted
     odd = _run_folder(tmp_path / "odd", "ppo", FULL)

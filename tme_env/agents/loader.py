@@ -30,6 +30,7 @@ replace the model can rewrite the checksum beside it, so it plays no part in tru
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -224,9 +225,10 @@ def _load_without_pickle(path: str, algo: str, data: str) -> BaseAlgorithm:
         raise _refusal(path, problem)
     obs_space, act_space = _spaces(path, fields)
     fresh = cls(policy=policy, env=None, device="cpu", _init_setup_model=False)
-    # Every pickled field gets a value of ours (SB3 then never unpickles it); `env` too, even
-    # as plain JSON: SB3 would pass a string to gym.make, which imports the module it names.
-    custom = {k: getattr(fresh, k, None) for k, v in fields.items() if _is_pickled(v)}
+    # Every pickled field gets a value of ours (SB3 then never unpickles it): the fresh
+    # constructor's (its instance dict: no property code runs), else None. `env` too, even as
+    # plain JSON: SB3 would pass a string to gym.make, which imports the module it names.
+    custom = {k: vars(fresh).get(k) for k, v in fields.items() if _is_pickled(v)}
     custom.update(policy_class=policy, observation_space=obs_space, action_space=act_space,
                   env=None, device=fresh.device)  # fmt: skip
     if _is_pickled(fields.get("policy_kwargs")):
@@ -290,7 +292,7 @@ def _spaces(path: str, fields: dict[str, Any]) -> tuple[Any, Any]:
         obs_space, act_space = _env_spaces(env_id)
         if (_describes(fields.get("observation_space"), obs_space)
                 and _describes(fields.get("action_space"), act_space)):  # fmt: skip
-            return obs_space, act_space
+            return copy.deepcopy(obs_space), copy.deepcopy(act_space)  # each model its own
     where = (f"those of {recorded}, the env its run folder records" if recorded
              else f"those of any tme env ({', '.join(ENV_IDS)})")  # fmt: skip
     raise _refusal(path, f"its observation and action spaces are not {where}")
