@@ -167,10 +167,8 @@ def require_trust(path: str | Path, trusted: bool, purpose: str) -> None:
         UntrustedModelError: If not ``trusted``; the message names the file and the flag.
     """
     if not trusted:
-        raise UntrustedModelError(
-            f"{str(path)!r}: {purpose} needs SB3's full load of the model, which unpickles "
-            f"the file and runs any code inside it; {TRUST_HINT}"
-        )
+        raise UntrustedModelError(f"{str(path)!r}: {purpose} needs SB3's full load of the "
+                                  f"model; {TRUST_HINT}")  # fmt: skip
 
 
 def load_sb3_model(path: str | Path, trusted: bool = False) -> BaseAlgorithm:
