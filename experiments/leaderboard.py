@@ -230,7 +230,7 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
                 subs[b.name] = [f"{b.name}={m}" for m in models]
                 budgets[b.name] = b.steps
         t0 = time.perf_counter()
-        main = run_benchmark(subs, task, n_patients=n_patients, seed=0, trusted=True,
+        main = run_benchmark(subs, task, n_patients=n_patients, seed=0,
                              out=root / f"score__{task.replace('/', '_')}", overwrite=True,
                              training_steps=budgets, progress=True)  # fmt: skip
         print(f"[score] {task}: {len(main.trial.arms)} arms x {n_patients} patients in "

@@ -12,7 +12,10 @@
   a folder holding anything else is refused, never deleted, and replacing a previous report
   takes ``overwrite=True``. A lock file refuses a second concurrent writer of the same folder.
 * **Checksums** (`sha256_file`, `record_checksum`, `find_checksum`): every model the project
-  writes is recorded in its run folder's ``SHA256SUMS`` (the format of ``sha256sum -c``).
+  writes is recorded in its run folder's ``SHA256SUMS`` (the format of ``sha256sum -c``). It
+  detects a corrupted file, not a tampered one: whoever can replace a model can rewrite the
+  checksum file beside it, so it is no reason to trust a model
+  (`tme_env.agents.loader`).
 * **Formats** (`json_safe`, `format_number`): JSON has no infinity or NaN, so they become
   ``null``; text shows an infinite survival median as "not reached".
 """

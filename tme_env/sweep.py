@@ -28,9 +28,12 @@ Config (YAML; every key but ``algos`` optional)::
 
 The search maximises the test-split benchmark score. Running the same config again resumes
 the experiment (`ray.tune.Tuner.restore`): finished trials are kept, unfinished and errored
-ones are run again (a run interrupted mid-training starts a new run folder).
+ones are run again (a run interrupted mid-training starts a new run folder). Restoring
+unpickles ``STORAGE/NAME/tuner.pkl`` (and Tune's other state there), which runs any code in
+it: a sweep resumes only with ``trusted=True`` (``tme sweep --trust``), for a folder you wrote
+(`check_resume_trusted`, before Ray is imported).
 
-`tme sweep CONFIG.yml [--address ADDR]` runs it; needs the ``[ray]`` extra.
+`tme sweep CONFIG.yml [--address ADDR] [--trust]` runs it; needs the ``[ray]`` extra.
 """
 
 from __future__ import annotations
@@ -56,8 +59,18 @@ from tme_env.io import atomic_write_text
 from tme_env.trials import run_trial, write_report
 from tme_env.trials.run import TRIAL_ENV_IDS
 
-__all__ = ["DEFAULT_ENV_ID", "SweepConfig", "leaderboard", "load_sweep_config", "run_sweep"]
+__all__ = [
+    "DEFAULT_ENV_ID",
+    "TUNER_STATE",
+    "SweepConfig",
+    "check_resume_trusted",
+    "leaderboard",
+    "load_sweep_config",
+    "run_sweep",
+]
 
+#: The file whose presence makes Ray Tune restore an experiment (it unpickles it).
+TUNER_STATE = "tuner.pkl"
 #: The env id sweeps and the RLlib example use by default (the trials' full-observation env).
 DEFAULT_ENV_ID = TRIAL_ENV_IDS[0]
 _SPACES = ("loguniform", "uniform", "choice")
@@ -175,7 +188,7 @@ def _trainable(config: dict[str, Any], sweep: dict[str, Any]) -> dict[str, Any]:
     ))  # fmt: skip
     observation = ENV_IDS[sweep["env"]].get("observation", "full")
     policies = {name: regimens.get(name, observation=observation) for name in regimens.available()}
-    model = load_sb3_model(str(run / "model.zip"), trusted=True)  # this trial's own file
+    model = load_sb3_model(str(run / "model.zip"))  # weights and JSON: nothing unpickled
     if isinstance(model.action_space, spaces.Discrete):
         model = DiscreteDoses(model)
     policies[algo] = model
@@ -241,23 +254,44 @@ def leaderboard(results: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]
     return "\n".join(lines) + "\n", rows
 
 
+def check_resume_trusted(cfg: SweepConfig, trusted: bool) -> None:
+    """Refuse to resume ``cfg``'s experiment unless ``trusted`` (Tune unpickles its state).
+
+    Raises:
+        ValueError: If ``STORAGE/NAME/tuner.pkl`` exists and not ``trusted`` (the message
+            names the file and ``--trust``).
+    """
+    state = cfg.experiment_dir / TUNER_STATE
+    if state.exists() and not trusted:
+        raise ValueError(
+            f"{str(state)!r} exists: resuming the sweep makes Ray Tune unpickle it (and the "
+            "other state in its folder), which runs any code inside it; if you wrote that "
+            "folder and trust it, pass --trust (Python: run_sweep(..., trusted=True)), or "
+            "give the sweep another name or storage to start afresh"
+        )
+
+
 def run_sweep(
-    config: SweepConfig | str | os.PathLike, address: str | None = None
+    config: SweepConfig | str | os.PathLike, address: str | None = None, trusted: bool = False
 ) -> tuple[str, list[dict[str, Any]]]:
     """Run (or resume) a sweep and write its leaderboard; returns `leaderboard`'s output.
 
     Args:
         config: A `SweepConfig` or the path of its YAML.
         address: Ray cluster address; None starts a local Ray (or uses this process's).
+        trusted: Resume an existing experiment: Ray Tune unpickles its ``tuner.pkl``, which
+            runs any code inside it (`check_resume_trusted`). Only for a folder you wrote.
 
     Raises:
-        ValueError: On a bad config (see `load_sweep_config`).
+        ValueError: On a bad config (see `load_sweep_config`), or an existing experiment
+            without ``trusted`` (before Ray is imported).
         RuntimeError: If a Tune trial failed (the message lists them and their error files).
     """
+    cfg = config if isinstance(config, SweepConfig) else load_sweep_config(config)
+    check_resume_trusted(cfg, trusted)
     import ray  # deferred: ray is an optional extra ([ray])
     from ray import tune  # deferred: ray is an optional extra ([ray])
 
-    cfg = config if isinstance(config, SweepConfig) else load_sweep_config(config)
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     exp = cfg.experiment_dir
@@ -267,7 +301,7 @@ def run_sweep(
     sweep["runs"] = str(exp / "runs")
     trainable = tune.with_resources(tune.with_parameters(_trainable, sweep=sweep),
                                     {"cpu": cfg.cpus_per_trial})  # fmt: skip
-    if tune.Tuner.can_restore(str(exp)):
+    if tune.Tuner.can_restore(str(exp)):  # tuner.pkl exists: trusted, checked above
         tuner = tune.Tuner.restore(str(exp), trainable, resume_unfinished=True,
                                    resume_errored=True)  # fmt: skip
     else:

@@ -64,7 +64,8 @@ def test_ppo_run_folder_tensorboard_and_same_seed_evaluation(tmp_path):
 def test_resume_continues_the_step_count(tmp_path):
     run = train(_cfg(tmp_path, timesteps=2048, eval_every=10**9, checkpoint_every=1024))
     ckpt = sorted((run / "checkpoints").glob("*.zip"))[-1]
-    resumed = train(_cfg(tmp_path, timesteps=2048, eval_every=10**9, resume=str(ckpt)))
+    resumed = train(_cfg(tmp_path, timesteps=2048, eval_every=10**9, resume=str(ckpt)),
+                    trusted=True)  # the run's own checkpoint; resuming is a full (pickle) load
     steps = json.loads((resumed / "evaluation.json").read_text())["timesteps"]
     assert steps >= 2048 + 2048 - 64 * 64  # continued from the checkpoint's count
 

@@ -31,8 +31,11 @@ def test_sweep_grid_writes_run_folders_and_resumes(ray_local, tmp_path):
     assert any(r["policy"] == "mtd-chemo" for r in rows)
     assert "| A2C | 64 | 2 |" in text
     assert (cfg.experiment_dir / "leaderboard.md").read_text() == text
-    # Running it again restores the finished experiment: no trial runs again.
-    text_again, _ = run_sweep(cfg)
+    # Running it again restores the finished experiment (it unpickles tuner.pkl: trusted
+    # only): no trial runs again.
+    with pytest.raises(ValueError, match=r"tuner\.pkl.*--trust"):
+        run_sweep(cfg)
+    text_again, _ = run_sweep(cfg, trusted=True)
     assert sorted((cfg.experiment_dir / "runs").iterdir()) == runs
     assert text_again == text
 

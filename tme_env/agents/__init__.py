@@ -13,7 +13,8 @@ marked SB3 do):
   and `DiscreteDoses` (a DQN as a dose policy);
 * `tme_env.agents.blind` (SB3): blinded observation fields (the value-of-information ablation);
 * `tme_env.agents.loader`: `load_sb3_model`, which loads a trained ``.zip`` with the
-  algorithm its run folder's ``config.yml`` records;
+  algorithm its run folder's ``config.yml`` records, without unpickling anything unless
+  ``trusted``;
 * `tme_env.agents.zoo`: our hyperparameters in rl_zoo3's format.
 
 The package ships only the default hyperparameters; the tuned and rl_zoo3-format files are

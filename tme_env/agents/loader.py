@@ -5,41 +5,68 @@ records the algorithm (``train.algo``): ``RUN/model.zip``, ``RUN/best_model.zip`
 ``RUN/checkpoints/*.zip`` load with that algorithm. Only a bare ``.zip`` (no run folder
 around it) has its algorithm guessed from the archive.
 
-**Trust.** Loading a model runs pickle: a crafted file runs its own code. `load_sb3_model`
-therefore warns (`ModelTrustWarning`, one line, before anything is unpickled) unless told the
-file is trusted, and says whether the file's SHA-256 is one that a tme run recorded when it
-wrote the model (``RUN/SHA256SUMS``, `tme_env.io.record_checksum`).
+**Trust.** SB3's own ``load`` unpickles parts of the archive (its ``data`` entry holds
+cloudpickled objects), so a crafted file runs its own code. `load_sb3_model` therefore loads
+without unpickling anything unless told the file is trusted:
+
+* the weights (``policy.pth`` and the other ``.pth`` entries) with
+  ``torch.load(weights_only=True)``, as SB3 does;
+* the plain JSON fields of ``data`` (hyperparameters, ``policy_kwargs``), read with `json`;
+* every cloudpickled field replaced by what the package knows it must be: the policy class
+  of the algorithm (`tme_env.agents.algos.policy_name`; the archive must name that class),
+  the observation and action spaces of the tme env the run folder records (a bare zip: the
+  tme env whose spaces the archive describes), ``policy_kwargs`` classes from a short list
+  (torch activations and optimisers, SB3's feature extractors), and the constructor's own
+  values for the rest (schedules, buffers: training state that ``predict`` never reads).
+
+The model is then rebuilt by SB3 from these (``custom_objects``), so ``predict`` gives the
+same actions as a full load (`tests/test_trust.py` checks every algorithm). A file that
+cannot be rebuilt this way is refused (`UntrustedModelError`, naming ``--trust-model``);
+``trusted=True`` (``--trust-model``) does SB3's full load, which resuming training needs (the
+optimiser and schedules; `require_trust`). The ``SHA256SUMS`` file of a run folder
+(`tme_env.io.record_checksum`) detects a corrupted model, not a tampered one: whoever can
+replace the model can rewrite the checksum beside it, so it plays no part in trust.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
-import warnings
+import re
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import gymnasium as gym
 import yaml
 
-from tme_env.agents.algos import ALGOS, algo_class
-from tme_env.io import find_checksum
+from tme_env.agents.algos import ALGOS, algo_class, policy_name
+from tme_env.envs import ENV_IDS
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
 __all__ = [
-    "ModelTrustWarning",
+    "TRUST_HINT",
+    "UntrustedModelError",
     "load_sb3_model",
     "model_algo",
     "model_info",
     "recorded_algo",
     "recorded_train",
-    "warn_before_loading",
+    "require_trust",
 ]
 
+#: What a refusal tells the user (the CLI flag and the Python argument).
+TRUST_HINT = (
+    "if you trust the file, pass --trust-model (Python: trusted=True) for SB3's full load, "
+    "which unpickles it and runs any code inside it"
+)
 
-class ModelTrustWarning(UserWarning):
-    """A model file is about to be unpickled (it can run code): load only files you trust."""
+
+class UntrustedModelError(ValueError):
+    """A model file was refused: only a full (unpickling) load could use it, and it is untrusted."""
 
 
 def recorded_algo(path: str | Path) -> str | None:
@@ -128,42 +155,183 @@ def recorded_train(path: str | Path) -> dict[str, Any]:
     return {}
 
 
-def warn_before_loading(path: str | Path, trusted: bool = False) -> None:
-    """Warn (`ModelTrustWarning`) that loading ``path`` runs its pickled code, unless trusted.
+def require_trust(path: str | Path, trusted: bool, purpose: str) -> None:
+    """Refuse a full SB3 load of ``path`` (it unpickles the file) unless ``trusted``.
 
-    The warning says whether the file's SHA-256 is recorded by a tme run folder.
+    Args:
+        path: The model file.
+        trusted: The caller's ``--trust-model`` / ``trusted=True``.
+        purpose: What needs the full load, for the message (``"resuming training"``).
+
+    Raises:
+        UntrustedModelError: If not ``trusted``; the message names the file and the flag.
     """
-    if trusted:
-        return
-    digest, record = find_checksum(path)
-    where = (
-        f"its SHA-256 matches {record}" if record is not None
-        else f"its SHA-256 {digest[:16]}... matches no model a tme run recorded"
-    )  # fmt: skip
-    warnings.warn(
-        f"loading {str(path)!r} runs the pickled code inside it; load only files you trust "
-        f"({where}; --trust-model skips this warning)",
-        ModelTrustWarning,
-        stacklevel=2,
-    )
+    if not trusted:
+        raise UntrustedModelError(f"{str(path)!r}: {purpose} needs SB3's full load of the "
+                                  f"model; {TRUST_HINT}")  # fmt: skip
 
 
 def load_sb3_model(path: str | Path, trusted: bool = False) -> BaseAlgorithm:
     """Load ``path`` with its run's algorithm (PPO, A2C, SAC, TD3, DQN, RecurrentPPO).
 
     The algorithm is the one the run folder's ``config.yml`` records (`recorded_algo`); a
-    bare zip's is guessed from the archive. Unless ``trusted``, `warn_before_loading` warns
-    first.
+    bare zip's is guessed from the archive. Without ``trusted`` nothing is unpickled (see the
+    module docstring): the model predicts as a full load's would, but its schedules and
+    buffers are the constructor's, so train only a trusted, fully loaded model.
+
+    Args:
+        path: The model ``.zip``.
+        trusted: Do SB3's full load (``--trust-model``): it unpickles the file, which runs
+            any code inside it. Only for files you trust.
 
     Raises:
+        UntrustedModelError: If not ``trusted`` and the file cannot be rebuilt without
+            unpickling it (the message says why and names ``--trust-model``).
         ValueError: If the file is missing or not an SB3 model archive, or a bare zip's
             algorithm cannot be recognised.
     """
     path = str(path)
-    _archive_data(path)  # a clean error for a missing file or a non-archive, recorded or not
+    data = _archive_data(path)  # a clean error for a missing file or a non-archive
     algo = model_algo(path)
-    warn_before_loading(path, trusted)
-    return algo_class(algo).load(path, device="cpu")
+    if trusted:
+        return algo_class(algo).load(path, device="cpu")
+    return _load_without_pickle(path, algo, data)
+
+
+def _refusal(path: str, reason: str) -> UntrustedModelError:
+    return UntrustedModelError(f"{path!r} cannot be loaded without unpickling it: {reason}; "
+                               f"{TRUST_HINT}")  # fmt: skip
+
+
+def _is_pickled(value: Any) -> bool:
+    """Whether a ``data`` field is one SB3 serialised with cloudpickle."""
+    return isinstance(value, dict) and ":serialized:" in value
+
+
+def _load_without_pickle(path: str, algo: str, data: str) -> BaseAlgorithm:
+    """SB3's load of ``path`` with every cloudpickled field replaced (module docstring)."""
+    try:
+        fields = json.loads(data)
+    except ValueError as exc:
+        raise _refusal(path, f"its data entry is not JSON ({exc})") from None
+    if not isinstance(fields, dict):
+        raise _refusal(path, "its data entry is not a JSON object")
+    cls = algo_class(algo)
+    policy = cls.policy_aliases[policy_name(algo)]
+    problem = _policy_class_problem(fields.get("policy_class"), policy)
+    if problem:
+        raise _refusal(path, problem)
+    obs_space, act_space = _spaces(path, fields)
+    fresh = cls(policy=policy, env=None, device="cpu", _init_setup_model=False)
+    # Every pickled field gets a value of ours (SB3 then never unpickles it): the fresh
+    # constructor's (its instance dict: no property code runs), else None. `env` too, even as
+    # plain JSON: SB3 would pass a string to gym.make, which imports the module it names.
+    custom = {k: vars(fresh).get(k) for k, v in fields.items() if _is_pickled(v)}
+    custom.update(policy_class=policy, observation_space=obs_space, action_space=act_space,
+                  env=None, device=fresh.device)  # fmt: skip
+    if _is_pickled(fields.get("policy_kwargs")):
+        custom["policy_kwargs"] = _policy_kwargs(path, fields["policy_kwargs"])
+    try:
+        return cls.load(path, device="cpu", custom_objects=custom)
+    except Exception as exc:  # noqa: BLE001 - a foreign file can fail anywhere inside SB3
+        what = f"{type(exc).__name__}: {exc}"
+        raise _refusal(path, f"SB3 cannot rebuild it from its weights and JSON ({what})") from None
+
+
+def _policy_class_problem(desc: Any, expected: type) -> str | None:
+    """Why the archive's policy class is not ``expected`` (the algorithm's), or None.
+
+    The archive names the class's module and, for each method it defines, its qualified
+    name (``<function ActorCriticPolicy.forward at 0x...>``).
+    """
+    want = f"{expected.__module__}.{expected.__qualname__}"
+    if not _is_pickled(desc):
+        return f"its policy_class is not recorded (expected {want})"
+    methods = set(re.findall(r"<function ([\w.]+)\.\w+ at 0x", " ".join(map(str, desc.values()))))
+    if desc.get("__module__") != expected.__module__ or methods != {expected.__qualname__}:
+        found = f"{desc.get('__module__')}.{'/'.join(sorted(methods)) or '?'}"
+        return f"its policy class is {found}, not {want} (the only one a safe load builds)"
+    return None
+
+
+@functools.cache
+def _env_spaces(env_id: str) -> tuple[Any, Any]:
+    env = gym.make(env_id)
+    try:
+        return env.observation_space, env.action_space
+    finally:
+        env.close()
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` as SB3's ``data_to_json`` records an attribute: itself if JSON, else ``str``."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _describes(desc: Any, space: Any) -> bool:
+    """Whether the archive's record ``desc`` of a space is exactly ``space``'s record."""
+    if not _is_pickled(desc) or desc.get(":type:") != str(type(space)):
+        return False
+    skip = (":type:", ":serialized:", "_np_random")
+    want = {k: v for k, v in desc.items() if k not in skip}
+    have = {k: _json_value(v) for k, v in vars(space).items() if k not in skip}
+    return want == have
+
+
+def _spaces(path: str, fields: dict[str, Any]) -> tuple[Any, Any]:
+    """The spaces of the tme env the model was trained on: its run's, or the matching one."""
+    recorded = recorded_train(path).get("env_id")
+    if recorded is not None and recorded not in ENV_IDS:
+        raise _refusal(path, f"its run folder records an unknown env {recorded!r}")
+    for env_id in [recorded] if recorded else list(ENV_IDS):
+        obs_space, act_space = _env_spaces(env_id)
+        if (_describes(fields.get("observation_space"), obs_space)
+                and _describes(fields.get("action_space"), act_space)):  # fmt: skip
+            return copy.deepcopy(obs_space), copy.deepcopy(act_space)  # each model its own
+    where = (f"those of {recorded}, the env its run folder records" if recorded
+             else f"those of any tme env ({', '.join(ENV_IDS)})")  # fmt: skip
+    raise _refusal(path, f"its observation and action spaces are not {where}")
+
+
+@functools.cache
+def _known_classes() -> dict[str, type]:
+    """The classes a safe load puts in ``policy_kwargs``, by the ``str`` SB3 records."""
+    import torch  # deferred: torch is heavy (tme --help stays fast)
+    from stable_baselines3.common import torch_layers  # deferred: stable-baselines3 is heavy
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike  # deferred: SB3
+
+    def subclasses(namespace: Any, base: type) -> list[type]:
+        return [c for c in vars(namespace).values() if isinstance(c, type) and issubclass(c, base)]
+
+    classes = [
+        *subclasses(torch.nn.modules.activation, torch.nn.Module),  # activation_fn
+        torch.nn.Identity,
+        *subclasses(torch.optim, torch.optim.Optimizer),  # optimizer_class
+        RMSpropTFLike,
+        torch_layers.FlattenExtractor,  # features_extractor_class
+    ]
+    return {str(c): c for c in classes}
+
+
+def _policy_kwargs(path: str, desc: dict[str, Any]) -> dict[str, Any]:
+    """``policy_kwargs`` from its JSON record, each class named in it from `_known_classes`."""
+    if desc.get(":type:") != str(dict):
+        raise _refusal(path, f"its policy_kwargs are a {desc.get(':type:')}, not a dict")
+    known = _known_classes()
+    out: dict[str, Any] = {}
+    for key, value in desc.items():
+        if key in (":type:", ":serialized:"):
+            continue
+        if isinstance(value, str):  # not JSON in the original: a class, or something unknown
+            if value not in known:
+                raise _refusal(path, f"its policy_kwargs {key}={value} is not a torch "
+                                     "activation, optimiser or SB3 feature extractor")  # fmt: skip
+            value = known[value]
+        out[key] = value
+    return out
 
 
 def _archive_data(path: str) -> str:

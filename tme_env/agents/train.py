@@ -28,8 +28,9 @@ One function, `train`, does everything `tme train` does:
 anything runs or any folder is made (`ValueError` naming the setting).
 
 PPO, A2C and RecurrentPPO train on `tme_env.agents.make_sb3_vec_env` (the batched kernel); SAC and
-TD3 too (off-policy, 8 envs); DQN on ``tme/TumorImmuneDiscrete-v1``. Loading a model file
-runs pickle: load only files you trust.
+TD3 too (off-policy, 8 envs); DQN on ``tme/TumorImmuneDiscrete-v1``. Resuming loads the
+whole model with SB3, which unpickles the file and runs any code inside it: it needs
+``trusted=True`` (``--trust-model``; `tme_env.agents.loader.require_trust`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from tme_env.agents.algos import algo_class, policy_name
 from tme_env.agents.blind import BlindObservation, blind_columns
 from tme_env.agents.callbacks import AtomicCheckpointCallback, ClinicalEvalCallback, TqdmCallback
 from tme_env.agents.config import TrainConfig
-from tme_env.agents.loader import warn_before_loading
+from tme_env.agents.loader import require_trust
 from tme_env.agents.vec_env import make_sb3_vec_env
 from tme_env.io import atomic_save_model, atomic_write_json, atomic_write_text
 
@@ -69,12 +70,16 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
 
     Args:
         cfg: The settings (checked first: `TrainConfig.validate`).
-        trusted: Skip the warning before loading ``cfg.resume`` (pickle runs its code).
+        trusted: Trust ``cfg.resume``: resuming needs SB3's full load (optimiser state and
+            all), which unpickles the file and runs any code inside it.
 
     Raises:
         ValueError: On any bad setting, before a folder is made or a step is taken.
+        UntrustedModelError: If ``cfg.resume`` is given without ``trusted``.
     """
     hyper = cfg.validate()
+    if cfg.resume:
+        require_trust(cfg.resume, trusted, "resuming training")
     n_envs = int(hyper.pop("n_envs", 8))
     venv = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed)
     if cfg.blind:
@@ -82,7 +87,6 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
     cls = algo_class(cfg.algo)
     policy = policy_name(cfg.algo)
     if cfg.resume:
-        warn_before_loading(cfg.resume, trusted)
         model = cls.load(cfg.resume, env=venv, device="cpu")
     else:
         try:

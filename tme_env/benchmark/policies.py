@@ -5,11 +5,13 @@ are the seeds of one submission; without a name, a regimen is named after itself
 after its algorithm, ``module:attr`` after ``attr``):
 
 * a standard regimen name (`tme_env.regimens.available`);
-* a path to an SB3 ``.zip`` (any algorithm; `tme_env.agents.load_sb3_model`, which warns
-  before unpickling unless ``trusted``); a discrete-action model (DQN on
+* a path to an SB3 ``.zip`` (any algorithm; `tme_env.agents.load_sb3_model`, which unpickles
+  nothing unless ``trusted``: it reads the weights and the JSON fields, and refuses a file
+  it cannot rebuild from them); a discrete-action model (DQN on
   ``tme/TumorImmuneDiscrete-v1``) is scored on the full task through its dose levels;
 * ``package.module:attr`` (``attr`` may be dotted): an object with SB3's ``predict``; a class
-  is instantiated without arguments.
+  is instantiated without arguments. Importing the module runs its code, as any Python
+  import does, and ``trusted`` does not guard it: name only code you trust.
 
 **Space checks.** A policy is refused (`ValueError` naming the spec and both spaces) when its
 ``observation_space`` or ``action_space`` (an SB3 model's, or any object's that has them)
@@ -128,7 +130,7 @@ def resolve_policy(spec: str, env_id: str, trusted: bool = False) -> tuple[str, 
     Args:
         spec: ``[NAME=]REGIMEN``, ``[NAME=]PATH.zip`` or ``[NAME=]module:attr``.
         env_id: A task of `BENCHMARK_ENV_IDS`.
-        trusted: Skip the warning before unpickling a model file.
+        trusted: Load a model file fully with SB3, which unpickles it (runs any code in it).
 
     Returns:
         ``(submission name, policy)``.

@@ -128,7 +128,8 @@ def run_benchmark(
             seeds the bootstraps, so the same call gives the same rows.
         out: Folder for the report (``OUT/trial/``), ``scores.json``, ``leaderboard.json``
             and ``leaderboard.md``, written atomically; None writes nothing.
-        trusted: Skip the warning before unpickling model files.
+        trusted: Load model files fully with SB3, which unpickles them (runs any code in
+            them); without it only their weights and JSON fields are read.
         overwrite: Replace an earlier benchmark output in ``out``.
         reps: Bootstrap resamples of every CI.
         progress: Show a progress bar over the arms.

@@ -36,7 +36,6 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from tme_env.agents.loader import ModelTrustWarning
 from tme_env.cli.benchmark import add_benchmark_parser
 from tme_env.cli.catalogue import add_models_parser, add_regimens_parser
 from tme_env.cli.dataset import add_dataset_parser
@@ -91,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
     """One line per warning of tme_env; others as Python shows them."""
-    if issubclass(category, ModelTrustWarning) or filename.startswith(_PACKAGE_DIR):
+    if filename.startswith(_PACKAGE_DIR):
         print(f"tme: warning: {message}", file=sys.stderr)
     else:
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))

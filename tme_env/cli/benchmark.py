@@ -7,6 +7,7 @@ from typing import Any
 
 from tme_env.benchmark import MARKDOWN_HEADER, markdown_row, run_benchmark
 from tme_env.cli.args import int_at_least
+from tme_env.cli.trial import TRUST_HELP
 
 __all__ = ["add_benchmark_parser", "cmd_benchmark"]
 
@@ -16,7 +17,8 @@ def add_benchmark_parser(sub: Any) -> None:
     p_bench = sub.add_parser("benchmark", help="score policies under the benchmark protocol")
     p_bench.add_argument("--policy", action="append", required=True,
                          help="[NAME=]regimen, model .zip or module:attr; a repeated NAME "
-                         "is another seed of one submission")  # fmt: skip
+                         "is another seed of one submission. module:attr imports that "
+                         "module, which runs its code: name only code you trust")  # fmt: skip
     p_bench.add_argument("--env", "--task", dest="env", default="tme/TumorImmuneClinical-v1",
                          help="task id (BENCHMARK.md): the clinical or full v1 env")  # fmt: skip
     p_bench.add_argument("--n-patients", type=int_at_least(2), default=500,
@@ -25,8 +27,7 @@ def add_benchmark_parser(sub: Any) -> None:
                          help="trial seed (protocol: 0)")  # fmt: skip
     p_bench.add_argument("--out", default="benchmark", help="output folder (new or empty)")
     p_bench.add_argument("--overwrite", action="store_true", help="replace an earlier output")
-    p_bench.add_argument("--trust-model", action="store_true",
-                         help="skip the warning before unpickling model files")  # fmt: skip
+    p_bench.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
     p_bench.set_defaults(func=cmd_benchmark)
 
 

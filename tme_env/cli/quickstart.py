@@ -43,5 +43,5 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
                                model=[str(run / "model.zip")], split="test",
                                n_patients=args.n_patients, seed=args.seed, reference=None,
                                out=trial_out, overwrite=args.overwrite,
-                               trust_model=True)  # fmt: skip
+                               trust_model=False)  # its own model: no need to unpickle it
     return cmd_trial(trial)

@@ -15,12 +15,16 @@ def add_sweep_parser(sub: Any) -> None:
     p_sweep = sub.add_parser("sweep", help="algorithm x seed x budget sweep on Ray Tune")
     p_sweep.add_argument("config", help="sweep YAML (see tme_env/sweep.py)")
     p_sweep.add_argument("--address", default=None, help="Ray cluster to join (default: local)")
+    p_sweep.add_argument("--trust", action="store_true",
+                         help="resume an existing STORAGE/NAME: Ray Tune unpickles its "
+                              "tuner.pkl, which runs any code inside it; only for a folder "
+                              "you wrote (without it, an existing one is refused)")  # fmt: skip
     p_sweep.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run the sweep of ``args.config`` and print its leaderboard."""
     cfg = load_sweep_config(args.config)
-    text, _rows = run_sweep(cfg, address=args.address)
+    text, _rows = run_sweep(cfg, address=args.address, trusted=args.trust)
     print(f"\n{text}\nwrote {cfg.experiment_dir / 'leaderboard.md'}")
     return 0

@@ -37,7 +37,9 @@ def add_train_parser(sub: Any) -> None:
                          help="model .zip to continue from (keeps its algorithm, env, seed and "
                               "run folder unless given)")  # fmt: skip
     p_train.add_argument("--trust-model", action="store_true",
-                         help="skip the warning before unpickling --resume")  # fmt: skip
+                         help="trust the --resume file: resuming loads it fully with SB3, "
+                              "which unpickles it and runs any code inside it (required with "
+                              "--resume)")  # fmt: skip
     p_train.add_argument("--blind", action="append", default=None, metavar="FIELD",
                          help="a clinical observation field the agent never sees (repeat; "
                               "'monitoring' = the MDSC assay and the biopsy)")  # fmt: skip

@@ -20,7 +20,14 @@ from tme_env.trials.report import SCORE_NEEDS
 from tme_env.trials.run import TRIAL_ENV_IDS
 from tme_env.trials.streaming import stream_trial
 
-__all__ = ["add_evaluate_parser", "add_trial_parser", "cmd_evaluate", "cmd_trial"]
+__all__ = ["TRUST_HELP", "add_evaluate_parser", "add_trial_parser", "cmd_evaluate", "cmd_trial"]
+
+#: ``--trust-model``'s help (``tme trial``, ``tme evaluate``, ``tme benchmark``).
+TRUST_HELP = (
+    "trust the model files: load them fully with SB3, which unpickles them and runs any code "
+    "inside them (default: only their weights and JSON fields are read, nothing is unpickled; "
+    "a file that cannot be rebuilt that way is refused)"
+)
 
 
 def add_trial_parser(sub: Any) -> None:
@@ -37,8 +44,7 @@ def add_trial_parser(sub: Any) -> None:
     p_trial.add_argument("--reference", default=None, help="reference arm (default mtd-chemo)")
     p_trial.add_argument("--out", default="trial", help="output folder (new or empty)")
     p_trial.add_argument("--overwrite", action="store_true", help="replace an earlier report")
-    p_trial.add_argument("--trust-model", action="store_true",
-                         help="skip the warning before unpickling --model files")  # fmt: skip
+    p_trial.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
     p_trial.add_argument("--backend", choices=("local", "ray"), default="local",
                          help="run patient shards here or as Ray tasks ([ray] extra)")  # fmt: skip
     p_trial.add_argument("--shard-size", type=int_at_least(1), default=None,
@@ -63,8 +69,7 @@ def add_evaluate_parser(sub: Any) -> None:
     p_eval.add_argument("--seed", type=int_at_least(0), default=0, help="measurement-noise seed")
     p_eval.add_argument("--out", default="evaluation", help="output folder (new or empty)")
     p_eval.add_argument("--overwrite", action="store_true", help="replace an earlier report")
-    p_eval.add_argument("--trust-model", action="store_true",
-                        help="skip the warning before unpickling --model files")  # fmt: skip
+    p_eval.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
     p_eval.set_defaults(func=cmd_evaluate)
 
 
