@@ -205,3 +205,16 @@ def test_killed_write_leaves_no_dataset(tmp_path, monkeypatch):
 
     assert write_dataset("tme/k-v0", n_patients=2, root=tmp_path).total_episodes == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tme"]
+
+
+def test_no_gym_banner_with_the_extra_installed():
+    """d3rlpy installs gym 0.26.2: loading SB3 or d3rlpy through tme_env shows no banner."""
+    import subprocess
+    import sys
+
+    code = ("import tme_env.agents.vec_env, tme_env.offline.baselines, d3rlpy, warnings\n"
+            "warnings.warn('ours')")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "unmaintained" not in out.stderr and "UserWarning: ours" in out.stderr
