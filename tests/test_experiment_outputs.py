@@ -60,3 +60,11 @@ def test_v1_study_keeps_json_whose_elapsed_time_alone_changed(tmp_path, v1_study
     changed = {**same, "oracle": {"gain": 0.6}}
     assert v1_study.write_unless_only_timing(js, json.dumps(changed, indent=2) + "\n")
     assert json.loads(js.read_text()) == changed
+
+
+def test_immune_shift_patient_title_says_the_curves_run_past_death():
+    """The figure's curves run to day 540 after a death on day 281: the title says so."""
+    fate = _script("immune_shift_patient")._fate
+    assert fate(281.0, True, 540.0) == (
+        "death (lethal burden) on day 281; grey: the model runs on past it")
+    assert fate(float("inf"), False, 540.0) == "alive at day 540"
