@@ -136,3 +136,5 @@ def test_streamed_report_without_the_score_arms_says_na(tmp_path):
     assert np.isnan(rows[0]["benchmark_score"]) and rows[0]["score_reference"] is None
     report = (out / "report.md").read_text()
     assert "nan" not in report and "| n/a |" in report and "Score n/a: the benchmark" in report
+    table = (out / "summary.csv").read_text()
+    assert "nan" not in table and "inf" not in table  # empty cells, as write_report's

@@ -243,7 +243,7 @@ def stream_trial(
         with open(os.path.join(tmp, "summary.csv"), "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
-            w.writerows(rows)
+            w.writerows(json_safe(rows))  # as write_report: no inf or nan in the table
         meta = {"env_id": env_id, "split": split, "n_patients": n_patients, "seed": seed,
                 "horizon_days": horizon, "backend": backend,
                 "shard_size": shard_size or DEFAULT_SHARD_SIZE}  # fmt: skip
