@@ -17,13 +17,18 @@ from pathlib import Path
 
 from tme_env import regimens
 from tme_env.trials import run_trial, write_report
+from tme_env.trials.report import score_note
 
 #: The environment the trial runs on (the ids are listed in `tme_env.envs.REGISTRY`).
 ENV_ID = "tme/TumorImmune-v1"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the trial, write the report, print median OS, RMST and the benchmark score."""
+    """Run the trial, write the report, print median OS, RMST and the benchmark score.
+
+    The score's 100 is the best standard regimen among this trial's arms (printed): with the
+    default three arms it is not the reference of the full trial (``tme trial``).
+    """
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--policies",
@@ -52,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['arm']:<24} median OS {r['median_os_months']:5.1f} mo   RMST "
             f"{r['rmst_os_months']:5.1f} mo   score {r['benchmark_score']:5.0f}"
         )
+    print(score_note(rows))  # 100 is the best standard arm of *this* trial: name it
     print(f"report: {out}/report.md")
     return 0
 

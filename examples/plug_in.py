@@ -5,7 +5,7 @@
    ``[0, 1]``).
 2. Your own policy as an object with SB3's ``predict`` (here a hand-written rule reading the
    observation by field name), scored in a virtual trial against the standard regimens with
-   the benchmark score (100 = as good as the best standard regimen).
+   the benchmark score (100 = as good as the best standard regimen of the trial, named).
 
 Usage::
 
@@ -24,6 +24,7 @@ import tme_env  # noqa: F401 - registers the tme/ ids
 from tme_env import regimens
 from tme_env.envs import observation_fields
 from tme_env.trials import run_trial, summarise
+from tme_env.trials.report import score_note
 
 #: The environment (the ids are listed in `tme_env.envs.REGISTRY`).
 ENV_ID = "tme/TumorImmune-v1"
@@ -53,7 +54,10 @@ class ImmuneFirstPolicy:
 
 def gymnasium_loop(seed: int = 0) -> float:
     """One episode of random symmetric actions through ``RescaleAction``; returns the return."""
-    env = RescaleAction(gym.make(ENV_ID), min_action=-1.0, max_action=1.0)
+    # float32 bounds, the dtype of the env's action box: Python floats (float64) would make
+    # Gymnasium warn that it lowers their precision.
+    env = RescaleAction(gym.make(ENV_ID), min_action=np.float32(-1.0),
+                        max_action=np.float32(1.0))  # fmt: skip
     env.action_space.seed(seed)
     obs, info = env.reset(seed=seed)
     total, done = 0.0, False
@@ -80,10 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     result = run_trial(
         arms, env_id=ENV_ID, split="test", n_patients=args.n_patients, seed=args.seed
     )
-    for r in summarise(result, reference="mtd-chemo"):
+    rows = summarise(result, reference="mtd-chemo")
+    for r in rows:
         print(
             f"{r['arm']:<22} RMST {r['rmst_os_months']:5.1f} mo   score {r['benchmark_score']:5.0f}"
         )
+    print(score_note(rows))
     return 0
 
 

@@ -20,6 +20,7 @@ from tme_env import regimens
 from tme_env.agents import make_sb3_vec_env
 from tme_env.agents.callbacks import TqdmCallback
 from tme_env.trials import run_trial, summarise
+from tme_env.trials.report import score_note
 
 #: The environment trained and tested on (the ids are listed in `tme_env.envs.REGISTRY`).
 ENV_ID = "tme/TumorImmune-v1"
@@ -55,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     result = run_trial(
         arms, env_id=ENV_ID, split="test", n_patients=args.n_patients, seed=args.seed
     )
-    for r in summarise(result, reference="mtd-chemo"):
+    rows = summarise(result, reference="mtd-chemo")
+    for r in rows:
         print(
             f"{r['arm']:<22} RMST {r['rmst_os_months']:5.1f} mo   score "
             f"{r['benchmark_score']:5.0f}   G>=3 neutropenia "
             f"{r['grade3plus_neutropenia_rate']:.0%}"
         )
+    print(score_note(rows))
     return 0
 
 

@@ -11,7 +11,9 @@ Usage::
         [--out experiments/figures/immune_shift_patient.png] [--days 540]
 
 By default the first strong chemo-induced MDSC responder of the validation split whose tumour
-is immune-hot at presentation is shown.
+is immune-hot at presentation is shown. The model runs on past a patient's death (the day the
+burden reaches the lethal limit): each column marks that day, greys what follows, and its
+title says so.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ def _dose_trace(schedule, t: np.ndarray, name: str) -> np.ndarray:
         if name in rates:
             out[(t >= start) & (t < end)] += rates[name]
     return out
+
+
+def _fate(os_day: float, died: bool, days: float) -> str:
+    """The panel title's outcome: the day of death and that the curves go on past it."""
+    if not died:
+        return f"alive at day {days:.0f}"
+    return f"death (lethal burden) on day {os_day:.0f}; grey: the model runs on past it"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,8 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         ax.axhline(clinical.DETECTION_LIMIT_CELLS, color="gray", ls="--", lw=1, label="detectable")
         ax.set_ylim(1e7, 3e12)
         ax.set_title(f"{title}\n{patient.patient_id} ({patient.phenotype['mdsc_responder']} "
-                     f"MDSC responder): " + (f"death day {os_day[0]:.0f}" if died[0]
-                                             else "alive at end"))  # fmt: skip
+                     f"MDSC responder)\n{_fate(os_day[0], died[0], args.days)}",
+                     fontsize=10)  # fmt: skip
+        if died[0]:  # the model runs on past death: mark it, and grey what follows
+            for row in axes[:, col]:
+                row.axvline(os_day[0], color="k", lw=1, alpha=0.6)
+                row.axvspan(os_day[0], args.days, color="0.5", alpha=0.12, lw=0)
         ax.set_ylabel("tumour cells")
         ax.legend(fontsize=7, loc="lower left", ncol=3)
         axes[1, col].semilogy(t, res["R"] / burden, "tab:red")
@@ -110,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         axes[6, col].legend(fontsize=7)
     fig.suptitle("The immune shift: chemotherapy recruits MDSCs, the tumour turns cold, the "
                  "resistant clone regrows", fontsize=12)  # fmt: skip
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))  # room for the suptitle above the column titles
     atomic_savefig(fig, args.out)
     print(f"wrote {args.out} ({patient.patient_id})")
     return 0

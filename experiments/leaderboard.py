@@ -287,13 +287,19 @@ def _row_line(r: dict, kind: str) -> str:
             f"{r['q_twist_vs_best_standard_ci_high']:+.2f}] | {r['rmst_os_months']:.1f} | "
             f"{r['median_os_months']:.1f} | {r['median_pfs_months']:.1f} | "
             f"{r['objective_response_rate']:.0%} | {r['grade3plus_neutropenia_rate']:.0%} | "
-            f"{r['irae_rate']:.0%} ({r['irae_grade3plus_rate']:.0%}) | {protocol} |")
+            f"{r['irae_rate']:.0%} ({r['irae_grade3plus_rate']:.0%}) | "
+            f"{_percent(r.get('fraction_time_hot'))} | {protocol} |")
+
+
+def _percent(value: float | None) -> str:
+    """Time immune-hot as a percentage; "n/a" in rows scored before the column existed."""
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.0%}"
 
 
 HEADER = ("| submission | kind | training steps x seeds | score IQM [95% CI] | Q-TWiST, mo | "
           "vs best standard, mo [95% CI] | RMST, mo | median OS, mo | median PFS, mo | ORR | "
-          "G>=3 neutropenia | irAE (G>=3) | meets protocol |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+          "G>=3 neutropenia | irAE (G>=3) | time hot | meets protocol |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
 
 
 def write_leaderboard(out: dict[str, dict], folder: Path, quick: bool) -> None:

@@ -14,7 +14,8 @@
 
 Writes ``experiments/offline/offline_rl.{md,json}`` and ``experiments/figures/offline_rl.png``
 (``--out`` moves the tables and figure; ``--quick`` is a smoke run with tiny budgets, written
-under ``--out`` only).
+under ``--out`` only). A table that differs from the new one only in the run time is kept, so a
+rerun leaves the tracked files alone.
 
 Usage::
 
@@ -25,7 +26,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +40,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tme_env.io import atomic_savefig, atomic_write_json, atomic_write_text  # noqa: E402
+from tme_env.io import atomic_savefig, atomic_write_text, json_safe  # noqa: E402
 from tme_env.offline import ENV_IDS, ClinicianBehaviour, behaviour, policy_returns  # noqa: E402
 from tme_env.offline.baselines import GAMMA, train_baseline  # noqa: E402
 from tme_env.offline.dataset import episodes_from_minari, write_dataset  # noqa: E402
@@ -54,6 +58,29 @@ ROOT = Path(__file__).resolve().parent
 BUDGETS = {"default": (300, 150, 200, 2000, 2000), "quick": (12, 10, 10, 30, 30)}
 BEHAVIOUR = "clinician-mixed"
 IN_SUPPORT_PROFILE = "chemo-ici-inhibitor"
+
+
+#: The run time in the tables (markdown "; 1.7 min." and JSON "minutes"): the fields a rerun
+#: changes without a result changing.
+TIMING = re.compile(r'(; )\d+(?:\.\d+)?( min\.)|("minutes": )[^,\n]+')
+
+
+def write_unless_only_timing(path: str | os.PathLike, text: str,
+                             timing: re.Pattern = TIMING) -> bool:  # fmt: skip
+    """Write ``text`` to ``path`` atomically, unless the file differs from it only in ``timing``.
+
+    Returns:
+        True if the file was written; False if the old one was kept (same results).
+    """
+    path = Path(path)
+    try:
+        old = path.read_text()
+    except OSError:
+        old = None
+    if old is not None and timing.sub(r"\1\2\3", old) == timing.sub(r"\1\2\3", text):
+        return False
+    atomic_write_text(path, text)
+    return True
 
 
 def _fmt(x: float, spec: str = ".2f") -> str:
@@ -190,13 +217,16 @@ def main() -> None:
               "(continuous BC/CQL/IQL have none); FQE needs a Markov target (the profile "
               "policy keeps regimen bookkeeping)."]  # fmt: skip
     text = "\n".join(lines) + "\n"
-    atomic_write_text(out_tables / "offline_rl.md", text)
-    atomic_write_json(out_tables / "offline_rl.json", {
+    record = {
         "env_id": env_id, "behaviour": spec.to_dict(), "seed": args.seed, "gamma": GAMMA,
         "budgets": dict(zip(("train_patients", "eval_patients", "trial_patients", "steps",
                              "fqe_steps"), BUDGETS["quick" if args.quick else "default"],
                             strict=True)),
-        "trial": rows, "ope": ope_rows, "minutes": elapsed / 60})  # fmt: skip
+        "trial": rows, "ope": ope_rows, "minutes": elapsed / 60}  # fmt: skip
+    json_text = json.dumps(json_safe(record), indent=2, allow_nan=False) + "\n"
+    for name, content in (("offline_rl.md", text), ("offline_rl.json", json_text)):
+        if not write_unless_only_timing(out_tables / name, content):
+            print(f"{name} kept: only its run time differs")
 
     # --- figure --------------------------------------------------------------------------------
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -222,13 +252,13 @@ def main() -> None:
     atomic_savefig(fig, out_fig / "offline_rl.png")
     plt.close(fig)
     print("\n" + text)
-    print(f"wrote {out_tables / 'offline_rl.md'}, {out_fig / 'offline_rl.png'} "
-          f"({elapsed / 60:.1f} min); datasets in {data}")
     if args.data is None:
-        import shutil
-
         shutil.rmtree(data, ignore_errors=True)
-    os.environ.pop("MINARI_DATASETS_PATH", None)
+        kept = "the temporary datasets were removed (--data DIR keeps them)"
+    else:
+        kept = f"datasets in {data}"
+    print(f"wrote {out_tables / 'offline_rl.md'}, {out_fig / 'offline_rl.png'} "
+          f"({elapsed / 60:.1f} min); {kept}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ Usage::
 
     python experiments/v1_study.py [--train 150] [--test 300] [--out experiments/figures]
 
-Writes ``v1_study.json`` and ``v1_study.md`` atomically.
+Writes ``v1_study.json`` and ``v1_study.md`` atomically; a JSON file that differs from the new
+one only in its run time (``elapsed_s``) is kept, so a rerun leaves the tracked files alone.
 """
 
 from __future__ import annotations
@@ -33,20 +34,43 @@ import argparse
 import json
 import math
 import os
+import re
 import time
+from pathlib import Path
 
 import numpy as np
 
 from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
 from tme_env.envs import CLINICAL_ENV_ID, observation_fields
 from tme_env.envs.vector import TumorImmuneVectorEnv
-from tme_env.io import atomic_write_json
+from tme_env.io import atomic_write_text, json_safe
 from tme_env.models.tme import TMEParameters
 from tme_env.patients import cohort
 from tme_env.regimens import available, get, schedules
 from tme_env.regimens.family import ConstantDoses, FeedbackRule, FixedSchedule
 from tme_env.trials import km_median, run_schedule, run_trial
 from tme_env.trials.survival import rmst
+
+#: The run time in the JSON text: the one field a rerun changes without a result changing.
+TIMING = re.compile(r'("elapsed_s": )[^,\n]+')
+
+
+def write_unless_only_timing(path: str | os.PathLike, text: str,
+                             timing: re.Pattern = TIMING) -> bool:  # fmt: skip
+    """Write ``text`` to ``path`` atomically, unless the file differs from it only in ``timing``.
+
+    Returns:
+        True if the file was written; False if the old one was kept (same results).
+    """
+    path = Path(path)
+    try:
+        old = path.read_text()
+    except OSError:
+        old = None
+    if old is not None and timing.sub(r"\1", old) == timing.sub(r"\1", text):
+        return False
+    atomic_write_text(path, text)
+    return True
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:
@@ -206,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear st
     report["elapsed_s"] = time.time() - t0
 
     os.makedirs(args.out, exist_ok=True)
-    atomic_write_json(os.path.join(args.out, "v1_study.json"), report)
+    json_text = json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n"
+    if not write_unless_only_timing(os.path.join(args.out, "v1_study.json"), json_text):
+        print("  v1_study.json kept: only its run time (elapsed_s) differs")
     lines = ["# Model v1 study (`python experiments/v1_study.py`)", "",
              f"Clinical env `{CLINICAL_ENV_ID}`, 5-year horizon; search on {args.train} train "
              f"patients, evaluation on {args.test} test patients; Q-TWiST in months.", "",

@@ -157,7 +157,7 @@ def test_model_with_a_rescaled_action_box_is_refused(tmp_path) -> None:  # noqa:
     from stable_baselines3 import PPO
 
     path = tmp_path / "rescaled.zip"
-    env = RescaleAction(gym.make(CLINICAL), -1.0, 1.0)
+    env = RescaleAction(gym.make(CLINICAL), np.float32(-1.0), np.float32(1.0))
     PPO("MlpPolicy", env, n_steps=64, batch_size=64, device="cpu").save(path)
     with pytest.raises(ValueError, match=r"action space Box\(-1\.0, 1\.0.*does not match"):
         resolve_policy(str(path), CLINICAL, trusted=True)

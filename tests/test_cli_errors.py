@@ -96,7 +96,7 @@ def test_trial_without_the_score_arms_says_why_the_score_is_na(tmp_path, capsys)
     out = tmp_path / "out"
     assert main(["trial", "--policies", "mtd-chemo", "--n-patients", "4", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "score n/a: the benchmark score needs the no-treatment arm" in text
+    assert "Score n/a: the benchmark score needs the no-treatment arm" in text
     assert "nan" not in text and "inf" not in text
     summary = (out / "summary.json").read_text()
     assert "NaN" not in summary and "Infinity" not in summary

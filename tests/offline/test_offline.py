@@ -138,3 +138,83 @@ def test_fqe_and_discrete_cql_run():
     assert pol.levels(eps[0].observations[:3]).shape == (3,)
     res = fitted_q_evaluation(pol, eps, n_steps=10, n_boot=20)
     assert np.isfinite(res["estimate"])
+
+
+def test_relative_root_writes_and_loads(tmp_path, monkeypatch):
+    """A relative folder (the README's ``--out datasets``) works; Minari used to double it."""
+    from tme_env.offline.dataset import load_dataset, write_dataset
+
+    monkeypatch.chdir(tmp_path)
+    ds = write_dataset("tme/full/rel-v0", "clinician-mixed", "full", "train", 2, root="datasets")
+    assert ds.total_episodes == 2
+    assert (tmp_path / "datasets" / "tme" / "full" / "rel-v0" / "data" / "metadata.json").exists()
+    assert (tmp_path / "datasets" / "tme" / "namespace_metadata.json").exists()
+    assert load_dataset("tme/full/rel-v0", root="datasets").total_episodes == 2
+    monkeypatch.setenv("MINARI_DATASETS_PATH", "datasets")  # the README's load command
+    assert minari.load_dataset("tme/full/rel-v0").total_episodes == 2
+    assert minari.list_local_datasets().keys() == {"tme/full/rel-v0"}
+
+
+def test_failed_write_leaves_no_dataset(tmp_path, monkeypatch):
+    """A fault mid-write (a full disk) leaves no dataset, no staging folder, and a rerun works."""
+    from tme_env.offline import dataset as ds_mod
+
+    flush = ds_mod._flush
+    calls = []
+
+    def failing_flush(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return flush(*args, **kwargs)
+
+    monkeypatch.setattr(ds_mod, "_flush", failing_flush)
+    with pytest.raises(OSError, match="No space left"):
+        ds_mod.write_dataset("tme/x-v0", n_patients=3, root=tmp_path, chunk_episodes=2)
+    assert len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    monkeypatch.setattr(ds_mod, "_flush", flush)
+    assert ds_mod.write_dataset("tme/x-v0", n_patients=3, root=tmp_path).total_episodes == 3
+
+
+def test_killed_write_leaves_no_dataset(tmp_path, monkeypatch):
+    """SIGKILL with the dataset complete but not yet moved leaves nothing to load.
+
+    The rerun is not blocked, and it removes the dead run's staging folder.
+    """
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal\n"
+        "from tme_env.offline import dataset as d\n"
+        "d._move_into_place = lambda *a: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"d.write_dataset('tme/k-v0', n_patients=2, root={str(tmp_path)!r})\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=os.environ.copy(), timeout=120,
+                          capture_output=True, check=False)
+    assert proc.returncode == -9, proc.stderr.decode()
+    stale = [p.name for p in tmp_path.iterdir()]
+    assert len(stale) == 1 and stale[0].startswith(".k-v0.tme-tmp-")  # hidden staging only
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    assert minari.list_local_datasets() == {}
+    with pytest.raises(FileNotFoundError):
+        minari.load_dataset("tme/k-v0")
+    from tme_env.offline.dataset import write_dataset
+
+    assert write_dataset("tme/k-v0", n_patients=2, root=tmp_path).total_episodes == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tme"]
+
+
+def test_no_gym_banner_with_the_extra_installed():
+    """d3rlpy installs gym 0.26.2: loading SB3 or d3rlpy through tme_env shows no banner."""
+    import subprocess
+    import sys
+
+    code = ("import tme_env.agents.vec_env, tme_env.offline.baselines, d3rlpy, warnings\n"
+            "warnings.warn('ours')")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "unmaintained" not in out.stderr and "UserWarning: ours" in out.stderr

@@ -69,21 +69,62 @@ def test_km_plot_has_numbers_at_risk_medians_and_censoring_ticks():
     # Censoring ticks ("|") for the censored times.
     censor = [ln for ln in ax.get_lines() if ln.get_marker() == "|"]
     assert sum(len(ln.get_xdata()) for ln in censor) >= 2
-    # lifelines' at-risk table: a second axes whose tick labels hold the counts per arm.
-    table = [a for a in fig.axes[1:] if any(t.get_text() for t in a.get_xticklabels())]
-    assert table, "no numbers-at-risk table"
-    # Each tick label is one column: a header ("At risk", arm names) and one count per arm.
-    counts = [
-        [
-            line.split()[-1]
-            for line in t.get_text().split("\n")
-            if line.strip() not in ("", "At risk")
-        ]
-        for t in table[0].get_xticklabels()
-    ]
-    # Month 0: all 4 at risk in both arms; month 1 (30.4 days): "a" lost one; month 2: "a" 2,
-    # "b" 3 (deaths at 60 days in both).
-    assert counts[:3] == [["4", "4"], ["3", "4"], ["2", "3"]], counts
+    # The at-risk table: month 0: all 4 at risk in both arms; month 1 (30.4 days): "a" lost
+    # one; month 2: "a" 2, "b" 3 (deaths at 60 days in both).
+    rows = _at_risk_rows(fig)
+    assert [name for name, _ in rows] == ["a", "b"]
+    assert [c[:3] for _, c in rows] == [["4", "3", "2"], ["4", "4", "3"]], rows
+
+
+def _at_risk_rows(fig):
+    """The at-risk table's rows: ``(label, counts)``, with every count beside its label.
+
+    Positions are checked in display coordinates from the text objects themselves: each
+    count's height equals its row label's, and its x is a time tick of the curves.
+    """
+    ax = fig.axes[0]
+    table = next(a for a in fig.axes if a.get_title(loc="left") == "Number at risk")
+    fig.canvas.draw()
+
+    def y_of(text):
+        return text.get_transform().transform(text.get_position())[1]
+
+    labels = [t for t in table.get_yticklabels() if t.get_text()]
+    counts = list(table.texts)
+    ticks_px = {round(float(ax.transData.transform((x, 0))[0]), 3) for x in ax.get_xticks()}
+    rows = []
+    for label in labels:
+        row = [t for t in counts if y_of(t) == pytest.approx(y_of(label), abs=1e-6)]
+        xs = [round(float(t.get_transform().transform(t.get_position())[0]), 3) for t in row]
+        assert set(xs) <= ticks_px and len(xs) == len(set(xs))
+        rows.append((label.get_text(), [t.get_text() for t in sorted(row, key=lambda t:
+                                                                      t.get_position()[0])]))
+    assert sum(len(c) for _, c in rows) == len(counts)  # no count outside a labelled row
+    return rows
+
+
+def test_at_risk_rows_stay_beside_their_labels_with_many_arms():
+    """With 12 arms every row keeps its label and all its numbers (issue 29: they drifted).
+
+    Each arm has a distinct count at month 1, so a row shifted by one would show it.
+    """
+    names = ["no-treatment", "mtd-chemo", "metronomic", "ici-mono", "chemo-ici-concurrent",
+             "chemo-ici-inhibitor", "chemo-ici-sequential", "adaptive-at50", "best-fixed",
+             "sac", "behaviour (clinician-mixed)", "ppo"]  # fmt: skip
+    arms = {}
+    for k, name in enumerate(names):
+        days = [20] * k + [120] * (12 - k)  # k deaths before month 1
+        arms[name] = _arm(name, days, [1] * k + [0] * (12 - k))
+    result = TrialResult("tme/TumorImmune-v1", "test", 12, 0, 120.0, arms)
+    fig = plot_km(result, "os", tick_months=1.0)
+    rows = _at_risk_rows(fig)
+    assert [name for name, _ in rows] == names
+    for k, (_, counts) in enumerate(rows):
+        assert counts == ["12", str(12 - k), str(12 - k), str(12 - k)], (names[k], counts)
+    # The rows run top to bottom in the legend's order, evenly spaced.
+    table = fig.axes[1]
+    ys = [t.get_transform().transform(t.get_position())[1] for t in table.get_yticklabels()]
+    assert np.all(np.diff(ys) < 0) and np.allclose(np.diff(ys), np.diff(ys)[0])
 
 
 def test_km_plot_ci_bands_are_optional():

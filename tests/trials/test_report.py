@@ -11,6 +11,7 @@ import pytest
 
 from tme_env import regimens
 from tme_env.trials import ArmOutcomes, TrialResult, run_trial, summarise, write_report
+from tme_env.trials.report import benchmark_scores, score_note, score_reference
 
 
 def _arm(name, os_days, os_event):
@@ -47,6 +48,23 @@ def test_km_median_rmst_and_benchmark_score_by_hand():
     assert rows["no-treatment"]["benchmark_score"] == pytest.approx(0.0)
     assert rows["mtd-chemo"]["hazard_ratio_os"] == 1.0
     assert rows["no-treatment"]["hazard_ratio_os"] > 1.0
+    # The arm that scores 100 is named in every row (issue 29: reports must say which).
+    assert {r["score_reference"] for r in rows.values()} == {"mtd-chemo"}
+
+
+def test_the_score_reference_is_the_best_standard_arm_of_this_trial():
+    """100 is whichever standard regimen of the trial has the largest Q-TWiST, and is named."""
+    q = {"no-treatment": 10.0, "mtd-chemo": 20.0, "chemo-ici-concurrent": 30.0, "agent": 35.0}
+    assert score_reference(q) == "chemo-ici-concurrent"
+    assert benchmark_scores(q)["chemo-ici-concurrent"] == pytest.approx(100.0)
+    q["chemo-ici-inhibitor"] = 40.0  # a larger trial: the same arm now scores less than 100
+    assert score_reference(q) == "chemo-ici-inhibitor"
+    assert benchmark_scores(q)["chemo-ici-concurrent"] == pytest.approx(200 / 3)
+    assert score_reference({"mtd-chemo": 1.0, "agent": 2.0}) is None
+    assert score_reference({"no-treatment": 1.0, "agent": 2.0}) is None
+    note = score_note([{"score_reference": "chemo-ici-inhibitor"}])
+    assert "100 = chemo-ici-inhibitor, the best standard regimen in this trial" in note
+    assert score_note([{"score_reference": None}]).startswith("Score n/a: the benchmark score")
 
 
 def test_small_trial_writes_a_complete_report(tmp_path):
@@ -67,3 +85,7 @@ def test_small_trial_writes_a_complete_report(tmp_path):
     by = {r["arm"]: r for r in rows}
     assert by["mtd-chemo"]["mean_chemo_doses"] > 4 and by["no-treatment"]["mean_chemo_doses"] == 0
     assert by["chemo-ici-concurrent"]["mean_anti_pd1_doses"] > 0
+    best = max(("mtd-chemo", "chemo-ici-concurrent"), key=lambda n: by[n]["q_twist_months"])
+    report = (out / "report.md").read_text()
+    assert f"100 = {best}, the best standard regimen in this trial" in report
+    assert data["arms"][0]["score_reference"] == best

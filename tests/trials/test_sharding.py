@@ -10,6 +10,7 @@ import pytest
 from tme_env import regimens
 from tme_env.patients import cohort
 from tme_env.trials import run_trial, summarise
+from tme_env.trials.report import summary_table
 from tme_env.trials.run import TRIAL_ENV_IDS
 from tme_env.trials.shards import shard_bounds
 from tme_env.trials.streaming import ArmTally, stream_trial, summarise_tallies
@@ -120,3 +121,20 @@ def test_stream_trial_writes_every_patient_once_in_order(tmp_path, full_trial):
         np.testing.assert_allclose(g["rmst_os_months"], e["rmst_os_months"], rtol=1e-9)
     assert {p.name for p in out.iterdir()} >= {"report.md", "summary.json", "km_os.png"}
     assert not [p for p in tmp_path.iterdir() if p.name != "big"]  # staging moved into place
+    # The streamed report has the per-patient report's table (Q-TWiST and irAE columns
+    # included) and names the arm that scores 100 (issue 29: it showed "score nan").
+    report = (out / "report.md").read_text()
+    assert summary_table(rows)[0] in report and "Q-TWiST, mo" in report and "irAE" in report
+    assert summary_table(rows)[2] in report
+    assert "100 = mtd-chemo, the best standard regimen in this trial" in report
+
+
+def test_streamed_report_without_the_score_arms_says_na(tmp_path):
+    pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "one"
+    rows = stream_trial({"mtd-chemo": regimens.get("mtd-chemo")}, str(out), n_patients=6)
+    assert np.isnan(rows[0]["benchmark_score"]) and rows[0]["score_reference"] is None
+    report = (out / "report.md").read_text()
+    assert "nan" not in report and "| n/a |" in report and "Score n/a: the benchmark" in report
+    table = (out / "summary.csv").read_text()
+    assert "nan" not in table and "inf" not in table  # empty cells, as write_report's

@@ -19,6 +19,9 @@ marked SB3 do):
 
 The package ships only the default hyperparameters; the tuned and rl_zoo3-format files are
 published in the repository's top-level ``agents/`` folder (see its README).
+
+Importing the package hides the legacy ``gym`` package's import banner (`hide_gym_notice`),
+which stable-baselines3 would otherwise print once the ``offline`` extra has installed gym.
 """
 
 from __future__ import annotations
@@ -30,7 +33,30 @@ from tme_env.agents.loader import load_sb3_model
 if TYPE_CHECKING:
     from tme_env.agents.vec_env import TumorImmuneSB3VecEnv
 
-__all__ = ["load_sb3_model", "make_sb3_vec_env"]
+__all__ = ["hide_gym_notice", "load_sb3_model", "make_sb3_vec_env"]
+
+
+def hide_gym_notice() -> None:
+    """Keep the legacy ``gym`` package's "unmaintained" banner off stderr.
+
+    d3rlpy (the ``offline`` extra) installs gym 0.26.2, and stable-baselines3 and d3rlpy
+    import it when it is there. On import, gym prints a 4-line notice from the
+    ``gym_notices`` table with ``print`` (not a warning, so no warning filter can hide it),
+    at every ``tme`` command that loads SB3. Emptying that table before gym is imported
+    hides exactly this notice: no warning and no other output is touched. Without
+    ``gym_notices`` (gym not installed) there is nothing to do; after gym's import, nothing
+    left to hide.
+    """
+    try:
+        from gym_notices import notices  # the table gym reads its banner from
+    except ImportError:
+        return
+    table = getattr(notices, "notices", None)
+    if isinstance(table, dict):
+        table.clear()
+
+
+hide_gym_notice()  # before any module of this package imports stable-baselines3
 
 
 def make_sb3_vec_env(

@@ -22,12 +22,18 @@ __all__ = ["AtomicCheckpointCallback", "ClinicalEvalCallback", "DiscreteDoses", 
 #: Months at which TensorBoard logs the Kaplan-Meier overall survival (``clinical/os_at_12mo``
 #: ...): defined whether or not the median is reached, unlike the median itself.
 SURVIVAL_MONTHS = (6, 12, 24, 36)
-#: The scalars logged under ``clinical/``: row key -> tag.
+#: The scalars logged under ``clinical/``: row key -> tag. A median not reached (infinite) is
+#: not logged at that evaluation; the survival at fixed months always is.
 CLINICAL_TAGS = {
     **{f"os_at_{m}mo": f"os_at_{m}mo" for m in SURVIVAL_MONTHS},
+    "median_os_months": "median_os_months",
+    "median_pfs_months": "median_pfs_months",
     "rmst_os_months": "rmst_os_months",
+    "q_twist_months": "q_twist_months",
     "objective_response_rate": "response_rate",
     "grade3plus_neutropenia_rate": "grade3_neutropenia_rate",
+    "irae_rate": "irae_rate",
+    "irae_grade3plus_rate": "irae_grade3plus_rate",
     "fraction_time_hot": "fraction_time_hot",
     "benchmark_score": "benchmark_score",
 }
@@ -52,8 +58,10 @@ class ClinicalEvalCallback(BaseCallback):
 
     The standard regimens are run once (same patients, same seed) and cached; each evaluation
     adds the current policy as an arm (named after its algorithm, e.g. ``ppo``) and logs,
-    under ``clinical/`` (`CLINICAL_TAGS`): overall survival at 6, 12, 24 and 36 months, RMST,
-    objective response rate, grade >= 3 neutropenia, fraction of time hot and the benchmark
+    under ``clinical/`` (`CLINICAL_TAGS`): overall survival at 6, 12, 24 and 36 months, median
+    OS and PFS (when reached), RMST, mean Q-TWiST (what the benchmark score is built on),
+    objective response rate, grade >= 3 neutropenia, irAE rates (any grade and grade >= 3),
+    fraction of time hot and the benchmark
     score. The best policy by benchmark score is saved as ``best_model.zip``. The periodic
     evaluations skip the run's last step: `final_evaluation` (called by `train` after
     ``learn``) evaluates and logs the final policy.

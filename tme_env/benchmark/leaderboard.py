@@ -51,6 +51,7 @@ SECONDARY = {
     "grade3plus_neutropenia_rate": "grade3plus_neutropenia_rate",
     "irae_rate": "irae_rate",
     "irae_grade3plus_rate": "irae_grade3plus_rate",
+    "fraction_time_hot": "fraction_time_hot",
 }
 
 
@@ -159,9 +160,14 @@ def leaderboard_row(
 MARKDOWN_HEADER = (
     "| submission | task | seeds | score IQM [95% CI] | Q-TWiST, mo | vs best standard, mo "
     "[95% CI] | RMST, mo | median OS, mo | median PFS, mo | ORR | G>=3 neutropenia | "
-    "irAE (G>=3) | protocol | version | commit |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "irAE (G>=3) | time hot | protocol | version | commit |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
+
+
+def _percent(value: float | None) -> str:
+    """A fraction as a percentage; "n/a" where a row has none (written before the column)."""
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.0%}"
 
 
 def markdown_row(row: Mapping[str, Any]) -> str:
@@ -181,6 +187,7 @@ def markdown_row(row: Mapping[str, Any]) -> str:
         f"{f(row['rmst_os_months'])} | {f(row['median_os_months'])} | "
         f"{f(row['median_pfs_months'])} | {row['objective_response_rate']:.0%} | "
         f"{row['grade3plus_neutropenia_rate']:.0%} | {row['irae_rate']:.0%} "
-        f"({row['irae_grade3plus_rate']:.0%}) | {protocol} | {row['package_version']} | "
+        f"({row['irae_grade3plus_rate']:.0%}) | {_percent(row.get('fraction_time_hot'))} | "
+        f"{protocol} | {row['package_version']} | "
         f"{row['git_commit'][:12]} |"
     )

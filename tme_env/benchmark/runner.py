@@ -11,8 +11,8 @@ per seed of every submission; `tme_env.trials.run_trial`), writes its report
   (`tme_env.benchmark.statistics.iqm_ci`);
 * the paired patient-level bootstrap CI of its Q-TWiST difference to the best standard regimen
   (`tme_env.benchmark.statistics.paired_bootstrap_ci`; per patient, the mean over seeds);
-* the secondary endpoints (median OS and PFS, RMST, ORR, grade >= 3 neutropenia, irAEs),
-  averaged over seeds;
+* the secondary endpoints (median OS and PFS, RMST, ORR, grade >= 3 neutropenia, irAEs, the
+  fraction of time immune-hot), averaged over seeds;
 * a leaderboard row (`tme_env.benchmark.leaderboard`).
 
 **Training budget.** A model file's budget is read from its run folder (``config.yml``:

@@ -65,7 +65,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"validation ({ev['patients']} patients): "
         f"median OS {format_number(ev['median_os_months'])} mo, "
         f"RMST {format_number(ev['rmst_os_months'])} mo, "
-        f"benchmark score {format_number(ev['benchmark_score'], '.0f')}"
+        f"benchmark score {format_number(ev['benchmark_score'], '.0f')} "
+        f"(100 = {ev.get('score_reference')}, the best standard regimen on these patients)"
     )
     print(f"TensorBoard: tensorboard --logdir {run.parent}")
     return 0

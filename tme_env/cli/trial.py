@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 from gymnasium import spaces
@@ -16,7 +15,7 @@ from tme_env.envs.observation import CLINICAL_OBSERVATION, FULL_OBSERVATION
 from tme_env.io import OutputFolder, format_number
 from tme_env.patients import SPLITS
 from tme_env.trials import run_trial, write_report
-from tme_env.trials.report import SCORE_NEEDS
+from tme_env.trials.report import score_note
 from tme_env.trials.run import TRIAL_ENV_IDS
 from tme_env.trials.streaming import stream_trial
 
@@ -164,8 +163,7 @@ def cmd_trial(args: argparse.Namespace) -> int:
               f"{format_number(r['rmst_os_months'], '.1f'):>9}"
               f"{r['objective_response_rate']:>6.0%}{format_number(r['hazard_ratio_os'], '.2f'):>7}"
               f"{format_number(r['benchmark_score'], '.0f'):>7}")  # fmt: skip
-    if not all(math.isfinite(r["benchmark_score"]) for r in rows):
-        print(f"score n/a: {SCORE_NEEDS}")
+    print(score_note(rows))
     print(f"\nwrote {args.out}/report.md (reference arm {reference})")
     return 0
 

@@ -7,11 +7,14 @@
 * `tme_env.offline.ope`: weighted importance sampling and FQE against the simulated truth.
 
 `behaviour` and `rollout` need only the core install; the others need the ``offline`` extra
-(``pip install -e ".[offline]"``: Minari and d3rlpy).
+(``pip install -e ".[offline]"``: Minari and d3rlpy). Importing the package hides the banner
+that the legacy ``gym`` package (installed with d3rlpy) prints on import
+(`tme_env.agents.hide_gym_notice`).
 """
 
 from __future__ import annotations
 
+from tme_env.agents import hide_gym_notice
 from tme_env.offline.behaviour import (
     BEHAVIOURS,
     DOSE_LEVELS,
@@ -22,6 +25,8 @@ from tme_env.offline.behaviour import (
     behaviour,
 )
 from tme_env.offline.rollout import Episode, collect, policy_returns
+
+hide_gym_notice()  # before a module of this package imports d3rlpy (which imports gym)
 
 __all__ = [
     "BEHAVIOURS",

@@ -2,9 +2,9 @@
 
 * `plot_km`: one Kaplan-Meier curve per arm with censoring ticks, optional 95% confidence
   bands, a marker at each arm's median (on the 0.5 line; "not reached" in the legend when the
-  curve stays above it), the numbers at risk under the axis (lifelines'
-  ``add_at_risk_counts``), up to 10 arms in distinct colours (more cycle line styles), and the
-  legend outside the curves.
+  curve stays above it), the numbers at risk in a table under the axis (one row per arm, its
+  name in the arm's colour beside its counts, one column per time tick), up to 10 arms in
+  distinct colours (more cycle line styles), and the legend outside the curves.
 * `plot_dose_timeline`: a few patients per arm, one labelled row per patient, one marker per
   week and drug whose area is the dose, a colour key, and why each row ends (death, cure or the
   horizon) with the first progression marked.
@@ -16,7 +16,7 @@ need matplotlib and lifelines (both dependencies of the package) and import them
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,8 @@ ENDPOINTS = {"os": "overall survival", "pfs": "progression-free survival"}
 #: Drug colours of the dose timeline, in action order (chemo, anti-PD-1, inhibitor).
 DRUG_COLOURS = ("tab:blue", "tab:green", "tab:purple")
 DRUG_LABELS = ("chemotherapy", "anti-PD-1", "inhibitor")
+#: Height of one arm's row in the numbers-at-risk table (inches).
+ROW_INCHES = 0.2
 #: Marker area (points^2) of a full dose in the dose timeline.
 FULL_DOSE_AREA = 36.0
 
@@ -90,13 +92,17 @@ def plot_km(
         raise ValueError("the trial has no arms to plot")
     import matplotlib.pyplot as plt
     from lifelines import KaplanMeierFitter
-    from lifelines.plotting import add_at_risk_counts
 
     arms = list(result.arms.values())
     horizon = result.horizon_days / DAYS_PER_MONTH
-    fig, ax = plt.subplots(figsize=(10, 5.5 + 0.28 * len(arms)))
-    fitters = []
-    for arm, (colour, style) in zip(arms, arm_colours(len(arms)), strict=True):
+    colours = arm_colours(len(arms))
+    table_h = ROW_INCHES * len(arms) + 0.35
+    fig = plt.figure(figsize=(10, 5.2 + table_h))
+    grid = fig.add_gridspec(2, 1, height_ratios=(5.2, table_h))
+    ax = fig.add_subplot(grid[0])
+    table = fig.add_subplot(grid[1])  # not sharex: pandas (under lifelines) would then hide
+    # the curves' x labels as those of an inner shared axes
+    for arm, (colour, style) in zip(arms, colours, strict=True):
         days = getattr(arm, f"{endpoint}_days")
         km = KaplanMeierFitter().fit(days / DAYS_PER_MONTH, getattr(arm, f"{endpoint}_event"),
                                      label=arm.name)  # fmt: skip
@@ -109,7 +115,6 @@ def plot_km(
         if np.isfinite(median):
             ax.plot([median], [0.5], marker="o", ms=5, color=colour, zorder=5)
             ax.vlines(median, 0, 0.5, colors=[colour], linestyles=":", linewidth=0.8)
-        fitters.append(km)
     ax.axhline(0.5, color="0.6", linewidth=0.8, linestyle="--", zorder=0)
     ticks = np.arange(0.0, horizon + 1e-9, tick_months)
     ax.set_xticks(ticks)
@@ -121,10 +126,42 @@ def plot_km(
                  f"{result.n_patients} patients per arm", fontsize=10)  # fmt: skip
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               title="arm (| censored, o median)", title_fontsize=8)  # fmt: skip
-    add_at_risk_counts(*fitters, ax=ax, xticks=ticks, rows_to_show=["At risk"], fontsize=7,
-                       ypos=-0.35)  # fmt: skip
+    at_risk = [getattr(arm, f"{endpoint}_days") / DAYS_PER_MONTH for arm in arms]
+    _at_risk_table(table, [arm.name for arm in arms], at_risk, colours, ticks, ax.get_xlim())
     fig.tight_layout()
     return fig
+
+
+def _at_risk_table(
+    table: Any,
+    names: list[str],
+    months: list[np.ndarray],
+    colours: list[tuple[tuple[float, ...], str]],
+    ticks: np.ndarray,
+    xlim: tuple[float, float],
+) -> None:
+    """Draw the numbers at risk on the axes ``table``: row ``i`` is arm ``i``.
+
+    Each row's label (a y tick label, in the arm's colour) and its counts are placed at the
+    same data height ``i``, so they stay side by side for any number of arms. The count at
+    tick ``t`` is the arm's patients whose time is beyond ``t`` (lifelines' convention:
+    those with an event or censoring at ``t`` are no longer at risk).
+    """
+    n = len(names)
+    table.set_xlim(xlim)  # the curves' time axis, so each count sits under its tick
+    table.set_ylim(n - 0.5, -0.5)  # the first arm on top, as in the legend
+    table.set_yticks(range(n))
+    table.set_yticklabels(names, fontsize=7)
+    for label, (colour, _) in zip(table.get_yticklabels(), colours, strict=True):
+        label.set_color(colour)
+    for i, times in enumerate(months):
+        for t in ticks:
+            table.text(t, i, str(int(np.sum(times > t))), ha="center", va="center", fontsize=7)
+    table.set_xticks([])
+    table.tick_params(axis="y", length=0, pad=14)  # room for the counts of month 0
+    for spine in table.spines.values():
+        spine.set_visible(False)
+    table.set_title("Number at risk", loc="left", fontsize=8, pad=2)
 
 
 def _end_reason(result: TrialResult, arm_name: str, i: int) -> tuple[str, float]:

@@ -14,15 +14,17 @@ frequency weights.
 with Q the mean quality-adjusted survival over the horizon in the Q-TWiST sense
 (`tme_env.clinical.q_twist_days`: time with grade >= 3 toxicity and time after progression
 count at utility 0.5) and "best standard" the standard regimen (`tme_env.regimens`,
-excluding no-treatment) with the largest Q. 0 means no better than no treatment, 100 as good
-as the best standard regimen. RMST, OS, PFS, response and toxicity rates stay in the report.
+excluding no-treatment) with the largest Q *in this trial* (`score_reference`; each row's
+``score_reference``). 0 means no better than no treatment, 100 as good as that regimen on these
+patients: the reference depends on the arms and patients of the trial (a trial without
+chemo-ici-inhibitor scores another regimen 100), so reports name it (`score_note`). RMST, OS,
+PFS, response and toxicity rates stay in the report.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -36,12 +38,28 @@ from tme_env.trials.outcomes import ArmOutcomes, TrialResult
 from tme_env.trials.plots import plot_dose_timeline, plot_km, save_figure
 from tme_env.trials.survival import cox_hazard_ratio, km_median_ci, logrank_p, rmst
 
-__all__ = ["ArmFigures", "benchmark_scores", "summarise", "summarise_arms", "write_report"]
+__all__ = [
+    "ArmFigures",
+    "benchmark_scores",
+    "score_note",
+    "score_reference",
+    "summarise",
+    "summarise_arms",
+    "summary_table",
+    "write_report",
+]
 
 #: Why a trial's benchmark score can be n/a (shown in the report and by ``tme trial``).
 SCORE_NEEDS = (
     "the benchmark score needs the no-treatment arm and at least one standard regimen in the "
     "trial (e.g. --policies all, or add no-treatment,mtd-chemo)"
+)
+
+
+#: The benchmark score's formula, as the reports state it.
+SCORE_DEFINITION = (
+    "Benchmark score: 100 x (Q - Q no-treatment) / (Q best standard - Q no-treatment), Q the "
+    "mean Q-TWiST (grade >= 3 toxicity and time after progression at utility 0.5)."
 )
 
 
@@ -152,9 +170,23 @@ def summarise_arms(
                                          a.os_weights, r.os_weights)  # fmt: skip
         row.update(hazard_ratio_os=hr, hr_ci_low=low, hr_ci_high=high, logrank_p=p)
     scores = benchmark_scores(q_days)
+    best = score_reference(q_days)
     for row in rows:
         row["benchmark_score"] = scores[row["arm"]]
+        row["score_reference"] = best
     return rows
+
+
+def score_reference(q_days: dict[str, float]) -> str | None:
+    """The arm that scores 100: the standard regimen with the largest mean Q-TWiST.
+
+    Standard regimens are those of `tme_env.regimens` other than no-treatment; the first of
+    equal ones wins. None unless the trial has the no-treatment arm and a standard regimen.
+    """
+    standard = [n for n in q_days if n in REGIMENS and n != "no-treatment"]
+    if "no-treatment" not in q_days or not standard:
+        return None
+    return max(standard, key=lambda n: q_days[n])
 
 
 def benchmark_scores(q_days: dict[str, float]) -> dict[str, float]:
@@ -162,12 +194,23 @@ def benchmark_scores(q_days: dict[str, float]) -> dict[str, float]:
 
     NaN for every arm unless the trial has the no-treatment arm and a standard regimen.
     """
-    standard = [n for n in q_days if n in REGIMENS and n != "no-treatment"]
-    if "no-treatment" not in q_days or not standard:
+    best = score_reference(q_days)
+    if best is None:
         return {name: float("nan") for name in q_days}
-    best = max(q_days[n] for n in standard)
     base = q_days["no-treatment"]
-    return {name: 100.0 * (q - base) / (best - base) for name, q in q_days.items()}
+    return {name: 100.0 * (q - base) / (q_days[best] - base) for name, q in q_days.items()}
+
+
+def score_note(rows: list[dict[str, Any]]) -> str:
+    """One sentence that says what the scores of ``rows`` (`summarise`) are relative to.
+
+    It names the arm that scores 100 in this trial, or says why the score is n/a.
+    """
+    best = rows[0].get("score_reference") if rows else None
+    if best is None:
+        return f"Score n/a: {SCORE_NEEDS}."
+    return (f"Score: 0 = no-treatment, 100 = {best}, the best standard regimen in this trial "
+            "(by mean Q-TWiST); another set of arms or patients can have another reference.")
 
 
 def write_report(
@@ -242,30 +285,9 @@ def write_report(
         lines = [f"# Virtual trial: {result.env_id}", "",
                  f"{result.n_patients} patients per arm ({result.split} split, paired design), "
                  f"horizon {result.horizon_days:.0f} days, seed {result.seed}.", "",
-                 "| arm | median OS (95% CI), mo | median PFS, mo | RMST, mo | Q-TWiST, mo | "
-                 "ORR | cure | G>=3 neutropenia | irAE (G>=3) | time hot | HR OS (95% CI) | "
-                 "log-rank p | score |",
-                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        for r in rows:
-            f = {k: format_number(v, ".2f") for k, v in r.items() if isinstance(v, float)}
-            lines.append(
-                f"| {r['arm']} | {_months(r['median_os_months'])} "
-                f"({_months(r['median_os_ci_low'])}-{_months(r['median_os_ci_high'])}) | "
-                f"{_months(r['median_pfs_months'])} | {_months(r['rmst_os_months'])} | "
-                f"{_months(r['q_twist_months'])} | {r['objective_response_rate']:.0%} | "
-                f"{r['cure_rate']:.0%} | {r['grade3plus_neutropenia_rate']:.0%} | "
-                f"{r['irae_rate']:.0%} ({r['irae_grade3plus_rate']:.0%}) | "
-                f"{r['fraction_time_hot']:.0%} | {f['hazard_ratio_os']} "
-                f"({f['hr_ci_low']}-{f['hr_ci_high']}) | "
-                f"{format_number(r['logrank_p'], '.2g')} | "
-                f"{format_number(r['benchmark_score'], '.0f')} |"
-            )
+                 *summary_table(rows)]  # fmt: skip
         lines += ["", f"Reference arm for HR and log-rank: {reference or rows[0]['arm']}.",
-                  "Benchmark score: 100 x (Q - Q no-treatment) / (Q best standard - "
-                  "Q no-treatment), Q the mean Q-TWiST (grade >= 3 toxicity and time after "
-                  "progression at utility 0.5).",
-                  *([] if all(math.isfinite(r["benchmark_score"]) for r in rows) else
-                    [f"Score n/a: {SCORE_NEEDS}."]),
+                  SCORE_DEFINITION, "", score_note(rows),
                   "", "![OS](km_os.png)", "", "![PFS](km_pfs.png)", "",
                   "![doses](dose_timeline.png)", ""]  # fmt: skip
         with open(os.path.join(tmp, "report.md"), "w") as fh:
@@ -275,6 +297,34 @@ def write_report(
         folder.abort()
         raise
     return rows
+
+
+def summary_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The markdown table of a report: one line per `summarise` row, after a header.
+
+    Shared by `write_report` and the streamed report (`tme_env.trials.streaming`), so both
+    have the same columns; a survival time not reached reads "not reached", a score that
+    cannot be computed "n/a" (`tme_env.io.format_number`).
+    """
+    lines = ["| arm | median OS (95% CI), mo | median PFS, mo | RMST, mo | Q-TWiST, mo | "
+             "ORR | cure | G>=3 neutropenia | irAE (G>=3) | time hot | HR OS (95% CI) | "
+             "log-rank p | score |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        f = {k: format_number(v, ".2f") for k, v in r.items() if isinstance(v, float)}
+        lines.append(
+            f"| {r['arm']} | {_months(r['median_os_months'])} "
+            f"({_months(r['median_os_ci_low'])}-{_months(r['median_os_ci_high'])}) | "
+            f"{_months(r['median_pfs_months'])} | {_months(r['rmst_os_months'])} | "
+            f"{_months(r['q_twist_months'])} | {r['objective_response_rate']:.0%} | "
+            f"{r['cure_rate']:.0%} | {r['grade3plus_neutropenia_rate']:.0%} | "
+            f"{r['irae_rate']:.0%} ({r['irae_grade3plus_rate']:.0%}) | "
+            f"{r['fraction_time_hot']:.0%} | {f['hazard_ratio_os']} "
+            f"({f['hr_ci_low']}-{f['hr_ci_high']}) | "
+            f"{format_number(r['logrank_p'], '.2g')} | "
+            f"{format_number(r['benchmark_score'], '.0f')} |"
+        )
+    return lines
 
 
 def _months(value: float) -> str:

@@ -28,7 +28,13 @@ from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.io import OutputFolder, json_safe
 from tme_env.trials.arms import TRIAL_ENV_IDS
 from tme_env.trials.outcomes import ArmOutcomes
-from tme_env.trials.report import ArmFigures, summarise_arms
+from tme_env.trials.report import (
+    SCORE_DEFINITION,
+    ArmFigures,
+    score_note,
+    summarise_arms,
+    summary_table,
+)
 from tme_env.trials.shards import DEFAULT_SHARD_SIZE, iter_shards
 from tme_env.trials.survival import kaplan_meier
 
@@ -237,7 +243,7 @@ def stream_trial(
         with open(os.path.join(tmp, "summary.csv"), "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
-            w.writerows(rows)
+            w.writerows(json_safe(rows))  # as write_report: no inf or nan in the table
         meta = {"env_id": env_id, "split": split, "n_patients": n_patients, "seed": seed,
                 "horizon_days": horizon, "backend": backend,
                 "shard_size": shard_size or DEFAULT_SHARD_SIZE}  # fmt: skip
@@ -284,20 +290,9 @@ def _write_streamed_report(
              f"horizon {meta['horizon_days']:.0f} days, seed {meta['seed']}; {meta['backend']} "
              f"backend, shards of {meta['shard_size']} patients; per-patient outcomes in "
              "patients.parquet.", "",
-             "| arm | median OS (95% CI), mo | median PFS, mo | RMST, mo | ORR | cure | "
-             "G>=3 neutropenia | time hot | HR OS (95% CI) | log-rank p | score |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for r in rows:
-        lines.append(
-            f"| {r['arm']} | {r['median_os_months']:.1f} ({r['median_os_ci_low']:.1f}-"
-            f"{r['median_os_ci_high']:.1f}) | {r['median_pfs_months']:.1f} | "
-            f"{r['rmst_os_months']:.1f} | {r['objective_response_rate']:.0%} | "
-            f"{r['cure_rate']:.0%} | {r['grade3plus_neutropenia_rate']:.0%} | "
-            f"{r['fraction_time_hot']:.0%} | {r['hazard_ratio_os']:.2f} "
-            f"({r['hr_ci_low']:.2f}-{r['hr_ci_high']:.2f}) | {r['logrank_p']:.2g} | "
-            f"{r['benchmark_score']:.0f} |"
-        )
-    lines += ["", f"Reference arm for HR and log-rank: {reference or rows[0]['arm']}.", "",
-              "![OS](km_os.png)", "", "![PFS](km_pfs.png)", ""]  # fmt: skip
+             *summary_table(rows),
+             "", f"Reference arm for HR and log-rank: {reference or rows[0]['arm']}.",
+             SCORE_DEFINITION, "", score_note(rows), "", "![OS](km_os.png)", "",
+             "![PFS](km_pfs.png)", ""]  # fmt: skip
     with open(os.path.join(folder, "report.md"), "w") as fh:
         fh.write("\n".join(lines))
