@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from tme_env.cli.args import int_at_least
+from tme_env.envs.config import MAX_COHORT_SIZE
 from tme_env.offline.dataset import write_dataset
 
 __all__ = ["add_dataset_parser", "cmd_dataset"]
@@ -38,6 +39,10 @@ def add_dataset_parser(sub: Any) -> None:
 
 def cmd_dataset(args: argparse.Namespace) -> int:
     """Write the dataset of ``args`` and print how to load it."""
+    last = args.first_patient + args.n_patients
+    if last > MAX_COHORT_SIZE:
+        raise ValueError(f"--first-patient + --n-patients must be at most {MAX_COHORT_SIZE:,} "
+                         f"(the env builds that cohort), got {last:,}")  # fmt: skip
     try:
         import minari  # noqa: F401 - only to report a missing extra clearly
     except ImportError:
