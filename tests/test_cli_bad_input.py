@@ -158,3 +158,97 @@ def test_a_lock_of_a_dead_process_is_taken_over(tmp_path):
     _lock_of(out).write_text(f"{dead} 1\n")
     OutputFolder(out).check().abort()
     assert not _lock_of(out).exists()
+
+
+# --- item 10: tme sweep checks its whole config before Ray is imported -------------------------
+_SWEEP_OK = "algos: [ppo]\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: ''\n", "name must be a non-empty string, got ''"),
+        ("name: ../up\n", "name must be a folder name (no '/' or '..'), got '../up'"),
+        ("storage: 5\n", "storage must be a non-empty string, got 5"),
+        ("env: tme/DePillis2003Chemo-v0\n", "unknown env 'tme/DePillis2003Chemo-v0'"),
+        ("env: tme/TumorImmuneDiscrete-v1\n", "algos: ppo needs a continuous env"),
+        ("seeds: [true]\n", "seeds must be an integer >= 0, got True"),
+        ("seeds: [0, 0]\n", "seeds lists a value twice: [0, 0]"),
+        ("seeds: []\n", "seeds must be a non-empty list of integers >= 0, got []"),
+        ("timesteps: [1.5e+5]\n", "timesteps must be an integer >= 1, got 150000.0"),
+        ("eval_every: 0\n", "eval_every must be an integer >= 1, got 0"),
+        ("eval_patients: -3\n", "eval_patients must be an integer from 1 to 100,000, got -3"),
+        ("test_patients: 1000000\n", "test_patients must be an integer from 1 to 100,000"),
+        ("trial_seed: -1\n", "trial_seed must be an integer >= 0, got -1"),
+        ("cpus_per_trial: 0\n", "cpus_per_trial must be an integer >= 1, got 0"),
+        ("max_concurrent: '2'\n", "max_concurrent must be an integer >= 1, got '2'"),
+        ("hyperparameters: [1]\n", "hyperparameters must be a mapping of algorithm"),
+        ("hyperparameters: {ppo: {learning_rat: 0.001}}\n",
+         "hyperparameters: ppo: unknown ppo hyperparameter 'learning_rat'; did you mean "
+         "'learning_rate'?"),
+        ("hyperparameters: {ppo: {gamma: 2.0}}\n",
+         "hyperparameters: ppo: hyperparameter 'gamma' must be in (0, 1], got 2.0"),
+        ("hyperparameters: {a2c: {n_steps: 8}}\n", "hyperparameters for 'a2c', which is not in algos"),
+        ("search: [1]\n", "search must be a mapping with 'space' (and 'num_samples'), got [1]"),
+        ("search: {spaces: {}}\n", "search: unknown key 'spaces'"),
+        ("search: {space: {}}\n", "search: space must be a non-empty mapping"),
+        ("search: {num_samples: 0, space: {gamma: {choice: [0.9]}}}\n",
+         "num_samples must be an integer >= 1, got 0"),
+        ("search: {space: {learning_rate: {loguniform: [0, 0.1]}}}\n",
+         "space 'learning_rate': loguniform needs [low, high] with 0 < low < high, got [0, 0.1]"),
+        ("search: {space: {gamma: {uniform: [0.99, 0.9]}}}\n",
+         "space 'gamma': uniform needs [low, high] with low < high"),
+        ("search: {space: {gamma: {choice: []}}}\n", "choice needs a non-empty list"),
+        ("search: {space: {gama: {choice: [0.9]}}}\n",
+         "unknown ppo hyperparameter 'gama'; did you mean 'gamma'?"),
+        ("search: {space: {n_steps: {choice: [1.5]}}}\n",
+         "hyperparameter 'n_steps' must be int, got 1.5"),
+        ("search: {space: {gamma: {normal: [0.9, 1]}}}\n",
+         "space 'gamma' must be one of {loguniform, uniform, choice: [...]}"),
+    ],
+)  # fmt: skip
+def test_every_bad_sweep_value_is_named_before_ray(text, message, tmp_path, capsys,
+                                                   monkeypatch):  # fmt: skip
+    monkeypatch.setitem(sys.modules, "ray", None)  # importing Ray now fails: checked before
+    config = tmp_path / "sweep.yml"
+    config.write_text(_SWEEP_OK + text)
+    rc, err = _run(["sweep", str(config)], capsys)
+    assert rc == 2 and f"tme: error: {config}: " in err and message in err, err
+    assert sorted(os.listdir(tmp_path)) == ["sweep.yml"]
+
+
+# --- item 10: config files: gamma out of (0, 1] and other bounds, not UTF-8 ---------------------
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ("gamma: 2.0", "hyperparameter 'gamma' must be in (0, 1], got 2.0"),
+        ("gamma: 0", "hyperparameter 'gamma' must be in (0, 1], got 0"),
+        ("gae_lambda: 1.5", "hyperparameter 'gae_lambda' must be in [0, 1], got 1.5"),
+        ("learning_rate: -0.001", "hyperparameter 'learning_rate' must be > 0, got -0.001"),
+        ("learning_rate: .nan", "hyperparameter 'learning_rate' must be finite, got nan"),
+        ("batch_size: 0", "hyperparameter 'batch_size' must be >= 1, got 0"),
+        ("n_epochs: 0", "hyperparameter 'n_epochs' must be >= 1, got 0"),
+        ("n_envs: 0", "hyperparameter 'n_envs' must be >= 1, got 0"),
+        ("clip_range: 0", "hyperparameter 'clip_range' must be > 0, got 0"),
+        ("ent_coef: -0.1", "hyperparameter 'ent_coef' must be >= 0, got -0.1"),
+        ("n_steps: true", "hyperparameter 'n_steps' must be int, got True"),
+        ("seed: 3", "'seed' is set by tme train itself, not a hyperparameter"),
+    ],
+)
+def test_out_of_bounds_hyperparameters_are_named_with_the_file(block, message, tmp_path, capsys,
+                                                               monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hp.yml").write_text(f"default:\n  {block}\n")
+    rc, err = _run(["train", "--config", "hp.yml", "--timesteps", "64"], capsys)
+    assert rc == 2 and f"tme: error: hp.yml: {message}" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["hp.yml"]
+
+
+def test_a_config_that_is_not_utf8_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "latin1.yml").write_bytes("default:\n  gamma: 0.99  # \xe9t\xe9\n".encode("latin-1"))
+    rc, err = _run(["train", "--config", "latin1.yml"], capsys)
+    assert rc == 2 and "cannot read config 'latin1.yml': not UTF-8 text (byte 0xe9" in err, err
+    (tmp_path / "sweep.yml").write_bytes(b"algos: [ppo]\nname: \xff\n")
+    rc, err = _run(["sweep", "sweep.yml"], capsys)
+    assert rc == 2 and "cannot read sweep config 'sweep.yml': not UTF-8 text (byte 0xff" in err

@@ -56,7 +56,9 @@ __all__ = [
     "find_checksum",
     "format_number",
     "json_safe",
+    "move_recorded",
     "record_checksum",
+    "recorded_checksums",
     "sha256_file",
 ]
 
@@ -310,6 +312,30 @@ def record_checksum(run_dir: str | Path, path: str | Path, digest: str | None = 
     sums = _read_checksums(run_dir)
     sums[rel] = digest or sha256_file(path)
     atomic_write_text(run_dir / CHECKSUMS, "".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))
+
+
+def recorded_checksums(run_dir: str | Path) -> dict[str, str]:
+    """``run_dir/SHA256SUMS`` as relative path -> SHA-256 ({} if there is none)."""
+    return _read_checksums(Path(run_dir))
+
+
+def move_recorded(run_dir: str | Path, path: str | Path, dest: str | Path) -> None:
+    """Move ``path`` to ``dest`` (both in ``run_dir``), its ``SHA256SUMS`` entry with it.
+
+    Nothing is deleted: ``dest`` must not exist (`FileExistsError`).
+    """
+    run_dir, path, dest = Path(run_dir), Path(path), Path(dest)
+    if dest.exists():
+        raise FileExistsError(errno.EEXIST, "exists", str(dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sums = _read_checksums(run_dir)
+    rel = os.path.relpath(path.resolve(), run_dir.resolve())
+    with deferred_signals():
+        os.rename(path, dest)
+        if rel in sums:
+            sums[os.path.relpath(dest.resolve(), run_dir.resolve())] = sums.pop(rel)
+            atomic_write_text(run_dir / CHECKSUMS,
+                              "".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))  # fmt: skip
 
 
 def find_checksum(path: str | Path) -> tuple[str, Path | None]:
