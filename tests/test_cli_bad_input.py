@@ -67,8 +67,7 @@ def test_simulate_refuses_to_overwrite_a_users_file_without_overwrite(tmp_path, 
          "--first-patient + --n-patients must be at most 100,000"),
     ],
 )  # fmt: skip
-def test_sizes_beyond_the_bound_name_the_flag_not_an_internal_setting(argv, message, capsys,
-                                                                      tmp_path, monkeypatch):  # fmt: skip
+def test_sizes_beyond_the_bound_name_the_flag(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rc, err = _run(argv, capsys)
     assert rc == 2 and message in err and "cohort_size" not in err
@@ -188,7 +187,8 @@ _SWEEP_OK = "algos: [ppo]\n"
          "'learning_rate'?"),
         ("hyperparameters: {ppo: {gamma: 2.0}}\n",
          "hyperparameters: ppo: hyperparameter 'gamma' must be in (0, 1], got 2.0"),
-        ("hyperparameters: {a2c: {n_steps: 8}}\n", "hyperparameters for 'a2c', which is not in algos"),
+        ("hyperparameters: {a2c: {n_steps: 8}}\n",
+         "hyperparameters for 'a2c', which is not in algos"),
         ("search: [1]\n", "search must be a mapping with 'space' (and 'num_samples'), got [1]"),
         ("search: {spaces: {}}\n", "search: unknown key 'spaces'"),
         ("search: {space: {}}\n", "search: space must be a non-empty mapping"),
@@ -246,7 +246,8 @@ def test_out_of_bounds_hyperparameters_are_named_with_the_file(block, message, t
 
 def test_a_config_that_is_not_utf8_is_named(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "latin1.yml").write_bytes("default:\n  gamma: 0.99  # \xe9t\xe9\n".encode("latin-1"))
+    latin1 = "default:\n  gamma: 0.99  # \xe9t\xe9\n".encode("latin-1")
+    (tmp_path / "latin1.yml").write_bytes(latin1)
     rc, err = _run(["train", "--config", "latin1.yml"], capsys)
     assert rc == 2 and "cannot read config 'latin1.yml': not UTF-8 text (byte 0xe9" in err, err
     (tmp_path / "sweep.yml").write_bytes(b"algos: [ppo]\nname: \xff\n")
