@@ -32,9 +32,11 @@ def add_train_parser(sub: Any) -> None:
     p_train = sub.add_parser("train", help="train an SB3 agent (run folder, TensorBoard)")
     p_train.add_argument("--algo", default=None,
                          help="ppo (default), a2c, sac, td3, dqn, recurrentppo")  # fmt: skip
-    p_train.add_argument("--env", default=None, help="environment id (tme/TumorImmune-v1)")
+    p_train.add_argument("--env", default=None,
+                         help="environment id, one of the tme/TumorImmune* envs "
+                              "(tme/TumorImmune-v1)")  # fmt: skip
     p_train.add_argument("--timesteps", type=int_at_least(1), default=200_000,
-                         help="training timesteps")  # fmt: skip
+                         help="training timesteps (with --resume: steps more)")  # fmt: skip
     p_train.add_argument("--seed", type=int_at_least(0), default=None, help="seed (0)")
     p_train.add_argument("--config", default=None, help="YAML overriding the hyperparameters")
     p_train.add_argument("--out", default=None, help="parent folder of the run folder (runs)")
@@ -49,7 +51,8 @@ def add_train_parser(sub: Any) -> None:
     p_train.add_argument("--resume", default=None, metavar="ZIP_OR_RUN",
                          help="model .zip, or run folder (its latest checkpoint), to continue "
                               "from; keeps its algorithm, env, seed and run folder unless given, "
-                              "and drops what the folder holds from after that step")  # fmt: skip
+                              "and moves what the folder holds from after that step to "
+                              "RUN/abandoned/")  # fmt: skip
     p_train.add_argument("--trust-model", action="store_true",
                          help="skip the warning before unpickling --resume")  # fmt: skip
     p_train.add_argument("--blind", action="append", default=None, metavar="FIELD",
