@@ -60,6 +60,9 @@ def test_a_config_with_a_bad_value_or_unknown_key_is_named(tmp_path, capsys):
     bad = tmp_path / "bad.yml"
     bad.write_text("default:\n  n_steps: -5\n")
     assert main(["train", "--config", str(bad), "--out", str(tmp_path / "runs")]) == 2
+    assert f"{bad}: hyperparameter 'n_steps' must be >= 1, got -5" in capsys.readouterr().err
+    bad.write_text("default:\n  n_steps: 1\n  n_envs: 1\n")  # each valid, not together
+    assert main(["train", "--config", str(bad), "--out", str(tmp_path / "runs")]) == 2
     assert "ppo rejects the hyperparameters" in capsys.readouterr().err
     bad.write_text("default:\n  learning_rat: 0.1\n")
     assert main(["train", "--config", str(bad), "--out", str(tmp_path / "runs")]) == 2

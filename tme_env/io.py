@@ -10,12 +10,16 @@
   written in a hidden sibling folder and swapped into place in one atomic exchange
   (``renameat2(RENAME_EXCHANGE)`` on Linux). A marker file records what the program wrote:
   a folder holding anything else is refused, never deleted, and replacing a previous report
-  takes ``overwrite=True``. A lock file refuses a second concurrent writer of the same folder.
+  takes ``overwrite=True``. A lock file refuses a second concurrent writer of the same folder;
+  it records the writer's process id and start time, so a lock left by a dead process whose
+  id was reused is recognised as stale.
 * **Checksums** (`sha256_file`, `record_checksum`, `find_checksum`): every model the project
   writes is recorded in its run folder's ``SHA256SUMS`` (the format of ``sha256sum -c``). It
   detects a corrupted file, not a tampered one: whoever can replace a model can rewrite the
   checksum file beside it, so it is no reason to trust a model
-  (`tme_env.agents.loader`).
+  (`tme_env.agents.loader`). `atomic_save_model` holds Ctrl-C and SIGTERM
+  (`deferred_signals`) between moving the model into place and recording its entry, so only
+  a SIGKILL or a power cut can part them.
 * **Formats** (`json_safe`, `format_number`): JSON has no infinity or NaN, so they become
   ``null``; text shows an infinite survival median as "not reached".
 """
@@ -32,7 +36,10 @@ import os
 import re
 import secrets
 import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +55,13 @@ __all__ = [
     "atomic_write_text",
     "check_output_file",
     "clean_stale_temporaries",
+    "deferred_signals",
     "find_checksum",
     "format_number",
     "json_safe",
+    "move_recorded",
     "record_checksum",
+    "recorded_checksums",
     "sha256_file",
 ]
 
@@ -127,6 +137,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (Linux: field 22 of ``/proc/PID/stat``), or None.
+
+    A process id is reused after its process ends; the pair (id, start time) is not.
+    """
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (OSError, ValueError):
+        return None
+    rest = text.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return rest[19] if len(rest) > 19 else None  # field 3 is rest[0]
+
+
 def _tmp_name(path: Path) -> Path:
     return path.with_name(
         f".{path.name}{_TMP_TAG}{os.getpid()}-{secrets.token_hex(4)}{path.suffix}"
@@ -175,6 +198,31 @@ def _fsync_replace(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) and SIGTERM until the block ends, then deliver them.
+
+    For a few file operations that must happen together (a model moved into place and its
+    ``SHA256SUMS`` entry). Outside the main thread (where Python cannot set handlers) the
+    block runs unguarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not None:  # None: a handler set outside Python; left alone
+            previous[sig] = signal.signal(sig, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)  # the restored handler: KeyboardInterrupt, or the default
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
@@ -215,6 +263,10 @@ def atomic_save_model(model: Any, path: str | Path, run_dir: str | Path | None =
         path: Destination, ending in ``.zip`` (SB3 appends ``.zip`` to any other name).
         run_dir: Folder whose `CHECKSUMS` file records the model; default: ``path``'s folder.
 
+    Ctrl-C and SIGTERM are held (`deferred_signals`) from the move into place until the
+    checksum is recorded: an interrupted save leaves the old file with its entry, or the new
+    one with its entry.
+
     Returns:
         The SHA-256 hex digest of the written file.
     """
@@ -224,11 +276,12 @@ def atomic_save_model(model: Any, path: str | Path, run_dir: str | Path | None =
     try:
         model.save(tmp)
         digest = sha256_file(tmp)
-        _fsync_replace(tmp, path)
+        with deferred_signals():
+            _fsync_replace(tmp, path)
+            record_checksum(run_dir if run_dir is not None else path.parent, path, digest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    record_checksum(run_dir if run_dir is not None else path.parent, path, digest)
     return digest
 
 
@@ -264,6 +317,30 @@ def record_checksum(run_dir: str | Path, path: str | Path, digest: str | None = 
     atomic_write_text(run_dir / CHECKSUMS, "".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))
 
 
+def recorded_checksums(run_dir: str | Path) -> dict[str, str]:
+    """``run_dir/SHA256SUMS`` as relative path -> SHA-256 ({} if there is none)."""
+    return _read_checksums(Path(run_dir))
+
+
+def move_recorded(run_dir: str | Path, path: str | Path, dest: str | Path) -> None:
+    """Move ``path`` to ``dest`` (both in ``run_dir``), its ``SHA256SUMS`` entry with it.
+
+    Nothing is deleted: ``dest`` must not exist (`FileExistsError`).
+    """
+    run_dir, path, dest = Path(run_dir), Path(path), Path(dest)
+    if dest.exists():
+        raise FileExistsError(errno.EEXIST, "exists", str(dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sums = _read_checksums(run_dir)
+    rel = os.path.relpath(path.resolve(), run_dir.resolve())
+    with deferred_signals():
+        os.rename(path, dest)
+        if rel in sums:
+            sums[os.path.relpath(dest.resolve(), run_dir.resolve())] = sums.pop(rel)
+            atomic_write_text(run_dir / CHECKSUMS,
+                              "".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))  # fmt: skip
+
+
 def find_checksum(path: str | Path) -> tuple[str, Path | None]:
     """``(sha256, checksum file that records exactly this digest for path, or None)``.
 
@@ -279,17 +356,28 @@ def find_checksum(path: str | Path) -> tuple[str, Path | None]:
 
 
 # --- single output files -----------------------------------------------------------------
-def check_output_file(path: str | Path, what: str = "--out") -> Path:
+def check_output_file(path: str | Path, what: str = "--out", overwrite: bool = False) -> Path:
     """Check, before any work, that ``path`` can be written as a file.
 
+    Args:
+        path: The file to write.
+        what: How the messages name it (e.g. the CLI flag ``"--out"``).
+        overwrite: Replace an existing file (else an existing file is refused).
+
     Raises:
-        ValueError: Naming ``what`` and the path: a folder, a missing or non-folder parent,
-            or a parent without write permission.
+        ValueError: Naming ``what`` and the path: a folder, an existing file without
+            ``overwrite`` or one that cannot be replaced (read-only, immutable), a missing
+            or non-folder parent, or a parent without write permission.
     """
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if p.is_dir():
         raise ValueError(f"{what} {str(path)!r} is a folder; give a file name")
+    if p.exists() and not overwrite:
+        raise ValueError(f"{what} {str(path)!r} exists; pass --overwrite to replace it")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise ValueError(f"{what} {str(path)!r}: no permission to replace it (read-only or "
+                         "immutable)")  # fmt: skip
     if not parent.exists():
         raise ValueError(f"{what} {str(path)!r}: folder {str(parent)!r} does not exist")
     if not parent.is_dir():
@@ -301,6 +389,28 @@ def check_output_file(path: str | Path, what: str = "--out") -> Path:
 
 # --- report folders ----------------------------------------------------------------------
 _RENAME_EXCHANGE = 2
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """The live process that holds ``lock``, or None if the lock is stale.
+
+    The lock reads ``PID START`` (`_process_start`; ``PID`` alone from older versions). It is
+    stale when the process is gone, or when a process with that id started at another time
+    (the id was reused after the writer died).
+    """
+    try:
+        fields = lock.read_text().split()
+        pid = int(fields[0]) if fields else 0
+    except (OSError, ValueError):
+        return None
+    if pid <= 0 or not _pid_alive(pid):
+        return None
+    recorded = fields[1] if len(fields) > 1 else None
+    now = _process_start(pid)
+    if recorded is not None and now is not None and recorded != now:
+        return None  # the id now belongs to another process
+    return pid
+
 _AT_FDCWD = -100
 
 
@@ -338,7 +448,8 @@ class OutputFolder:
     * a folder holding any file the program did not write is refused, whatever
       ``overwrite`` says: nothing of the user's is ever deleted;
     * a second process writing the same folder at the same time is refused (lock file
-      ``.NAME.tme-lock`` beside it; a dead process's lock is taken over).
+      ``.NAME.tme-lock`` beside it; the lock of a dead process, or of one whose id
+      was reused since, is taken over).
 
     Args:
         path: The output folder.
@@ -382,6 +493,8 @@ class OutputFolder:
             raise self._fail(f"cannot create its parent folder ({exc.strerror})") from None
         if not os.access(parent, os.W_OK | os.X_OK):
             raise self._fail(f"no permission to write in {str(parent)!r}")
+        if p.is_dir() and not os.access(p, os.W_OK | os.X_OK):
+            raise self._fail("no permission to replace it (read-only or immutable)")
         self._check_contents()
         self._take_lock()
         return self
@@ -393,8 +506,6 @@ class OutputFolder:
         entries = sorted(os.listdir(p))
         if not entries:
             return
-        if not os.access(p, os.W_OK | os.X_OK):
-            raise self._fail("no permission to replace it")
         written = self._recorded_files(p)
         if written is None:
             shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
@@ -430,24 +541,21 @@ class OutputFolder:
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                try:
-                    pid = int(lock.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and _pid_alive(pid):
+                pid = _lock_holder(lock)
+                if pid is not None:
                     raise self._fail(
-                        f"another tme process (pid {pid}) is writing this folder; wait for "
-                        "it, or choose another folder"
+                        f"another tme process (pid {pid}) is writing this folder (lock file "
+                        f"{str(lock)!r}); wait for it, or choose another folder"
                     ) from None
                 with contextlib.suppress(FileNotFoundError):
                     lock.unlink()  # a dead process's lock
                 continue
             with os.fdopen(fd, "w") as fh:
-                fh.write(f"{os.getpid()}\n")
+                fh.write(f"{os.getpid()} {_process_start(os.getpid()) or ''}\n")
             self._lock = lock
             clean_stale_temporaries(self.path.parent)
             return
-        raise self._fail("cannot take the lock file")  # pragma: no cover - racing writers
+        raise self._fail(f"cannot take the lock file {str(lock)!r}")  # pragma: no cover
 
     def _release(self) -> None:
         if self._lock is not None:

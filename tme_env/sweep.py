@@ -26,6 +26,13 @@ Config (YAML; every key but ``algos`` optional)::
       num_samples: 8
       space: {learning_rate: {loguniform: [1.0e-4, 1.0e-3]}}   # or uniform / choice
 
+The whole config is checked before Ray is imported or anything runs (`SweepConfig.validate`):
+every key's type and range, the env (one ``tme train`` trains on) and each algorithm's fit to
+it, every hyperparameter as ``tme train --config`` checks it (name, type, bounds such as
+``gamma`` in (0, 1]), and every search dimension (a known hyperparameter of every algorithm,
+``loguniform: [low, high]`` with 0 < low < high, ``uniform: [low, high]`` with low < high,
+``choice: [values...]``, each value a valid setting). The messages name the file and the key.
+
 The search maximises the test-split benchmark score. Running the same config again resumes
 the experiment (`ray.tune.Tuner.restore`): finished trials are kept, unfinished and errored
 ones are run again (a run interrupted mid-training starts a new run folder). Restoring
@@ -52,9 +59,11 @@ import yaml
 from gymnasium import spaces
 
 from tme_env import regimens
-from tme_env.agents.algos import ALGOS
+from tme_env.agents.algos import ALGOS, check_hyperparams, read_yaml
+from tme_env.agents.config import TRAIN_ENV_IDS, check_algo_env
 from tme_env.agents.loader import load_sb3_model
 from tme_env.envs import ENV_IDS
+from tme_env.envs.config import MAX_COHORT_SIZE
 from tme_env.io import atomic_write_text
 from tme_env.trials import run_trial, write_report
 from tme_env.trials.run import TRIAL_ENV_IDS
@@ -100,6 +109,46 @@ class SweepConfig:
         """``storage/name``, absolute."""
         return Path(self.storage).resolve() / self.name
 
+    def validate(self, source: str = "sweep config") -> None:
+        """Check every setting (see the module docstring) before anything runs.
+
+        Args:
+            source: How the messages name the config (its file).
+
+        Raises:
+            ValueError: Naming ``source``, the key and the bad value.
+        """
+        where = f"{source}: "
+        for key in ("name", "storage"):
+            v = getattr(self, key)
+            if not isinstance(v, str) or not v.strip():
+                raise ValueError(f"{where}{key} must be a non-empty string, got {v!r}")
+        if self.name in (".", "..") or any(c in self.name for c in "/\\"):
+            raise ValueError(f"{where}name must be a folder name (no '/' or '..'), got "
+                             f"{self.name!r}")  # fmt: skip
+        if not isinstance(self.env, str) or self.env not in TRAIN_ENV_IDS:
+            raise ValueError(f"{where}unknown env {self.env!r}; valid: {', '.join(TRAIN_ENV_IDS)}")
+        _int_list(self.algos, "algos", where, kind=str)
+        for algo in self.algos:
+            if algo not in ALGOS:
+                raise ValueError(f"{where}unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
+            check_algo_env(algo, self.env, what=f"{where}algos: ")
+        _int_list(self.seeds, "seeds", where, least=0)
+        _int_list(self.timesteps, "timesteps", where, least=1)
+        for key, least, most in (("eval_every", 1, None), ("eval_patients", 1, MAX_COHORT_SIZE),
+                                 ("test_patients", 1, MAX_COHORT_SIZE), ("trial_seed", 0, None),
+                                 ("cpus_per_trial", 1, None), ("max_concurrent", 1, None)):
+            _check_int(getattr(self, key), key, where, least, most)  # fmt: skip
+        if not isinstance(self.hyperparameters, dict):
+            raise ValueError(f"{where}hyperparameters must be a mapping of algorithm to "
+                             f"{{key: value}}, got {self.hyperparameters!r}")  # fmt: skip
+        for algo, block in self.hyperparameters.items():
+            if algo not in self.algos:
+                raise ValueError(f"{where}hyperparameters for {algo!r}, which is not in algos")
+            check_hyperparams(algo, block or {}, f"{source}: hyperparameters: {algo}")
+        if self.search is not None:
+            _check_search(self.search, self.algos, source)
+
 
 def load_sweep_config(path: str | os.PathLike) -> SweepConfig:
     """Read and check a sweep YAML.
@@ -108,10 +157,7 @@ def load_sweep_config(path: str | os.PathLike) -> SweepConfig:
         ValueError: On an unreadable file, an unknown key, an unknown algorithm or env, or a
             bad search space (the message names the key and the file).
     """
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot read sweep config {str(path)!r}: {exc}") from None
+    data = read_yaml(path, "sweep config")
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of sweep settings")
     known = [f.name for f in fields(SweepConfig)]
@@ -124,27 +170,70 @@ def load_sweep_config(path: str | os.PathLike) -> SweepConfig:
         if key in data and not isinstance(data[key], list):
             data[key] = [data[key]]
     cfg = SweepConfig(**data)
-    for algo in cfg.algos:
-        if algo not in ALGOS:
-            raise ValueError(f"{path}: unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
-    if cfg.env not in ENV_IDS:
-        raise ValueError(f"{path}: unknown env {cfg.env!r}; valid: {', '.join(ENV_IDS)}")
-    for key in ("seeds", "timesteps"):
-        for v in getattr(cfg, key):
-            if not isinstance(v, int) or v < (1 if key == "timesteps" else 0):
-                raise ValueError(f"{path}: {key} must be non-negative integers, got {v!r}")
-    for algo in cfg.hyperparameters:
-        if algo not in cfg.algos:
-            raise ValueError(f"{path}: hyperparameters for {algo!r}, which is not in algos")
-    if cfg.search is not None:
-        space = cfg.search.get("space") or {}
-        for key, spec in space.items():
-            if not (isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in _SPACES):
-                raise ValueError(
-                    f"{path}: search space {key!r} must be one of {{{', '.join(_SPACES)}: "
-                    f"[...]}}, got {spec!r}"
-                )
+    cfg.validate(str(path))
     return cfg
+
+
+def _check_int(v: Any, key: str, where: str, least: int, most: int | None = None) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or v < least or (most and v > most):
+        bound = f"from {least} to {most:,}" if most else f">= {least}"
+        raise ValueError(f"{where}{key} must be an integer {bound}, got {v!r}")
+
+
+def _int_list(values: Any, key: str, where: str, least: int = 0, kind: type = int) -> None:
+    """A non-empty list without repeats of integers >= ``least`` (or of strings)."""
+    what = "names" if kind is str else f"integers >= {least}"
+    if not isinstance(values, list) or not values:
+        raise ValueError(f"{where}{key} must be a non-empty list of {what}, got {values!r}")
+    for v in values:
+        if kind is str:
+            if not isinstance(v, str):
+                raise ValueError(f"{where}{key} must be a list of {what}, got {v!r}")
+        else:
+            _check_int(v, key, where, least)
+    if len(set(values)) != len(values):
+        raise ValueError(f"{where}{key} lists a value twice: {values!r}")
+
+
+def _check_search(search: Any, algos: list[str], source: str) -> None:
+    """``search``: ``num_samples`` and a ``space`` of known hyperparameters (module docstring)."""
+    where = f"{source}: search"
+    if not isinstance(search, dict):
+        raise ValueError(f"{where} must be a mapping with 'space' (and 'num_samples'), got "
+                         f"{search!r}")  # fmt: skip
+    unknown = [k for k in search if k not in ("num_samples", "space")]
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r}; valid: num_samples, space")
+    _check_int(search.get("num_samples", 8), "num_samples", f"{where}: ", 1)
+    space = search.get("space")
+    if not isinstance(space, dict) or not space:
+        raise ValueError(f"{where}: space must be a non-empty mapping of hyperparameter to "
+                         f"{{{', '.join(_SPACES)}: [...]}}, got {space!r}")  # fmt: skip
+    for key, spec in space.items():
+        if not (isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)) in _SPACES):
+            raise ValueError(f"{where}: space {key!r} must be one of {{{', '.join(_SPACES)}: "
+                             f"[...]}}, got {spec!r}")  # fmt: skip
+        kind, values = next(iter(spec.items()))
+        if kind == "choice":
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"{where}: space {key!r}: choice needs a non-empty list, got "
+                                 f"{values!r}")  # fmt: skip
+        else:
+            _check_range(kind, values, f"{where}: space {key!r}")
+        for algo in algos:
+            for value in values:
+                check_hyperparams(algo, {key: value}, f"{where}: space ({algo})")
+
+
+def _check_range(kind: str, values: Any, where: str) -> None:
+    """``[low, high]`` of a uniform (low < high) or loguniform (0 < low < high) dimension."""
+    numbers = isinstance(values, list) and len(values) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        for v in values
+    )  # fmt: skip
+    if not numbers or values[0] >= values[1] or (kind == "loguniform" and values[0] <= 0):
+        need = "0 < low < high" if kind == "loguniform" else "low < high"
+        raise ValueError(f"{where}: {kind} needs [low, high] with {need}, got {values!r}")
 
 
 def _tune_space(cfg: SweepConfig) -> dict[str, Any]:
@@ -288,6 +377,7 @@ def run_sweep(
         RuntimeError: If a Tune trial failed (the message lists them and their error files).
     """
     cfg = config if isinstance(config, SweepConfig) else load_sweep_config(config)
+    cfg.validate()  # before Ray is imported
     check_resume_trusted(cfg, trusted)
     import ray  # deferred: ray is an optional extra ([ray])
     from ray import tune  # deferred: ray is an optional extra ([ray])

@@ -8,7 +8,10 @@ marked SB3 do):
   overridden by a ``tme train --config`` file);
 * `tme_env.agents.vec_env` (SB3): the SB3 ``VecEnv`` over the batched vector env
   (`make_sb3_vec_env`);
-* `tme_env.agents.train` (SB3): `TrainConfig` and ``train``, the run folder, TensorBoard;
+* `tme_env.agents.train` (SB3): `TrainConfig` and ``train``, the run folder, TensorBoard,
+  Ctrl-C (``TrainingInterrupted``: the model and a checkpoint saved first);
+* `tme_env.agents.resume`: the file ``--resume`` continues from (a run folder's latest
+  checkpoint) and the resumed run folder cut back to its step;
 * `tme_env.agents.callbacks` (SB3): clinical evaluation on the validation split, progress bar
   and `DiscreteDoses` (a DQN as a dose policy);
 * `tme_env.agents.blind` (SB3): blinded observation fields (the value-of-information ablation);

@@ -65,6 +65,10 @@ class ClinicalEvalCallback(BaseCallback):
     score. The best policy by benchmark score is saved as ``best_model.zip``. The periodic
     evaluations skip the run's last step: `final_evaluation` (called by `train` after
     ``learn``) evaluates and logs the final policy.
+
+    In a resumed run folder the history of ``evaluations.json`` continues (`train` has cut it
+    back to the checkpoint's step first), and so does the best score if ``best_model.zip`` is
+    there; without it (it came from an abandoned step) the next evaluation saves a new one.
     """
 
     def __init__(self, env_id: str, run_dir: Path, eval_every: int, n_patients: int,
@@ -90,7 +94,8 @@ class ClinicalEvalCallback(BaseCallback):
             self.history = json.loads(previous.read_text())
             scores = [h["benchmark_score"] for h in self.history if h.get("benchmark_score")
                       is not None]  # fmt: skip
-            self.best_score = max(scores, default=-np.inf)
+            if (self.run_dir / "best_model.zip").exists():
+                self.best_score = max(scores, default=-np.inf)
 
     def _on_training_start(self) -> None:
         self._next = self.num_timesteps + self.eval_every
@@ -203,4 +208,10 @@ class TqdmCallback(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
-        self._bar.close()
+        self.close()
+
+    def close(self) -> None:
+        """Close the bar (also when training stops on an exception)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -14,9 +14,42 @@ from typing import Any
 
 from tme_env.agents.algos import ALGOS, DISCRETE_ALGOS, load_hyperparams
 from tme_env.agents.loader import model_algo
+from tme_env.agents.resume import resolve_resume
 from tme_env.envs import ENV_IDS
 
-__all__ = ["TrainConfig"]
+__all__ = ["TRAIN_ENV_IDS", "TrainConfig", "check_algo_env"]
+
+#: The envs ``tme train`` trains on: the tme model's, since every run is evaluated in a
+#: virtual trial of that model (`tme_env.agents.callbacks.ClinicalEvalCallback`).
+TRAIN_ENV_IDS = tuple(e for e, kwargs in ENV_IDS.items() if "observation" in kwargs)
+
+
+def check_algo_env(algo: str, env_id: str, what: str = "") -> None:
+    """Check that ``tme train`` can train ``algo`` on ``env_id``.
+
+    Args:
+        algo: The algorithm.
+        env_id: The environment id.
+        what: Prefix of the messages (e.g. the config file).
+
+    Raises:
+        ValueError: An unknown algorithm or env, an env ``tme train`` does not evaluate (not
+            one of `TRAIN_ENV_IDS`), or an action space the algorithm cannot use.
+    """
+    if algo not in ALGOS:
+        raise ValueError(f"{what}algo: unknown algorithm {algo!r}; available: {', '.join(ALGOS)}")
+    if env_id not in ENV_IDS:
+        raise ValueError(f"{what}env_id: unknown env {env_id!r}; valid: {', '.join(ENV_IDS)}")
+    if env_id not in TRAIN_ENV_IDS:
+        raise ValueError(
+            f"{what}env_id {env_id!r}: tme train evaluates every run in a virtual trial of the "
+            f"tme model, which this env does not simulate; train on {', '.join(TRAIN_ENV_IDS)} "
+            f"(or train on {env_id} with stable-baselines3 directly)"
+        )
+    if algo in DISCRETE_ALGOS and "Discrete" not in env_id:
+        raise ValueError(f"{what}{algo} needs a discrete env, e.g. tme/TumorImmuneDiscrete-v1")
+    if algo not in DISCRETE_ALGOS and "Discrete" in env_id:
+        raise ValueError(f"{what}{algo} needs a continuous env, e.g. tme/TumorImmune-v1")
 
 
 @dataclass
@@ -33,8 +66,9 @@ class TrainConfig:
         eval_every: Steps between validation evaluations; None: a quarter of ``timesteps``.
             A final evaluation always runs at the end.
         eval_patients: Validation patients per evaluation (>= 1).
-        checkpoint_every: Steps between checkpoints.
-        resume: A model ``.zip`` to continue training from.
+        checkpoint_every: Steps between checkpoints (an interrupted run also saves one).
+        resume: A model ``.zip`` to continue training from, or a run folder (its latest
+            checkpoint, `tme_env.agents.resume.resolve_resume`).
         run_dir: Continue in this existing run folder instead of making a new one (resume).
         progress: Show a progress bar.
         blind: Clinical observation fields the agent never sees (they read 0 in training
@@ -71,12 +105,7 @@ class TrainConfig:
                 a count below its minimum, an unreadable or wrong config, a missing resume
                 file or one trained with another algorithm, an unwritable ``out``).
         """
-        if self.algo not in ALGOS:
-            raise ValueError(
-                f"algo: unknown algorithm {self.algo!r}; available: {', '.join(ALGOS)}"
-            )
-        if self.env_id not in ENV_IDS:
-            raise ValueError(f"env_id: unknown env {self.env_id!r}; valid: {', '.join(ENV_IDS)}")
+        check_algo_env(self.algo, self.env_id)
         for name, least in (("timesteps", 1), ("seed", 0), ("eval_every", 1),
                             ("eval_patients", 1), ("checkpoint_every", 1)):  # fmt: skip
             v = getattr(self, name)
@@ -84,10 +113,6 @@ class TrainConfig:
                 continue
             if isinstance(v, bool) or not isinstance(v, int) or v < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")
-        if self.algo in DISCRETE_ALGOS and "Discrete" not in self.env_id:
-            raise ValueError(f"{self.algo} needs a discrete env, e.g. tme/TumorImmuneDiscrete-v1")
-        if self.algo not in DISCRETE_ALGOS and "Discrete" in self.env_id:
-            raise ValueError(f"{self.algo} needs a continuous env, e.g. tme/TumorImmune-v1")
         if self.config_file is not None and not Path(self.config_file).is_file():
             raise ValueError(f"config_file {self.config_file!r}: file not found"
                              f"{_published_hint(self.config_file)}")  # fmt: skip
@@ -109,13 +134,11 @@ class TrainConfig:
         return hyper
 
     def _check_resume(self) -> None:
-        path = Path(self.resume)
-        if not path.is_file():
-            raise ValueError(f"resume {self.resume!r}: file not found")
+        path = resolve_resume(self.resume)
         algo = model_algo(path)
         if algo != self.algo:
             raise ValueError(
-                f"resume {self.resume!r} is a {algo} model; it cannot continue as {self.algo} "
+                f"resume {str(path)!r} is a {algo} model; it cannot continue as {self.algo} "
                 f"(pass algo {algo!r})"
             )
 

@@ -5,8 +5,8 @@ One function, `train`, does everything `tme train` does:
 * hyperparameters from ``tme_env/agents/hyperparams/<algo>.yml`` (a ``default`` block plus
   a block per environment id), overridden by a user YAML file (``config_file``, e.g. a tuned
   one of the repository's ``agents/hyperparams/tuned/``); every key is checked against the
-  algorithm's constructor before anything runs (unknown key or wrong type: ``ValueError``
-  naming it; `tme_env.agents.algos.load_hyperparams`);
+  algorithm's constructor before anything runs (unknown key, wrong type or out of bounds:
+  ``ValueError`` naming it; `tme_env.agents.algos.load_hyperparams`);
 * a run folder ``runs/<env>__<algo>__<seed>__<time>/`` with the resolved config
   (``config.yml``: the `TrainConfig` under ``train``, whose ``algo`` is the algorithm
   `tme_env.agents.loader.load_sb3_model` loads the run's models with, and the
@@ -21,8 +21,17 @@ One function, `train`, does everything `tme train` does:
   quarter of the run, go to ``evaluations.json``);
 * every model written atomically (`tme_env.io.atomic_save_model`: a run killed while saving
   keeps the previous complete file) with its SHA-256 in the run folder's ``SHA256SUMS``;
-* resume from a checkpoint (the step count continues; the algorithm must be the one the
-  checkpoint was trained with).
+* **Ctrl-C** (KeyboardInterrupt) during training saves ``model.zip`` and a checkpoint of the
+  current step, then raises `TrainingInterrupted` (a KeyboardInterrupt that says where they
+  are and how many steps were left; ``tme train`` prints the ``--resume`` command and exits
+  130);
+* resume from a checkpoint or a run folder's latest one (the step count continues; the
+  algorithm must be the one the checkpoint was trained with; ``n_envs`` is the run's unless
+  a config file is given). Resumed in its own run folder, the run is first cut back to the
+  checkpoint's step (`tme_env.agents.resume.truncate_run`: later evaluations, checkpoints
+  and models move to ``RUN/abandoned/``), and its TensorBoard events continue in the same
+  ``tb_N`` folder with a purge step just after the checkpoint's, so that TensorBoard hides
+  the abandoned steps and the curves never go back.
 
 `TrainConfig.validate` checks every setting, the hyperparameters and the resume file before
 anything runs or any folder is made (`ValueError` naming the setting).
@@ -39,11 +48,14 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
 from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from torch.utils.tensorboard import SummaryWriter
 
 from tme_env import __version__
 from tme_env.agents.algos import algo_class, policy_name
@@ -51,10 +63,48 @@ from tme_env.agents.blind import BlindObservation, blind_columns
 from tme_env.agents.callbacks import AtomicCheckpointCallback, ClinicalEvalCallback, TqdmCallback
 from tme_env.agents.config import TrainConfig
 from tme_env.agents.loader import require_trust
+from tme_env.agents.resume import (
+    checkpoint_path,
+    record_missing_checksums,
+    recorded_config,
+    resolve_resume,
+    truncate_run,
+)
 from tme_env.agents.vec_env import make_sb3_vec_env
-from tme_env.io import atomic_save_model, atomic_write_json, atomic_write_text
+from tme_env.io import atomic_save_model, atomic_write_json, atomic_write_text, deferred_signals
 
-__all__ = ["TrainConfig", "train"]
+__all__ = ["TrainConfig", "TrainingInterrupted", "train"]
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C); the model and a checkpoint were saved first.
+
+    Attributes:
+        run: The run folder (its ``model.zip`` is the interrupted policy).
+        checkpoint: The checkpoint of the step reached (resume from it).
+        steps: The step count reached.
+        remaining: Steps left of the run's budget (``--timesteps`` of the resume command).
+    """
+
+    def __init__(self, run: Path, checkpoint: Path, steps: int, remaining: int) -> None:
+        """See the class docstring."""
+        super().__init__(f"training interrupted at step {steps}; saved {checkpoint}")
+        self.run = run
+        self.checkpoint = checkpoint
+        self.steps = steps
+        self.remaining = remaining
+
+
+class _TensorBoard(TensorBoardOutputFormat):
+    """SB3's TensorBoard output with a purge step (a resumed run hides the abandoned steps).
+
+    TensorBoard discards the events of the same folder at or after ``purge_step`` that were
+    written before this writer's (`torch.utils.tensorboard.SummaryWriter`'s ``purge_step``).
+    """
+
+    def __init__(self, folder: str, purge_step: int | None = None) -> None:  # noqa: D107
+        self.writer = SummaryWriter(log_dir=folder, purge_step=purge_step)
+        self._is_closed = False
 
 
 def _git_commit() -> str | None:
@@ -76,18 +126,24 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
     Raises:
         ValueError: On any bad setting, before a folder is made or a step is taken.
         UntrustedModelError: If ``cfg.resume`` is given without ``trusted``.
+        TrainingInterrupted: On Ctrl-C during training, once ``model.zip`` and a checkpoint
+            are saved.
     """
     hyper = cfg.validate()
-    if cfg.resume:
-        require_trust(cfg.resume, trusted, "resuming training")
+    resume = resolve_resume(cfg.resume) if cfg.resume else None
+    if resume is not None:
+        require_trust(resume, trusted, "resuming training")
     n_envs = int(hyper.pop("n_envs", 8))
+    if resume is not None and cfg.config_file is None:  # the run's own number of envs
+        recorded = recorded_config(resume).get("hyperparameters") or {}
+        n_envs = int(recorded.get("n_envs", n_envs))
     venv = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed)
     if cfg.blind:
         venv = BlindObservation(venv, blind_columns(cfg.env_id, cfg.blind))
     cls = algo_class(cfg.algo)
     policy = policy_name(cfg.algo)
-    if cfg.resume:
-        model = cls.load(cfg.resume, env=venv, device="cpu")
+    if resume is not None:
+        model = cls.load(resume, env=venv, device="cpu")
     else:
         try:
             model = cls(policy, venv, seed=cfg.seed, device="cpu", **hyper)
@@ -95,8 +151,14 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
             where = f" (after {cfg.config_file})" if cfg.config_file else ""
             raise ValueError(f"{cfg.algo} rejects the hyperparameters{where}: {exc}") from None
     run, fresh = _run_folder(cfg, hyper, n_envs)
+    start = int(model.num_timesteps)
+    if resume is not None and not fresh:
+        _cut_back(run, start)
     try:
         model.tensorboard_log = str(run)
+        tb = str(_tb_folder(run))
+        purge = start + 1 if resume is not None else None  # the checkpoint's own step stays
+        model.set_logger(Logger(tb, [_TensorBoard(tb, purge_step=purge)]))
         atomic_write_text(run / "command.txt", _command_log(run, fresh))
         if fresh:
             meta = {"tme_env_version": __version__, "git_commit": _git_commit(),
@@ -114,12 +176,53 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
         if fresh:
             shutil.rmtree(run, ignore_errors=True)  # nothing trained yet: no run to keep
         raise
-    model.learn(total_timesteps=cfg.timesteps, callback=CallbackList(callbacks),
-                reset_num_timesteps=not cfg.resume, tb_log_name="tb")  # fmt: skip
+    try:
+        model.learn(total_timesteps=cfg.timesteps, callback=CallbackList(callbacks),
+                    reset_num_timesteps=resume is None, tb_log_name="tb")  # fmt: skip
+    except KeyboardInterrupt:
+        for cb in callbacks:
+            if isinstance(cb, TqdmCallback):
+                cb.close()
+        raise _save_interrupted(model, run) from None
     atomic_save_model(model, run / "model.zip", run)
     final = evaluator.final_evaluation(model)
     atomic_write_json(run / "evaluation.json", final)
     return run
+
+
+def _save_interrupted(model: Any, run: Path) -> TrainingInterrupted:
+    """Save ``model.zip`` and a checkpoint of an interrupted run; the exception to raise.
+
+    A second Ctrl-C while saving waits for the save (a second or two), then is dropped: the
+    run is stopping anyway.
+    """
+    steps = int(model.num_timesteps)
+    checkpoint = checkpoint_path(run, steps)
+    try:
+        with deferred_signals():
+            atomic_save_model(model, checkpoint, run)
+            atomic_save_model(model, run / "model.zip", run)
+    except KeyboardInterrupt:
+        pass  # the held Ctrl-C, delivered once both files and their entries were written
+    remaining = max(int(getattr(model, "_total_timesteps", steps)) - steps, 0)
+    return TrainingInterrupted(run, checkpoint, steps, remaining)
+
+
+def _cut_back(run: Path, steps: int) -> None:
+    """A run resumed in its own folder: move the abandoned steps aside, fill lost checksums."""
+    moved = truncate_run(run, steps)
+    if moved is not None:
+        warnings.warn(f"resuming {run} at step {steps}: what it wrote after that step moved to "
+                      f"{moved}", stacklevel=3)  # fmt: skip
+    for path in record_missing_checksums(run):
+        warnings.warn(f"{path} had no entry in {run / 'SHA256SUMS'} (the run was killed while "
+                      "saving it); its SHA-256 is recorded now", stacklevel=3)  # fmt: skip
+
+
+def _tb_folder(run: Path) -> Path:
+    """The run's TensorBoard folder: its latest ``tb_N`` (a resumed run continues there)."""
+    numbered = [int(p.name[3:]) for p in run.glob("tb_*") if p.name[3:].isdigit()]
+    return run / f"tb_{max(numbered, default=1)}"
 
 
 def _run_folder(cfg: TrainConfig, hyper: dict[str, Any], n_envs: int) -> tuple[Path, bool]:

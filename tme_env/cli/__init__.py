@@ -50,6 +50,8 @@ __all__ = ["main"]
 
 #: Exit status of every user error (a bad flag, value, file or folder), as argparse's own.
 USAGE_ERROR = 2
+#: Exit status after Ctrl-C (128 + SIGINT, as a shell reports it); no traceback is printed.
+INTERRUPTED = 130
 #: The ``tme_env`` package folder: its warnings print as one line.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(__file__))
 
@@ -73,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     A user error (`ValueError`, a failed simulation, a file that cannot be written) prints
     one line ``tme: error: ...`` naming the bad value and exits with `USAGE_ERROR` (2), as
     argparse does for a malformed command line. Warnings of ``tme_env`` print as one line
-    ``tme: warning: ...``.
+    ``tme: warning: ...``. Ctrl-C prints ``tme: interrupted`` and exits with `INTERRUPTED`
+    (130); ``tme train`` saves its model first and says how to resume.
     """
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
@@ -86,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )  # fmt: skip
             print(f"tme: error: {text}", file=sys.stderr)
             return USAGE_ERROR
+        except KeyboardInterrupt as exc:  # tme train's says what it saved
+            print(f"\ntme: interrupted{f' ({exc})' if str(exc) else ''}", file=sys.stderr)
+            return INTERRUPTED
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001

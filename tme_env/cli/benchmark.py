@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from tme_env.benchmark import MARKDOWN_HEADER, markdown_row, run_benchmark
-from tme_env.cli.args import int_at_least
+from tme_env.cli.args import ONE_BATCH, int_at_least, int_in_range
 from tme_env.cli.trial import TRUST_HELP
+from tme_env.envs.config import MAX_COHORT_SIZE
 
 __all__ = ["add_benchmark_parser", "cmd_benchmark"]
 
@@ -21,7 +22,8 @@ def add_benchmark_parser(sub: Any) -> None:
                          "module, which runs its code: name only code you trust")  # fmt: skip
     p_bench.add_argument("--env", "--task", dest="env", default="tme/TumorImmuneClinical-v1",
                          help="task id (BENCHMARK.md): the clinical or full v1 env")  # fmt: skip
-    p_bench.add_argument("--n-patients", type=int_at_least(2), default=500,
+    p_bench.add_argument("--n-patients", type=int_in_range(2, MAX_COHORT_SIZE, ONE_BATCH),
+                         default=500,
                          help="test patients per arm (protocol: 500)")  # fmt: skip
     p_bench.add_argument("--seed", type=int_at_least(0), default=0,
                          help="trial seed (protocol: 0)")  # fmt: skip

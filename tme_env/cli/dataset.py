@@ -10,6 +10,7 @@ import shlex
 from typing import Any
 
 from tme_env.cli.args import int_at_least
+from tme_env.envs.config import MAX_COHORT_SIZE
 from tme_env.offline.behaviour import behaviour
 from tme_env.offline.dataset import check_new_dataset, write_dataset
 from tme_env.patients.cohort import SPLITS
@@ -45,8 +46,8 @@ def add_dataset_parser(sub: Any) -> None:
 def cmd_dataset(args: argparse.Namespace) -> int:
     """Write the dataset of ``args`` and print how to load it.
 
-    Every argument (behaviour, split, id, folder) is checked before Minari is imported and
-    before any patient is simulated.
+    Every argument (behaviour, split, patients, id, folder) is checked before Minari is
+    imported and before any patient is simulated.
     """
     try:
         behaviour(args.behaviour)
@@ -54,6 +55,10 @@ def cmd_dataset(args: argparse.Namespace) -> int:
         raise ValueError(f"--behaviour: {exc}") from None
     if args.split not in SPLITS:
         raise ValueError(f"--split: unknown split {args.split!r}; valid: {', '.join(SPLITS)}")
+    last = args.first_patient + args.n_patients
+    if last > MAX_COHORT_SIZE:
+        raise ValueError(f"--first-patient + --n-patients must be at most {MAX_COHORT_SIZE:,} "
+                         f"(the env builds that cohort), got {last:,}")  # fmt: skip
     dataset_id = args.dataset_id or f"tme/{args.observation}/{args.behaviour}-{args.split}-v0"
     final = check_new_dataset(dataset_id, args.out, id_flag="--dataset-id", root_flag="--out")
     root = final.parents[dataset_id.count("/")]

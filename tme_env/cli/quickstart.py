@@ -7,8 +7,9 @@ import os
 from typing import Any
 
 from tme_env.agents.config import TrainConfig
-from tme_env.cli.args import int_at_least
+from tme_env.cli.args import ONE_BATCH, int_at_least, int_in_range
 from tme_env.cli.trial import cmd_trial
+from tme_env.envs.config import MAX_COHORT_SIZE
 from tme_env.io import OutputFolder
 
 __all__ = ["add_quickstart_parser", "cmd_quickstart"]
@@ -20,8 +21,8 @@ def add_quickstart_parser(sub: Any) -> None:
     p_quick.add_argument("--out", default="quickstart", help="output folder")
     p_quick.add_argument("--timesteps", type=int_at_least(1), default=300_000,
                          help="PPO timesteps")  # fmt: skip
-    p_quick.add_argument("--n-patients", type=int_at_least(1), default=500,
-                         help="test patients per arm")  # fmt: skip
+    p_quick.add_argument("--n-patients", type=int_in_range(1, MAX_COHORT_SIZE, ONE_BATCH),
+                         default=500, help="test patients per arm")  # fmt: skip
     p_quick.add_argument("--seed", type=int_at_least(0), default=0, help="seed")
     p_quick.add_argument("--overwrite", action="store_true",
                          help="replace the earlier trial report in OUT/trial")  # fmt: skip

@@ -12,11 +12,15 @@ from typing import Any
 import numpy as np
 
 from tme_env import models
-from tme_env.cli.args import finite_float, int_at_least, positive_float
+from tme_env.cli.args import finite_float, int_in_range, positive_float
 from tme_env.io import atomic_write_text, check_output_file
 from tme_env.simulator import simulate
 
-__all__ = ["add_simulate_parser", "cmd_simulate"]
+__all__ = ["MAX_POINTS", "add_simulate_parser", "cmd_simulate"]
+
+#: Most output times of ``tme simulate`` (``--points``): the trajectory and its CSV text are
+#: held in memory (about 200 bytes a time point for the tme model).
+MAX_POINTS = 1_000_000
 
 
 def add_simulate_parser(sub: Any) -> None:
@@ -25,8 +29,9 @@ def add_simulate_parser(sub: Any) -> None:
     p_sim.add_argument("model", help="registered model name (see `tme models`)")
     p_sim.add_argument("--days", type=finite_float, default=150.0, help="last output day")
     p_sim.add_argument("--start", type=finite_float, default=0.0, help="first output day")
-    p_sim.add_argument("--points", type=int_at_least(1), default=151,
-                       help="number of output times")  # fmt: skip
+    p_sim.add_argument("--points", type=int_in_range(1, MAX_POINTS, "the CSV is built in memory"),
+                       default=151,
+                       help=f"number of output times (at most {MAX_POINTS:,})")  # fmt: skip
     p_sim.add_argument("--state", action="append", default=[], help="initial state NAME=VALUE")
     p_sim.add_argument("--param", action="append", default=[], help="parameter NAME=VALUE")
     p_sim.add_argument(
@@ -35,7 +40,10 @@ def add_simulate_parser(sub: Any) -> None:
     p_sim.add_argument("--bolus", action="append", default=[], help="DAY:STATE=AMOUNT")
     p_sim.add_argument("--rtol", type=positive_float, default=None, help="relative tolerance")
     p_sim.add_argument("--atol", type=positive_float, default=None, help="absolute tolerance")
-    p_sim.add_argument("--out", default=None, help="CSV file to write (default: stdout)")
+    p_sim.add_argument("--out", default=None,
+                       help="CSV file to write (default: stdout); an existing file is refused "
+                       "without --overwrite")  # fmt: skip
+    p_sim.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p_sim.set_defaults(func=cmd_simulate)
 
 
@@ -80,7 +88,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.days == args.start and args.points != 1:
         raise ValueError(f"--days equals --start ({args.days:g}): give --points 1")
     if args.out is not None:
-        check_output_file(args.out, "--out")
+        check_output_file(args.out, "--out", overwrite=args.overwrite)
     t_eval = np.linspace(args.start, args.days, args.points)
     res = simulate(
         args.model,

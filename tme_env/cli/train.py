@@ -1,9 +1,15 @@
-"""``tme train``: train an SB3 agent (run folder, TensorBoard, clinical evaluation)."""
+"""``tme train``: train an SB3 agent (run folder, TensorBoard, clinical evaluation).
+
+Ctrl-C saves the model and a checkpoint, prints the ``tme train --resume`` command that
+continues the run, and exits with `INTERRUPTED` (130, as a shell reports SIGINT).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +17,14 @@ import yaml
 
 from tme_env.agents.config import TrainConfig
 from tme_env.agents.loader import model_algo
+from tme_env.agents.resume import resolve_resume
 from tme_env.cli.args import int_at_least
 from tme_env.io import format_number
 
-__all__ = ["add_train_parser", "cmd_train"]
+__all__ = ["INTERRUPTED", "add_train_parser", "cmd_train"]
+
+#: Exit status of an interrupted run (128 + SIGINT, as a shell reports Ctrl-C).
+INTERRUPTED = 130
 
 
 def add_train_parser(sub: Any) -> None:
@@ -22,9 +32,11 @@ def add_train_parser(sub: Any) -> None:
     p_train = sub.add_parser("train", help="train an SB3 agent (run folder, TensorBoard)")
     p_train.add_argument("--algo", default=None,
                          help="ppo (default), a2c, sac, td3, dqn, recurrentppo")  # fmt: skip
-    p_train.add_argument("--env", default=None, help="environment id (tme/TumorImmune-v1)")
+    p_train.add_argument("--env", default=None,
+                         help="environment id, one of the tme/TumorImmune* envs "
+                              "(tme/TumorImmune-v1)")  # fmt: skip
     p_train.add_argument("--timesteps", type=int_at_least(1), default=200_000,
-                         help="training timesteps")  # fmt: skip
+                         help="training timesteps (with --resume: steps more)")  # fmt: skip
     p_train.add_argument("--seed", type=int_at_least(0), default=None, help="seed (0)")
     p_train.add_argument("--config", default=None, help="YAML overriding the hyperparameters")
     p_train.add_argument("--out", default=None, help="parent folder of the run folder (runs)")
@@ -33,9 +45,14 @@ def add_train_parser(sub: Any) -> None:
                               "one always runs")  # fmt: skip
     p_train.add_argument("--eval-patients", type=int_at_least(1), default=200,
                          help="validation patients")  # fmt: skip
-    p_train.add_argument("--resume", default=None,
-                         help="model .zip to continue from (keeps its algorithm, env, seed and "
-                              "run folder unless given)")  # fmt: skip
+    p_train.add_argument("--checkpoint-every", type=int_at_least(1), default=100_000,
+                         help="steps between checkpoints (RUN/checkpoints/); Ctrl-C also saves "
+                              "one (100000)")  # fmt: skip
+    p_train.add_argument("--resume", default=None, metavar="ZIP_OR_RUN",
+                         help="model .zip, or run folder (its latest checkpoint), to continue "
+                              "from; keeps its algorithm, env, seed and run folder unless given, "
+                              "and moves what the folder holds from after that step to "
+                              "RUN/abandoned/")  # fmt: skip
     p_train.add_argument("--trust-model", action="store_true",
                          help="trust the --resume file: resuming loads it fully with SB3, "
                               "which unpickles it and runs any code inside it (required with "
@@ -52,13 +69,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         algo=args.algo or "ppo", env_id=args.env or "tme/TumorImmune-v1",
         timesteps=args.timesteps, seed=0 if args.seed is None else args.seed,
         config_file=args.config, out=args.out or "runs", eval_every=args.eval_every,
-        eval_patients=args.eval_patients, resume=args.resume, blind=_blind_fields(args.blind),
+        eval_patients=args.eval_patients, checkpoint_every=args.checkpoint_every,
+        resume=args.resume, blind=_blind_fields(args.blind),
     )  # fmt: skip
     if args.resume is not None:
         _resume_defaults(args, cfg)
-    from tme_env.agents.train import train  # deferred: imports stable_baselines3, torch
+    from tme_env.agents.train import TrainingInterrupted, train  # deferred: stable_baselines3
 
-    run = train(cfg, trusted=args.trust_model)
+    try:
+        run = train(cfg, trusted=args.trust_model)
+    except TrainingInterrupted as stop:
+        print(f"\ninterrupted at step {stop.steps:,}: saved {stop.run / 'model.zip'} and "
+              f"{stop.checkpoint}", file=sys.stderr)  # fmt: skip
+        print(f"continue with: {_resume_command(cfg, stop.checkpoint, stop.remaining)}")
+        return INTERRUPTED
     ev = json.loads((run / "evaluation.json").read_text())
     print(f"\nrun folder: {run}")
     print(
@@ -70,6 +94,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     print(f"TensorBoard: tensorboard --logdir {run.parent}")
     return 0
+
+
+def _resume_command(cfg: TrainConfig, checkpoint: Path, remaining: int) -> str:
+    """The ``tme train`` command that finishes an interrupted run from ``checkpoint``.
+
+    The algorithm, env, seed, blinded fields and run folder come from the run folder; the
+    other settings that differ from the defaults are repeated. ``--trust-model``: the
+    checkpoint is the one this run has just written.
+    """
+    argv = ["tme", "train", "--resume", str(checkpoint), "--timesteps", str(max(remaining, 1))]
+    defaults = TrainConfig()
+    for flag, name in (("--eval-every", "eval_every"), ("--eval-patients", "eval_patients"),
+                       ("--checkpoint-every", "checkpoint_every"), ("--config", "config_file")):
+        value = getattr(cfg, name)
+        if value is not None and value != getattr(defaults, name):
+            argv += [flag, str(value)]
+    return shlex.join([*argv, "--trust-model"])
 
 
 def _blind_fields(values: list[str] | None) -> tuple[str, ...]:
@@ -89,16 +130,14 @@ def _resume_defaults(args: argparse.Namespace, cfg: Any) -> None:
     Each is kept unless the command names it (``--algo``, ``--env``, ``--seed``; ``--out``
     makes a new run folder). Raises ValueError naming ``--resume``.
     """
-    path = Path(args.resume)
-    if not path.is_file():
-        raise ValueError(f"--resume {args.resume!r}: file not found")
+    path = resolve_resume(args.resume, "--resume")
     try:
         algo = model_algo(path)
     except ValueError as exc:
         raise ValueError(f"--resume {exc}") from None
     if args.algo is not None and args.algo != algo:
         raise ValueError(
-            f"--resume {args.resume!r} is a {algo} model; it cannot continue as --algo "
+            f"--resume {str(path)!r} is a {algo} model; it cannot continue as --algo "
             f"{args.algo} (drop --algo, or pass --algo {algo})"
         )
     cfg.algo = algo

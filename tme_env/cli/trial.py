@@ -9,8 +9,9 @@ from gymnasium import spaces
 
 from tme_env import regimens
 from tme_env.agents.loader import load_sb3_model, model_info
-from tme_env.cli.args import int_at_least
+from tme_env.cli.args import ONE_BATCH, int_at_least, int_in_range
 from tme_env.envs import ENV_IDS
+from tme_env.envs.config import MAX_COHORT_SIZE
 from tme_env.envs.observation import CLINICAL_OBSERVATION, FULL_OBSERVATION
 from tme_env.io import OutputFolder, format_number
 from tme_env.patients import SPLITS
@@ -46,7 +47,7 @@ def add_trial_parser(sub: Any) -> None:
     p_trial.add_argument("--trust-model", action="store_true", help=TRUST_HELP)
     p_trial.add_argument("--backend", choices=("local", "ray"), default="local",
                          help="run patient shards here or as Ray tasks ([ray] extra)")  # fmt: skip
-    p_trial.add_argument("--shard-size", type=int_at_least(1), default=None,
+    p_trial.add_argument("--shard-size", type=int_in_range(1, MAX_COHORT_SIZE), default=None,
                          help="patients per shard (default: one batch per arm locally, "
                          "1024 on Ray)")  # fmt: skip
     p_trial.add_argument("--address", default=None,
@@ -63,8 +64,8 @@ def add_evaluate_parser(sub: Any) -> None:
     p_eval.add_argument("--model", action="append", required=True, help="trained model .zip")
     p_eval.add_argument("--env", default="tme/TumorImmune-v1", help="environment id")
     p_eval.add_argument("--split", default="test", help="cohort split")
-    p_eval.add_argument("--n-patients", type=int_at_least(1), default=500,
-                        help="patients per arm")  # fmt: skip
+    p_eval.add_argument("--n-patients", type=int_in_range(1, MAX_COHORT_SIZE, ONE_BATCH),
+                        default=500, help="patients per arm")  # fmt: skip
     p_eval.add_argument("--seed", type=int_at_least(0), default=0, help="measurement-noise seed")
     p_eval.add_argument("--out", default="evaluation", help="output folder (new or empty)")
     p_eval.add_argument("--overwrite", action="store_true", help="replace an earlier report")
@@ -83,6 +84,13 @@ def _check_trial(args: argparse.Namespace) -> tuple[list[str], dict[str, str], A
         raise ValueError(f"--env: unknown trial env {args.env!r}; valid: {valid_envs}")
     if args.split not in SPLITS:
         raise ValueError(f"--split: unknown split {args.split!r}; valid: {', '.join(SPLITS)}")
+    one_batch = (getattr(args, "backend", "local") == "local" and not getattr(args, "stream", False)
+                 and getattr(args, "shard_size", None) is None)  # fmt: skip
+    if one_batch and args.n_patients > MAX_COHORT_SIZE:
+        raise ValueError(
+            f"--n-patients {args.n_patients:,}: at most {MAX_COHORT_SIZE:,} without "
+            f"--shard-size ({ONE_BATCH}); pass --shard-size (e.g. 10000) or --stream"
+        )
     valid = regimens.available()
     names = valid if args.policies == "all" else [n.strip() for n in args.policies.split(",")]
     for name in names:
