@@ -23,6 +23,7 @@ CI of the Q-TWiST margin, in months and as a percentage of the best fixed schedu
 Usage::
 
     python experiments/adaptivity_study.py [--train 200] [--validation 300] [--test 500]
+        [--out experiments/figures] [--quick]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import quick  # experiments/quick.py: the --quick flag
 
 from tme_env.benchmark import paired_bootstrap_ci
 from tme_env.benchmark.baselines import best_fixed_schedule
@@ -63,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--validation", type=int, default=300)
     ap.add_argument("--test", type=int, default=500)
     ap.add_argument("--out", default=str(OUT))
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"train": 4, "validation": 4, "test": 6},
+                            outputs={"out": "."})  # fmt: skip
     t0 = time.perf_counter()
     best = best_fixed_schedule(CLINICAL_ENV_ID)
     policies = {"best fixed": best, **rules()}

@@ -14,7 +14,7 @@ its AUC (the orientation that predicts poor outcome; 0.5 = no information).
 Usage::
 
     python experiments/biomarker_study.py [--patients 500]
-        [--out experiments/figures/biomarker_roc.png]
+        [--out experiments/figures/biomarker_roc.png] [--quick]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
 
 from tme_env import clinical  # noqa: E402
 from tme_env.clinical import HORIZON_DAYS  # noqa: E402
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=500)
     ap.add_argument("--out", default="experiments/figures/biomarker_roc.png")
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"patients": 40},
+                            outputs={"out": "biomarker_roc.png"})  # fmt: skip
 
     c = cohort("test", args.patients)
     arm = run_schedule(c, schedules.chemo_q3w(HORIZON_DAYS), HORIZON_DAYS)

@@ -20,7 +20,7 @@ no irAEs, no crossover (the trial's placebo arm crossed over, so its OS is an up
 Usage::
 
     python experiments/calibrate_tme.py [--patients 300] [--maxfev 250]
-        [--out experiments/calibration/tme_calibration.json] [--weight TARGET=W ...]
+        [--out experiments/calibration/tme_calibration.json] [--weight TARGET=W ...] [--quick]
 
 The result (start values, fitted values, fold change, each figure before and after) is written
 atomically as JSON; the fitted values are then the defaults of `TMEParameters` (their source
@@ -36,6 +36,7 @@ import os
 import time
 
 import numpy as np
+import quick  # experiments/quick.py: the --quick flag
 from scipy.optimize import minimize
 
 from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
@@ -196,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         help="override one target's weight (repeatable), e.g. --weight placebo_orr=5; the "
         "report records the weights used",
     )
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"patients": 12, "maxfev": 3},
+                            outputs={"out": "tme_calibration.json"})  # fmt: skip
     weights = _parse_weights(args.weight)
     targets = {k: (v, s, weights.get(k, w)) for k, (v, s, w) in TARGETS.items()}
 

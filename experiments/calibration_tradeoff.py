@@ -23,6 +23,7 @@ Usage::
     python experiments/calibration_tradeoff.py [--patients 300]
         [--out experiments/calibration/tradeoff.json]
         [--figure experiments/figures/calibration_tradeoff.png] [--candidates REPORT ...]
+        [--p7-patients 300] [--keynote-patients 400] [--bootstrap 1000] [--quick]
 
 Writes the JSON atomically and a scatter of P7's ratio against the pembrolizumab arm's ORR
 (each point one setting, the pass regions shaded).
@@ -46,6 +47,7 @@ from tme_env.trials import km_median, run_schedule
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calibrate_tme as ct  # noqa: E402 - the calibration's own figures and loss
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
 
 #: Parameters swept one at a time, and the factors applied to their calibrated defaults.
 SWEEP: dict[str, tuple[float, ...]] = {
@@ -54,6 +56,8 @@ SWEEP: dict[str, tuple[float, ...]] = {
     "mdsc_exhaustion_promotion": (0.0, 0.5, 1.0, 3.0, 10.0),
     "mdsc_damage_recruitment": (0.3, 0.5, 1.0, 2.0, 3.0),
 }
+#: The sweep of ``--quick``: one term, switched off and at its default.
+QUICK_SWEEP: dict[str, tuple[float, ...]] = {"mdsc_exhaustion_promotion": (0.0, 1.0)}
 #: Figures kept per setting (names of `calibrate_tme.figures`).
 KEEP = (
     "p7_os_ratio_strong_weak",
@@ -77,12 +81,13 @@ def calibrated_values() -> dict[str, float]:
     return out
 
 
-def run(patients: int) -> list[dict]:
-    """Evaluate every setting of `SWEEP`; the factor-1 rows are the calibrated model."""
+def run(patients: int, sweep: dict[str, tuple[float, ...]] | None = None) -> list[dict]:
+    """Evaluate every setting of ``sweep`` (default `SWEEP`); factor 1 is the calibrated model."""
+    sweep = SWEEP if sweep is None else sweep
     base = calibrated_values()
     defaults = TMEParameters()
     rows = []
-    jobs = [(name, f) for name, facs in SWEEP.items() for f in facs]
+    jobs = [(name, f) for name, facs in sweep.items() for f in facs]
     for name, factor in tqdm(jobs, desc="settings", unit="setting"):
         values = dict(base)
         values[name] = getattr(defaults, name) * factor
@@ -123,23 +128,28 @@ def p7_ratio_ci(
     return float(lo), float(hi)
 
 
-def validate(values: dict[str, float], seed: int = 0) -> dict[str, float]:
-    """The xfailed figures of ``tests/science`` on the validation split, for given medians."""
+def validate(values: dict[str, float], seed: int = 0, p7_patients: int = 300,
+             keynote_patients: int = 400, reps: int = 1000) -> dict[str, float]:  # fmt: skip
+    """The xfailed figures of ``tests/science`` on the validation split, for given medians.
+
+    ``p7_patients`` and ``keynote_patients`` (per arm) are the science tests' cohort sizes;
+    ``reps``: bootstrap resamples of P7's ratio.
+    """
     params = {k: v for k, v in values.items() if k != "resistant_median"}
     base = TMEParameters().replace(**params)
     rm = values["resistant_median"]
     horizon = ct.HORIZON_DAYS
-    c = cohort("validation", 300, base=base, resistant_median=rm)
+    c = cohort("validation", p7_patients, base=base, resistant_median=rm)
     chemo = run_schedule(c, schedules.chemo_q3w(horizon), horizon)
     resp = c.phenotype("mdsc_responder")
     strong, weak = resp == "strong", resp == "weak"
     os_s = km_median(chemo.os_days[strong], chemo.os_event[strong])
     os_w = km_median(chemo.os_days[weak], chemo.os_event[weak])
     lo, hi = p7_ratio_ci(chemo.os_days, chemo.os_event, strong, weak,
-                         np.random.default_rng(seed))  # fmt: skip
+                         np.random.default_rng(seed), reps)  # fmt: skip
     # KEYNOTE-189 on 400 patients per arm, as tests/science/test_keynote189.py: the
     # calibration's own figures on the validation split.
-    kn = ct.figures(values, 400, split="validation")
+    kn = ct.figures(values, keynote_patients, split="validation")
     return {
         "p7_os_ratio_strong_weak": os_s / os_w,
         "p7_ratio_ci95": [lo, hi],
@@ -147,8 +157,11 @@ def validate(values: dict[str, float], seed: int = 0) -> dict[str, float]:
     }
 
 
-def score_candidates(paths: list[str]) -> dict[str, dict]:
-    """Validation figures of each calibration report (its fitted values), with its train figures."""
+def score_candidates(paths: list[str], **sizes: int) -> dict[str, dict]:
+    """Validation figures of each calibration report (its fitted values), with its train figures.
+
+    ``sizes``: the sizes of `validate` (``p7_patients``, ``keynote_patients``, ``reps``).
+    """
     out = {}
     for path in tqdm(paths, desc="candidates", unit="report"):
         with open(path) as fh:
@@ -159,7 +172,7 @@ def score_candidates(paths: list[str]) -> dict[str, dict]:
             "weights": report.get("weights"),
             "train_patients": report["patients"],
             "train": {k: report["figures_fitted"][k] for k in KEEP},
-            "validation": validate(values),
+            "validation": validate(values, **sizes),
         }
     return out
 
@@ -176,7 +189,7 @@ def plot(rows: list[dict], path: str) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     ax.axhspan(0.0, 0.75, color="tab:green", alpha=0.08, label="P7 holds (ratio <= 0.75)")
     ax.axvspan(0.376, 0.576, color="tab:blue", alpha=0.08, label="ORR within 10 points of 47.6%")
-    for name in SWEEP:
+    for name in dict.fromkeys(r["parameter"] for r in rows):
         pts = [r for r in rows if r["parameter"] == name]
         xs = [r["pembro_orr"] for r in pts]
         ys = [r["p7_os_ratio_strong_weak"] for r in pts]
@@ -203,15 +216,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figure", default="experiments/figures/calibration_tradeoff.png")
     ap.add_argument("--candidates", nargs="*", default=list(CANDIDATES),
                     help="calibration reports to score on the validation split")  # fmt: skip
-    args = ap.parse_args(argv)
-    if args.patients < 20:
-        raise SystemExit(f"--patients {args.patients}: need >= 20 for quartile medians")
+    ap.add_argument("--p7-patients", type=int, default=300,
+                    help="validation patients of the candidates' P7 (as tests/science)")
+    ap.add_argument("--keynote-patients", type=int, default=400,
+                    help="validation patients per KEYNOTE-189 arm of the candidates")
+    ap.add_argument("--bootstrap", type=int, default=1000,
+                    help="bootstrap resamples of the candidates' P7 ratio CI")
+    sizes = {"patients": 20, "candidates": list(CANDIDATES[:1]), "p7_patients": 20,
+             "keynote_patients": 20, "bootstrap": 20}  # fmt: skip
+    outputs = {"out": "tradeoff.json", "figure": "calibration_tradeoff.png"}
+    args = quick.parse_args(ap, argv, __file__, sizes, outputs)
+    sweep = QUICK_SWEEP if args.quick else SWEEP
+    for flag, value, least in (("--patients", args.patients, 20),
+                               ("--p7-patients", args.p7_patients, 20)):  # fmt: skip
+        if value < least:
+            raise SystemExit(f"{flag} {value}: need >= {least} for quartile medians")
+    for flag, value in (("--keynote-patients", args.keynote_patients),
+                        ("--bootstrap", args.bootstrap)):  # fmt: skip
+        if value < 1:
+            raise SystemExit(f"{flag} {value}: expected an integer >= 1")
     for path in args.candidates:
         if not os.path.exists(path):
             raise SystemExit(f"--candidates: no calibration report at {path!r}")
-    rows = run(args.patients)
-    candidates = score_candidates(args.candidates)
-    atomic_write_json(args.out, {"split": "train", "patients": args.patients, "sweep": SWEEP,
+    rows = run(args.patients, sweep)
+    candidates = score_candidates(args.candidates, p7_patients=args.p7_patients,
+                                  keynote_patients=args.keynote_patients,
+                                  reps=args.bootstrap)  # fmt: skip
+    atomic_write_json(args.out, {"split": "train", "patients": args.patients, "sweep": sweep,
                                  "rows": rows, "candidates": candidates})  # fmt: skip
     plot(rows, args.figure)
     print(f"{'parameter':<32}{'x':>6}{'P7':>7}{'ORR c':>7}{'ORR p':>7}{'OS c':>7}{'OS p':>7}"

@@ -11,7 +11,7 @@ the N >= 0.7 N0 constraint held.
 
 Usage::
 
-    python experiments/depillis_literature.py [--timesteps 200000] [--seed 0]
+    python experiments/depillis_literature.py [--timesteps 200000] [--seed 0] [--quick]
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import gymnasium as gym
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
 
 import tme_env  # noqa: E402,F401 - registers the ids
 
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timesteps", type=int, default=200_000, help="PPO training budget")
     ap.add_argument("--dqn-timesteps", type=int, default=100_000, help="DQN training budget")
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    # --quick: one PPO rollout (16 envs x 256 steps) and update, DQN just past learning_starts.
+    args = quick.parse_args(ap, argv, __file__, sizes={"timesteps": 256, "dqn_timesteps": 2100})
 
     one, zero = np.ones(1, np.float32), np.zeros(1, np.float32)
     policies = {

@@ -8,7 +8,7 @@ absolute neutrophil count with the CTCAE grade-3 line, and the doses given.
 Usage::
 
     python experiments/immune_shift_patient.py [--patient validation-0003]
-        [--out experiments/figures/immune_shift_patient.png] [--days 540]
+        [--out experiments/figures/immune_shift_patient.png] [--days 540] [--quick]
 
 By default the first strong chemo-induced MDSC responder of the validation split whose tumour
 is immune-hot at presentation is shown. The model runs on past a patient's death (the day the
@@ -25,6 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
 
 import tme_env  # noqa: E402
 from tme_env import clinical  # noqa: E402
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patient", default=None, help="patient id, e.g. validation-0003")
     ap.add_argument("--days", type=float, default=540.0, help="days to plot")
     ap.add_argument("--out", default="experiments/figures/immune_shift_patient.png")
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"days": 84.0},
+                            outputs={"out": "immune_shift_patient.png"})  # fmt: skip
 
     c = cohort("validation", 100)
     if args.patient is None:

@@ -12,7 +12,7 @@ death), and Kaplan-Meier overall survival.
 Usage::
 
     python experiments/immune_shift_study.py [--patients 300] [--days 540]
-        [--out experiments/figures/immune_shift_study.png]
+        [--out experiments/figures/immune_shift_study.png] [--quick]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
 
 from tme_env import clinical  # noqa: E402
 from tme_env.clinical import HORIZON_DAYS  # noqa: E402
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=300)
     ap.add_argument("--days", type=float, default=540.0, help="days shown in the time courses")
     ap.add_argument("--out", default="experiments/figures/immune_shift_study.png")
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"patients": 12},
+                            outputs={"out": "immune_shift_study.png"})  # fmt: skip
 
     c = cohort("validation", args.patients)
     horizon = HORIZON_DAYS

@@ -21,7 +21,7 @@ AEs in 40% vs 20%, with no grade 5 event; the exact (Clopper-Pearson) 95% interv
 Usage::
 
     python experiments/irae_calibration.py [--patients 300]
-        [--out experiments/calibration/irae_calibration.json]
+        [--out experiments/calibration/irae_calibration.json] [--quick]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import math
 import time
 
 import numpy as np
+import quick  # experiments/quick.py: the --quick flag
 from scipy.optimize import brentq
 
 from tme_env.envs import EnvConfig
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=300, help="train-split patients per arm")
     ap.add_argument("--out", default="experiments/calibration/irae_calibration.json")
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"patients": 8},
+                            outputs={"out": "irae_calibration.json"})  # fmt: skip
     mono = FixedSchedule(chemo_cycles=0, anti_pd1="q3w", inhibitor="none")
     combo = get("chemo-ici-concurrent")
     t0 = time.time()

@@ -19,8 +19,9 @@ Usage::
 
     python experiments/leaderboard.py [train] [search] [score] [--seeds 5] [--quick]
 
-``--quick`` (the slow test) shrinks every budget and patient count; its output goes to a
-separate folder and is never the committed leaderboard.
+``--quick`` shrinks every budget and patient count, with one seed (unless ``--seeds`` says
+otherwise); its results and leaderboard go under ``$TMPDIR/tme-quick/leaderboard/`` (unless
+``--root``/``--out`` say otherwise), never over the committed leaderboard.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import quick  # experiments/quick.py: the --quick flag
 
 ROOT = Path(__file__).resolve().parent
 #: Where the search stage writes the best fixed schedule: the repository's ``agents/`` folder,
@@ -163,7 +165,7 @@ def search_stage(root: Path, quick: bool) -> dict:
     if marker.exists():
         return json.loads(marker.read_text())
     t0 = time.perf_counter()
-    kw = dict(n_trials=40, n_train=8, n_validation=8, top_k=2) if quick else {}
+    kw = dict(n_trials=36, n_train=4, n_validation=4, top_k=2) if quick else {}
     res = search_fixed_schedule(CLINICAL, seed=0, **kw)
     result = {**res.to_dict(), "wall_s": time.perf_counter() - t0}
     atomic_write_json(marker, result)
@@ -197,8 +199,8 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
     from tme_env.regimens import available
     from tme_env.regimens.family import ConstantDoses, FeedbackRule, ImmunotherapyFirstRule
 
-    n_patients = 40 if quick else 500
-    n_oracle = 4 if quick else ORACLE_PATIENTS
+    n_patients = 20 if quick else 500
+    n_oracle = 2 if quick else ORACLE_PATIENTS
     lookahead = 12 if quick else None  # weeks after the planned cycle; None: to the horizon
     search = search_stage(root, quick)
     baselines = [(_quick(b) if quick else b) for b in rl_baselines()]
@@ -367,7 +369,7 @@ def write_leaderboard(out: dict[str, dict], folder: Path, quick: bool) -> None:
                       "best_fixed": {k: v for k, v in search.items() if k != "trials"}}
     figures = folder / "figures" if not quick else folder
     figure = figures / "leaderboard_profile.png"
-    _profile_figure(out, figure)
+    _profile_figure(out, figure, reps=50 if quick else 2000)
     lines += [f"![performance profiles]({figure.relative_to(folder).as_posix()})", ""]
     for task, parts in out.items():
         learned = [r for r in sorted(parts["main"].rows, key=lambda r: -r["score_iqm"])
@@ -409,8 +411,11 @@ def _dose_figure(result: Any, name: str, task: str, path: Path) -> None:
     plt.close(fig)
 
 
-def _profile_figure(out: dict[str, dict], path: Path) -> None:
-    """Per task: the rliable performance profile (fraction of seeds with score > tau)."""
+def _profile_figure(out: dict[str, dict], path: Path, reps: int = 2000) -> None:
+    """Per task: the rliable performance profile (fraction of seeds with score > tau).
+
+    ``reps``: bootstrap resamples of its CIs (rliable's; minutes at 2000 on 2 cores).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -426,7 +431,7 @@ def _profile_figure(out: dict[str, dict], path: Path) -> None:
         rows = sorted(main.rows, key=lambda r: -r["score_iqm"])[:12]
         scores = {r["submission"]: np.asarray(r["seed_scores"], dtype=float)[:, None]
                   for r in rows}  # fmt: skip
-        profiles, cis = rly.create_performance_profile(scores, taus, reps=2000)
+        profiles, cis = rly.create_performance_profile(scores, taus, reps=reps)
         for name in scores:
             line, = ax.plot(taus, profiles[name], label=name, lw=1.6)
             if scores[name].shape[0] > 1:
@@ -447,31 +452,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("stages", nargs="*", metavar="STAGE",
                     help="train, search and/or score (default: all three, in order)")
     ap.add_argument("--seeds", type=int, default=5, help="training seeds per RL baseline")
-    ap.add_argument("--quick", action="store_true", help="tiny budgets (the slow test)")
     ap.add_argument("--only", action="append", default=None, metavar="NAME",
                     help="train only this RL baseline (repeat)")
     ap.add_argument("--task", action="append", default=None, choices=TASKS,
                     help="score only this task (repeat); the others are read from their "
                          "earlier scoring")  # fmt: skip
-    ap.add_argument("--root", default=None, help="results folder (experiments/results/...)")
-    ap.add_argument("--out", default=None,
-                    help="folder of leaderboard.md (experiments/, or "
-                         "experiments/figures/leaderboard_quick with --quick)")  # fmt: skip
-    args = ap.parse_args(argv)
+    ap.add_argument("--root", default=None,
+                    help="results folder (experiments/results/leaderboard)")  # fmt: skip
+    ap.add_argument("--out", default=None, help="folder of leaderboard.md (experiments/)")
+    args = quick.parse_args(ap, argv, __file__, sizes={"seeds": 1},
+                            outputs={"root": "results", "out": "board"})  # fmt: skip
     bad = sorted(set(args.stages) - {"train", "search", "score"})
     if bad:
         ap.error(f"unknown stage(s) {bad}; valid: train, search, score")
     args.stages = args.stages or ["train", "search", "score"]
-    default = "leaderboard_quick" if args.quick else "leaderboard"
-    root = Path(args.root) if args.root else ROOT / "results" / default
+    root = Path(args.root) if args.root else ROOT / "results" / "leaderboard"
     root.mkdir(parents=True, exist_ok=True)
     if "train" in args.stages:
         train_stage(args.seeds, root, args.quick, args.only)
     if "search" in args.stages:
         search_stage(root, args.quick)
     if "score" in args.stages:
-        folder = Path(args.out) if args.out else (
-            ROOT / "figures" / "leaderboard_quick" if args.quick else ROOT)  # fmt: skip
+        folder = Path(args.out) if args.out else ROOT
         score_stage(args.seeds, root, args.quick, folder, args.task)
     return 0
 

@@ -14,13 +14,14 @@
 
 Writes ``experiments/offline/offline_rl.{md,json}`` and ``experiments/figures/offline_rl.png``
 (``--out`` moves the tables and figure; ``--quick`` is a smoke run with tiny budgets, written
-under ``--out`` only). A table that differs from the new one only in the run time is kept, so a
-rerun leaves the tracked files alone.
+under ``--out`` or else ``$TMPDIR/tme-quick/offline_rl/``, never over the committed results).
+A table that differs from the new one only in the run time is kept, so a rerun leaves the
+tracked files alone.
 
 Usage::
 
     python experiments/offline_rl.py            # a few minutes on 2 cores
-    python experiments/offline_rl.py --quick --out /tmp/offline_quick
+    python experiments/offline_rl.py --quick
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import quick  # noqa: E402 - experiments/quick.py: the --quick scratch folder
 
 from tme_env.io import atomic_savefig, atomic_write_text, json_safe  # noqa: E402
 from tme_env.offline import ENV_IDS, ClinicianBehaviour, behaviour, policy_returns  # noqa: E402
@@ -96,8 +98,8 @@ def main() -> None:
     ap.add_argument("--data", default=None, help="Minari datasets folder (default: temporary)")
     args = ap.parse_args()
     n_train, n_eval, n_trial, steps, fqe_steps = BUDGETS["quick" if args.quick else "default"]
-    if args.quick and args.out is None:
-        raise SystemExit("--quick needs --out (the committed results come from a full run)")
+    if args.quick and args.out is None:  # the committed results come from a full run
+        args.out = str(quick.scratch(__file__))
     out_tables = Path(args.out) if args.out else ROOT / "offline"
     out_fig = Path(args.out) if args.out else ROOT / "figures"
     data = args.data or tempfile.mkdtemp(prefix="tme_offline_")

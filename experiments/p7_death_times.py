@@ -27,7 +27,7 @@ Usage::
 
     python experiments/p7_death_times.py [--patients 300] [--sigmas 0.25 0.5 0.75]
         [--out experiments/calibration/p7_death_times.json]
-        [--figure experiments/figures/p7_death_times.png] [--promotions 0 0.25 0.5 1]
+        [--figure experiments/figures/p7_death_times.png] [--promotions 0 0.25 0.5 1] [--quick]
 
 Writes the JSON atomically and one Kaplan-Meier panel per growth-rate spread (strong vs weak
 responders, medians marked).
@@ -41,6 +41,7 @@ import math
 import sys
 
 import numpy as np
+import quick  # experiments/quick.py: the --quick flag
 from tqdm.auto import tqdm
 
 from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
@@ -175,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--figure", default="experiments/figures/p7_death_times.png")
     ap.add_argument("--promotions", type=float, nargs="*", default=[0.0, 0.25, 0.5, 1.0],
                     help="MDSC growth promotion pi_M values (none: skip that what-if)")
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__,
+                            sizes={"patients": 16, "sigmas": [SIGMA_DEFAULT, 0.5],
+                                   "promotions": [0.5]},
+                            outputs={"out": "p7_death_times.json",
+                                     "figure": "p7_death_times.png"})  # fmt: skip
     if args.patients < 8:
         raise SystemExit(f"--patients must be >= 8 (two responder quartiles), got {args.patients}")
     for flag, values in (("--sigmas", args.sigmas), ("--promotions", args.promotions)):

@@ -8,6 +8,7 @@ confidence bands, and the dose timeline of the first five patients.
 Usage::
 
     python experiments/trial_figures.py [--n-patients 500] [--out experiments/figures/trial]
+        [--quick]
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
+
 from tme_env import regimens  # noqa: E402
 from tme_env.trials import run_trial  # noqa: E402
 from tme_env.trials.plots import plot_dose_timeline, plot_km, save_figure  # noqa: E402
@@ -33,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-patients", type=int, default=500, help="test patients per arm")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="experiments/figures/trial", help="path prefix")
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"n_patients": 4},
+                            outputs={"out": "trial"})  # fmt: skip
     policies = {name: regimens.get(name) for name in regimens.available()}
     result = run_trial(policies, split="test", n_patients=args.n_patients, seed=args.seed,
                        progress=True)  # fmt: skip

@@ -22,6 +22,7 @@ finished trials.
 Usage::
 
     python experiments/tune_agents.py [--trials 10] [--steps 200000] [--only ppo-full]
+        [--eval-patients 100] [--root DIR] [--tuned DIR] [--report FILE] [--quick]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import quick  # experiments/quick.py: the --quick flag
 import yaml
 
 from tme_env.agents.algos import load_hyperparams
@@ -105,8 +107,13 @@ def _defaults(algo: str, env_id: str, keys: list[str]) -> dict[str, Any]:
     return {k: hyper.get(k, SB3_DEFAULTS[algo][k]) for k in keys}
 
 
-def tune(name: str, trials: int, steps: int, root: Path) -> dict[str, Any]:
-    """Run (or resume) one setting's search; return its summary."""
+def tune(name: str, trials: int, steps: int, root: Path, tuned: Path = TUNED,
+         eval_patients: int = 100) -> dict[str, Any]:  # fmt: skip
+    """Run (or resume) one setting's search; return its summary.
+
+    The best set goes to ``tuned/<name>.yml``; each trial is scored on ``eval_patients``
+    validation patients.
+    """
     import optuna  # deferred: optional ([search] extra)
     from optuna.storages import JournalStorage  # deferred: optional ([search] extra)
     from optuna.storages.journal import JournalFileBackend  # deferred: optional ([search] extra)
@@ -130,7 +137,7 @@ def tune(name: str, trials: int, steps: int, root: Path) -> dict[str, Any]:
             yaml.safe_dump({"default": hyper}, f)
         run = train(TrainConfig(algo=algo, env_id=env_id, timesteps=steps, seed=0,
                                 config_file=f.name, out=str(root / "runs"), eval_every=10**12,
-                                eval_patients=100, checkpoint_every=10**9,
+                                eval_patients=eval_patients, checkpoint_every=10**9,
                                 progress=False))  # fmt: skip
         Path(f.name).unlink()
         score = json.loads((run / "evaluation.json").read_text())["benchmark_score"]
@@ -143,12 +150,12 @@ def tune(name: str, trials: int, steps: int, root: Path) -> dict[str, Any]:
         study.optimize(objective, n_trials=trials - done)
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = max(complete, key=lambda t: (t.value, -t.number))
-    TUNED.mkdir(parents=True, exist_ok=True)
+    tuned.mkdir(parents=True, exist_ok=True)
     header = (f"# {algo} on {env_id}: best of {len(complete)} optuna TPE trials (seed 0), each "
-              f"{steps:,} steps, scored on 100 validation patients\n"
+              f"{steps:,} steps, scored on {eval_patients} validation patients\n"
               f"# (experiments/tune_agents.py; validation score {best.value:.1f}, trial "
               f"{best.number}; trial 0 = the package default)\n")  # fmt: skip
-    atomic_write_text(TUNED / f"{name}.yml", header + yaml.safe_dump({"default": best.params}))
+    atomic_write_text(tuned / f"{name}.yml", header + yaml.safe_dump({"default": best.params}))
     return {"name": name, "algo": algo, "env_id": env_id, "steps": steps,
             "trials": [{"number": t.number, "value": t.value, "params": t.params}
                        for t in complete],
@@ -162,13 +169,26 @@ def main(argv: list[str] | None = None) -> int:
                     help="trials per setting, the default included (0: report only)")
     ap.add_argument("--steps", type=int, default=200_000, help="training steps per trial")
     ap.add_argument("--only", choices=sorted(SETTINGS), default=None)
-    ap.add_argument("--root", default=str(ROOT / "results" / "tuning"))
-    args = ap.parse_args(argv)
+    ap.add_argument("--root", default=str(ROOT / "results" / "tuning"),
+                    help="optuna journals and trial runs")
+    ap.add_argument("--eval-patients", type=int, default=100,
+                    help="validation patients scoring each trial")
+    ap.add_argument("--tuned", default=str(TUNED), help="folder of the selected <name>.yml")
+    ap.add_argument("--report", default=str(ROOT / "figures" / "tuning.md"),
+                    help="the markdown table of every trial")
+    sizes = {"trials": 1, "steps": 64, "eval_patients": 2}
+    outputs = {"root": "results", "tuned": "tuned", "report": "tuning.md"}
+    args = quick.parse_args(ap, argv, __file__, sizes, outputs)
+    for flag, value, least in (("--trials", args.trials, 0), ("--steps", args.steps, 1),
+                               ("--eval-patients", args.eval_patients, 1)):  # fmt: skip
+        if value < least:
+            raise SystemExit(f"{flag}: expected an integer >= {least}, got {value}")
     names = [args.only] if args.only else list(SETTINGS)
+    kw = {"tuned": Path(args.tuned), "eval_patients": args.eval_patients}
     for n in names:
-        tune(n, args.trials, args.steps, Path(args.root))
+        tune(n, args.trials, args.steps, Path(args.root), **kw)
     # The report covers every setting searched so far (``--trials 0`` trains nothing more).
-    summaries = [tune(n, 0, args.steps, Path(args.root)) for n in SETTINGS
+    summaries = [tune(n, 0, args.steps, Path(args.root), **kw) for n in SETTINGS
                  if (Path(args.root) / f"{n}.journal").exists()]  # fmt: skip
     lines = ["# Hyperparameter tuning (`python experiments/tune_agents.py`)", "",
              "Validation benchmark score of the final model of one seed (seed 0) per trial; "
@@ -181,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {t['number']}{mark} | {t['value']:.1f} | "
                          f"{json.dumps(t['params'], sort_keys=True)} |")  # fmt: skip
         lines.append("")
-    atomic_write_text(ROOT / "figures" / "tuning.md", "\n".join(lines))
+    atomic_write_text(args.report, "\n".join(lines))
     return 0
 
 

@@ -22,7 +22,7 @@ Every figure is measured, none is tuned to come out one way:
 
 Usage::
 
-    python experiments/v1_study.py [--train 150] [--test 300] [--out experiments/figures]
+    python experiments/v1_study.py [--train 150] [--test 300] [--out experiments/figures] [--quick]
 
 Writes ``v1_study.json`` and ``v1_study.md`` atomically; a JSON file that differs from the new
 one only in its run time (``elapsed_s``) is kept, so a rerun leaves the tracked files alone.
@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import quick  # experiments/quick.py: the --quick flag
 
 from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
 from tme_env.envs import CLINICAL_ENV_ID, observation_fields
@@ -147,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear st
     ap.add_argument("--knockout", type=int, default=200, help="validation patients")
     ap.add_argument("--out", default="experiments/figures")
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"train": 2, "test": 24, "knockout": 4},
+                            outputs={"out": "."})  # fmt: skip
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
     report: dict = {"env_id": CLINICAL_ENV_ID, "horizon_days": HORIZON_DAYS}

@@ -29,14 +29,6 @@ def test_studies_run_on_small_cohorts(tmp_path, capsys):
     assert "AUC" in capsys.readouterr().out
 
 
-@pytest.mark.slow
-def test_depillis_literature_runs(capsys):
-    import depillis_literature
-
-    assert depillis_literature.main(["--timesteps", "2048", "--dqn-timesteps", "2500"]) == 0
-    assert "Ahn & Park shape" in capsys.readouterr().out
-
-
 def test_adaptivity_study_runs_on_small_cohorts(tmp_path, capsys):
     import json
 

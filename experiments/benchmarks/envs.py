@@ -15,6 +15,7 @@
 Usage::
 
     python experiments/benchmarks/envs.py [--steps 5000] [--ppo-steps 16384] [--repeats 10]
+        [--quick]
 
 The single-env rows (CartPole, the env at two tolerances, the integrator alone) are the best
 of ``--repeats`` interleaved measurements: many short ones, so that the best of each has met
@@ -37,6 +38,9 @@ from tme_env.agents import make_sb3_vec_env
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simulator import rhs2003_python  # noqa: E402 - the plain-Python de Pillis rhs, defined once
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # experiments/
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
 
 
 def single_env_rate(env_id: str, steps: int, **kwargs: object) -> float:
@@ -153,8 +157,12 @@ def depillis_rates(steps: int) -> tuple[float, float]:
     return ours, len(actions) / (time.perf_counter() - t0)
 
 
-def ppo_fps(total: int) -> tuple[float, float]:
-    """PPO timesteps/s: batched SB3 VecEnv (64 envs, batch 1024) vs 8 DummyVecEnv copies."""
+def ppo_fps(total: int, default_n_steps: int = 2048) -> tuple[float, float]:
+    """PPO timesteps/s: batched SB3 VecEnv (64 envs, batch 1024) vs 8 DummyVecEnv copies.
+
+    ``default_n_steps``: the rollout length of the default-settings PPO (SB3's default; a
+    rollout is the least it trains, so ``--quick`` shortens it).
+    """
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -164,7 +172,7 @@ def ppo_fps(total: int) -> tuple[float, float]:
     model.learn(total_timesteps=total)
     fast_fps = model.num_timesteps / (time.perf_counter() - t0)
     slow = make_vec_env("tme/TumorImmune-v1", n_envs=8, seed=0)
-    model = PPO("MlpPolicy", slow, seed=0, device="cpu")
+    model = PPO("MlpPolicy", slow, n_steps=default_n_steps, seed=0, device="cpu")
     t0 = time.perf_counter()
     model.learn(total_timesteps=total)
     slow_fps = model.num_timesteps / (time.perf_counter() - t0)
@@ -191,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="PPO timesteps per run (0: skip the PPO comparison)")  # fmt: skip
     ap.add_argument("--repeats", type=int, default=10,
                     help="interleaved repeats of the single-env measurements (best of each)")
-    args = ap.parse_args(argv)
+    # --quick: one short PPO rollout of each kind (64 envs x 64 steps; 8 envs x 64 steps).
+    args = quick.parse_args(ap, argv, __file__, sizes={"steps": 200, "vector_steps": 3,
+                                                       "ppo_steps": 1, "repeats": 1})  # fmt: skip
 
     # Best of `repeats` interleaved measurements (the fastest run is the least disturbed by
     # other work on shared cores; interleaving exposes each measurement to the same drift).
@@ -233,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{ours / ref:>9.1f}x  (vs solve_ivp per step; target 30x: "
           f"{_met(ours / ref, 30)})")  # fmt: skip
     print(f"{'solve_ivp-per-step reference env (steps/s)':<52}{ref:>14,.0f}")
-    fast, slow = ppo_fps(args.ppo_steps) if args.ppo_steps > 0 else (0.0, 0.0)
+    default_n_steps = 64 if args.quick else 2048
+    fast, slow = ppo_fps(args.ppo_steps, default_n_steps) if args.ppo_steps > 0 else (0.0, 0.0)
     if slow > 0.0:
         print(f"{'PPO, make_sb3_vec_env 64 envs, batch 1024 (fps)':<52}{fast:>14,.0f}"
               f"{fast / slow:>9.1f}x  (vs default PPO on 8 DummyVecEnv; target 5x: "

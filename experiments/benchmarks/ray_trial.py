@@ -15,6 +15,7 @@ small trial before it is timed. Writes ``experiments/benchmarks/ray_trial.json``
 Usage::
 
     python experiments/benchmarks/ray_trial.py [--patients 4096] [--large 10000 100000 1000000]
+        [--quick]
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from tme_env.io import atomic_write_json
 from tme_env.trials import run_trial
 from tme_env.trials.run import TRIAL_ENV_IDS
 from tme_env.trials.streaming import stream_trial
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # experiments/
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
 
 ENV_ID = TRIAL_ENV_IDS[0]
 ARM = "mtd-chemo"
@@ -94,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="patients of the streamed trials of part 3 (none: skip it)")  # fmt: skip
     ap.add_argument("--large-shard-size", type=int, default=4096, help="shard size of part 3")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "ray_trial.json"))
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__,
+                            sizes={"patients": 64, "shard_size": 16, "shard_sizes": [16, 32],
+                                   "large": [128], "large_shard_size": 64},
+                            outputs={"out": "ray_trial.json"})  # fmt: skip
     n, out = args.patients, {"env_id": ENV_ID, "arm": ARM, "cpus": os.cpu_count(),
                              "load_average_at_start": os.getloadavg()}  # fmt: skip
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

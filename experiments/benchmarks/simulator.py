@@ -15,6 +15,7 @@ against references measured in the same run (timings on shared machines are nois
 Usage::
 
     python experiments/benchmarks/simulator.py [--cycles 10] [--patients 1024] [--json OUT]
+        [--quick]
 
 Error metric: for each state, the largest absolute deviation over all output times divided by
 the largest magnitude of that state over the run (a relative error that stays meaningful for
@@ -44,6 +45,9 @@ from tme_env.models.depillis2013 import sunitinib_schedule
 from tme_env.simulator import integrator
 from tme_env.simulator.rhs import rhs_addresses
 from tme_env.simulator.schedule import build_segments, parse_infusions
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # experiments/
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
 
 CYCLE_DAYS = 21.0
 
@@ -308,8 +312,12 @@ def tme_intervals(n_patients: int, repeats: int) -> dict:
     return out
 
 
-def startup() -> dict:
-    """Import-to-first-result time of a fresh process, without and with the disk cache."""
+def startup(cold: bool = True) -> dict:
+    """Import-to-first-result time of a fresh process, without and with the disk cache.
+
+    ``cold=False`` (``--quick``): the warm run only, on numba's own cache (a cold start
+    compiles every kernel: a minute or more).
+    """
     script = textwrap.dedent(
         """
         import time
@@ -323,8 +331,8 @@ def startup() -> dict:
     )
     out = {}
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        for label in ("cold", "warm"):
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache} if cold else dict(os.environ)
+        for label in ("cold", "warm") if cold else ("warm",):
             r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                                text=True, check=True)  # fmt: skip
             out[f"{label}_import_to_first_result_s"] = float(r.stdout.split()[-1])
@@ -338,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=1024, help="patients in the batch")
     ap.add_argument("--repeats", type=int, default=5, help="timing repeats (best is kept)")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"cycles": 2, "patients": 16, "repeats": 1},
+                            outputs={"json": "simulator.json"})  # fmt: skip
 
     results = {
         "machine": {"cpus": os.cpu_count(), "numba_threads": numba.config.NUMBA_NUM_THREADS},
@@ -348,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         "batched": batched(args.patients, args.cycles, args.repeats),
         "tme_intervals": tme_intervals(args.patients, args.repeats),
-        "startup": startup(),
+        "startup": startup(cold=not args.quick),
     }
 
     print("\nPer 21-day cycle (daily outputs), rtol 1e-6 / atol 1e-9; error vs DOP853 rtol 1e-12")

@@ -10,6 +10,8 @@ Usage::
     python experiments/benchmarks/timings.py                 # the quick commands (~2 min)
     python experiments/benchmarks/timings.py --long          # also the long experiments
     python experiments/benchmarks/timings.py --only trial,quickstart
+    python experiments/benchmarks/timings.py --quick         # the smoke test: one script's
+                                                             # --quick run, output in $TMPDIR
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # experiments/
+import quick  # noqa: E402 - experiments/quick.py: the --quick flag
+
 ROOT = Path(__file__).resolve().parents[2]
+#: What ``--quick`` times (unless ``--only`` says otherwise): the quickest command.
+QUICK_ONLY = "immune_shift_patient"
 
 
 @dataclass(frozen=True)
@@ -36,9 +43,14 @@ class Command:
     line: str
     long: bool = False
 
-    def argv(self, out: Path) -> list[str]:
-        """The command's arguments, ``python`` being this interpreter."""
+    def argv(self, out: Path, quick: bool = False) -> list[str]:
+        """The command's arguments, ``python`` being this interpreter.
+
+        ``quick``: an experiment script (``python experiments/...``) gets ``--quick``.
+        """
         argv = [a.replace("{out}", str(out)) for a in shlex.split(self.line)]
+        if quick and argv[0] == "python" and argv[1].startswith("experiments/"):
+            argv.append("--quick")
         return [sys.executable if a == "python" else a for a in argv]
 
 
@@ -62,10 +74,14 @@ COMMANDS = (
 )
 
 
-def run(command: Command, tmp: Path, tail_lines: int = 3) -> tuple[float, int, str]:
-    """Run one command from the repository root; return (seconds, exit code, output tail)."""
+def run(command: Command, tmp: Path, tail_lines: int = 3,
+        quick: bool = False) -> tuple[float, int, str]:  # fmt: skip
+    """Run one command from the repository root; return (seconds, exit code, output tail).
+
+    ``quick``: the experiment scripts run in their ``--quick`` mode.
+    """
     out = tmp / command.name
-    argv = command.argv(out)
+    argv = command.argv(out, quick)
     if "{out}/" in command.line:
         out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -82,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     names = {c.name for c in COMMANDS}
     ap.add_argument("--only", default=None, help=f"comma-separated among: {', '.join(names)}")
     ap.add_argument("--json", default=None, metavar="FILE", help="also write the table as JSON")
-    args = ap.parse_args(argv)
+    args = quick.parse_args(ap, argv, __file__, sizes={"only": QUICK_ONLY},
+                            outputs={"json": "timings.json"})  # fmt: skip
     if args.only:
         chosen = [n.strip() for n in args.only.split(",") if n.strip()]
         unknown = sorted(set(chosen) - names)
@@ -100,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tme-timings-") as tmp:
         for k, command in enumerate(todo, 1):
             shown = command.line.replace(" {out}", " OUT").replace("{out}", "OUT")
+            if args.quick and command.line.startswith("python experiments/"):
+                shown += " --quick"
             print(f"[{k}/{len(todo)}] {shown} ...", flush=True)
-            seconds, code, tail = run(command, Path(tmp))
+            seconds, code, tail = run(command, Path(tmp), quick=args.quick)
             print(f"    {seconds:.1f} s, exit {code}", flush=True)
             if code:
                 print("    " + tail.replace("\n", "\n    "), flush=True)
