@@ -3,7 +3,8 @@
 Each command runs as a user would run it: a fresh process from the repository root, output to
 a temporary folder (removed afterwards), the numba cache warm (run the test suite or any
 command once first; a cold cache adds about 10 s to the first command). The table printed at
-the end is what the READMEs' stated times come from; ``--json FILE`` also writes it.
+the end is what the READMEs' stated times come from, each with the 1-minute load average
+before it (run on an idle machine); ``--json FILE`` also writes it.
 
 Usage::
 
@@ -65,6 +66,9 @@ COMMANDS = (
     Command("trial_figures", "python experiments/trial_figures.py --out {out}"),
     Command("benchmark_simulator", "python experiments/benchmarks/simulator.py"),
     Command("benchmark_envs", "python experiments/benchmarks/envs.py"),
+    Command("v1_study", "python experiments/v1_study.py --out {out}"),
+    Command("tests", "python -m pytest -q -p no:cacheprovider", long=True),
+    Command("adaptivity_study", "python experiments/adaptivity_study.py --out {out}", long=True),
     Command("depillis_literature", "python experiments/depillis_literature.py", long=True),
     Command(
         "leaderboard",
@@ -120,17 +124,19 @@ def main(argv: list[str] | None = None) -> int:
             if args.quick and command.line.startswith("python experiments/"):
                 shown += " --quick"
             print(f"[{k}/{len(todo)}] {shown} ...", flush=True)
+            before = os.getloadavg()[0]
             seconds, code, tail = run(command, Path(tmp), quick=args.quick)
             print(f"    {seconds:.1f} s, exit {code}", flush=True)
             if code:
                 print("    " + tail.replace("\n", "\n    "), flush=True)
             rows.append({"command": command.name, "argv": shown, "seconds": round(seconds, 1),
+                         "load_before": round(before, 2),
                          "exit_code": code})  # fmt: skip
-    print(f"\n| command | wall time, s ({cores} cores, load {os.getloadavg()[0]:.1f}) |")
-    print("|---|---|")
+    print(f"\n| command | wall time, s ({cores} cores) | load average before it |")
+    print("|---|---|---|")
     for r in rows:
         status = "" if r["exit_code"] == 0 else f" (failed, exit {r['exit_code']})"
-        print(f"| `{r['argv']}` | {r['seconds']:.0f}{status} |")
+        print(f"| `{r['argv']}` | {r['seconds']:.0f}{status} | {r['load_before']:.1f} |")
     if args.json:
         sys.path.insert(0, str(ROOT))
         from tme_env.io import atomic_write_json
