@@ -42,7 +42,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import quick  # noqa: E402 - experiments/quick.py: the --quick scratch folder
 
-from tme_env.io import atomic_savefig, atomic_write_text, json_safe  # noqa: E402
+from tme_env.io import atomic_savefig, atomic_write_text_unless_only, json_safe  # noqa: E402
 from tme_env.offline import ENV_IDS, ClinicianBehaviour, behaviour, policy_returns  # noqa: E402
 from tme_env.offline.baselines import GAMMA, train_baseline  # noqa: E402
 from tme_env.offline.dataset import episodes_from_minari, write_dataset  # noqa: E402
@@ -67,22 +67,9 @@ IN_SUPPORT_PROFILE = "chemo-ici-inhibitor"
 TIMING = re.compile(r'(; )\d+(?:\.\d+)?( min\.)|("minutes": )[^,\n]+')
 
 
-def write_unless_only_timing(path: str | os.PathLike, text: str,
-                             timing: re.Pattern = TIMING) -> bool:  # fmt: skip
-    """Write ``text`` to ``path`` atomically, unless the file differs from it only in ``timing``.
-
-    Returns:
-        True if the file was written; False if the old one was kept (same results).
-    """
-    path = Path(path)
-    try:
-        old = path.read_text()
-    except OSError:
-        old = None
-    if old is not None and timing.sub(r"\1\2\3", old) == timing.sub(r"\1\2\3", text):
-        return False
-    atomic_write_text(path, text)
-    return True
+def write_unless_only_timing(path: str | os.PathLike, text: str) -> bool:
+    """Write ``text`` atomically unless the file differs from it only in `TIMING`."""
+    return atomic_write_text_unless_only(path, text, TIMING)
 
 
 def _fmt(x: float, spec: str = ".2f") -> str:

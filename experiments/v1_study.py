@@ -36,7 +36,6 @@ import math
 import os
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import quick  # experiments/quick.py: the --quick flag
@@ -44,7 +43,7 @@ import quick  # experiments/quick.py: the --quick flag
 from tme_env.clinical import DAYS_PER_MONTH, HORIZON_DAYS
 from tme_env.envs import CLINICAL_ENV_ID, observation_fields
 from tme_env.envs.vector import TumorImmuneVectorEnv
-from tme_env.io import atomic_write_text, json_safe
+from tme_env.io import atomic_write_text_unless_only, json_safe
 from tme_env.models.tme import TMEParameters
 from tme_env.patients import cohort
 from tme_env.regimens import available, get, schedules
@@ -56,22 +55,9 @@ from tme_env.trials.survival import rmst
 TIMING = re.compile(r'("elapsed_s": )[^,\n]+')
 
 
-def write_unless_only_timing(path: str | os.PathLike, text: str,
-                             timing: re.Pattern = TIMING) -> bool:  # fmt: skip
-    """Write ``text`` to ``path`` atomically, unless the file differs from it only in ``timing``.
-
-    Returns:
-        True if the file was written; False if the old one was kept (same results).
-    """
-    path = Path(path)
-    try:
-        old = path.read_text()
-    except OSError:
-        old = None
-    if old is not None and timing.sub(r"\1", old) == timing.sub(r"\1", text):
-        return False
-    atomic_write_text(path, text)
-    return True
+def write_unless_only_timing(path: str | os.PathLike, text: str) -> bool:
+    """Write ``text`` atomically unless the file differs from it only in `TIMING`."""
+    return atomic_write_text_unless_only(path, text, TIMING)
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 EXPERIMENTS = Path(__file__).parents[1] / "experiments"
+sys.path.insert(0, str(EXPERIMENTS))  # the scripts import their helper, experiments/quick.py
 
 
 def _script(name: str):

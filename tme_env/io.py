@@ -53,6 +53,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "atomic_write_text_unless_only",
     "check_output_file",
     "clean_stale_temporaries",
     "deferred_signals",
@@ -227,6 +228,25 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
+
+
+def atomic_write_text_unless_only(path: str | Path, text: str, ignore: re.Pattern) -> bool:
+    """`atomic_write_text`, unless the file differs from ``text`` only where ``ignore`` matches.
+
+    For results with a run-time field: a rerun whose results are the same leaves the
+    (tracked) file alone.
+
+    Returns:
+        True if the file was written; False if the old one was kept.
+    """
+    try:
+        old = Path(path).read_text()
+    except OSError:
+        old = None
+    if old is not None and ignore.sub("<ignored>", old) == ignore.sub("<ignored>", text):
+        return False
+    atomic_write_text(path, text)
+    return True
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
