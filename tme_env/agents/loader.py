@@ -38,11 +38,10 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
 import yaml
 
 from tme_env.agents.algos import ALGOS, algo_class, policy_name
-from tme_env.envs import ENV_IDS
+from tme_env.envs import ENV_IDS, spaces_of
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -254,15 +253,6 @@ def _policy_class_problem(desc: Any, expected: type) -> str | None:
     return None
 
 
-@functools.cache
-def _env_spaces(env_id: str) -> tuple[Any, Any]:
-    env = gym.make(env_id)
-    try:
-        return env.observation_space, env.action_space
-    finally:
-        env.close()
-
-
 def _json_value(value: Any) -> Any:
     """``value`` as SB3's ``data_to_json`` records an attribute: itself if JSON, else ``str``."""
     try:
@@ -287,7 +277,7 @@ def _spaces(path: str, fields: dict[str, Any]) -> tuple[Any, Any]:
     if recorded is not None and recorded not in ENV_IDS:
         raise _refusal(path, f"its run folder records an unknown env {recorded!r}")
     for env_id in [recorded] if recorded else list(ENV_IDS):
-        obs_space, act_space = _env_spaces(env_id)
+        obs_space, act_space = spaces_of(env_id)
         if (_describes(fields.get("observation_space"), obs_space)
                 and _describes(fields.get("action_space"), act_space)):  # fmt: skip
             return copy.deepcopy(obs_space), copy.deepcopy(act_space)  # each model its own

@@ -22,41 +22,30 @@ that are not finite with shape ``(2, 3)`` (`probe`).
 
 from __future__ import annotations
 
-import functools
 import importlib
 import inspect
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from tme_env import regimens
 from tme_env.agents.loader import load_sb3_model, model_info
 from tme_env.benchmark.protocol import BENCHMARK_ENV_IDS, SUBMISSION_NAME
-from tme_env.envs import ENV_IDS
+from tme_env.envs import ENV_IDS, spaces_of
 from tme_env.envs.vector import TumorImmuneVectorEnv
 
 __all__ = ["check_spaces", "probe", "resolve_policy", "split_spec"]
 
 
-@functools.cache
-def _task_spaces(env_id: str) -> tuple[Any, Any]:
-    env = gym.make(env_id)
-    try:
-        return env.observation_space, env.action_space
-    finally:
-        env.close()
-
-
 def check_spaces(spec: str, policy: Any, env_id: str) -> None:
     """Refuse a policy whose declared spaces differ from the task's (see the module docstring)."""
-    obs_space, act_space = _task_spaces(env_id)
+    obs_space, act_space = spaces_of(env_id)
     declared_obs = getattr(policy, "observation_space", None)
     declared_act = getattr(policy, "action_space", None)
     if isinstance(declared_act, spaces.Discrete):  # a DQN of the discrete variant
-        act_space = _task_spaces("tme/TumorImmuneDiscrete-v1")[1]
+        act_space = spaces_of("tme/TumorImmuneDiscrete-v1")[1]
     if declared_obs is not None and declared_obs != obs_space:
         raise ValueError(
             f"--policy {spec!r}: its observation space {declared_obs} does not match "
@@ -168,7 +157,7 @@ def _load_model(spec: str, path: str, env_id: str, trusted: bool) -> tuple[Any, 
         info = model_info(path)  # read without unpickling: refuse a mismatch before loading
     except ValueError as exc:
         raise ValueError(f"--policy {exc}") from None
-    obs_shape = _task_spaces(env_id)[0].shape
+    obs_shape = spaces_of(env_id)[0].shape
     if info["observation_shape"] not in (None, obs_shape):
         raise ValueError(
             f"--policy {spec!r}: its observation space has shape {info['observation_shape']} "

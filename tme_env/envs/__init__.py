@@ -9,7 +9,9 @@ irAE management), `actions` (action checking, discrete levels), `core` (the comp
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any
 
 import gymnasium as gym
 
@@ -47,6 +49,7 @@ __all__ = [
     "observation_bounds",
     "observation_fields",
     "register_envs",
+    "spaces_of",
 ]
 
 #: Weekly steps of the 5-year horizon (`EnvConfig.horizon_days`).
@@ -84,3 +87,13 @@ def register_envs() -> None:
             max_episode_steps=steps,
             kwargs=kwargs,
         )
+
+
+@functools.cache
+def spaces_of(env_id: str) -> tuple[Any, Any]:
+    """``(observation_space, action_space)`` of a registered id (built once, then cached)."""
+    env = gym.make(env_id)
+    try:
+        return env.observation_space, env.action_space
+    finally:
+        env.close()
