@@ -30,7 +30,6 @@ replace the model can rewrite the checksum beside it, so it plays no part in tru
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -280,7 +279,7 @@ def _spaces(path: str, fields: dict[str, Any]) -> tuple[Any, Any]:
         obs_space, act_space = spaces_of(env_id)
         if (_describes(fields.get("observation_space"), obs_space)
                 and _describes(fields.get("action_space"), act_space)):  # fmt: skip
-            return copy.deepcopy(obs_space), copy.deepcopy(act_space)  # each model its own
+            return obs_space, act_space  # copies: each model its own (`spaces_of`)
     where = (f"those of {recorded}, the env its run folder records" if recorded
              else f"those of any tme env ({', '.join(ENV_IDS)})")  # fmt: skip
     raise _refusal(path, f"its observation and action spaces are not {where}")

@@ -9,6 +9,7 @@ irAE management), `actions` (action checking, discrete levels), `core` (the comp
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from typing import Any
@@ -89,9 +90,17 @@ def register_envs() -> None:
         )
 
 
-@functools.cache
 def spaces_of(env_id: str) -> tuple[Any, Any]:
-    """``(observation_space, action_space)`` of a registered id (built once, then cached)."""
+    """``(observation_space, action_space)`` of a registered id: copies, the caller's own.
+
+    The env is built once per id (cached); every call returns fresh copies of its spaces, so
+    no caller's seeding or sampling changes what another caller sees.
+    """
+    return copy.deepcopy(_spaces(env_id))
+
+
+@functools.cache
+def _spaces(env_id: str) -> tuple[Any, Any]:
     env = gym.make(env_id)
     try:
         return env.observation_space, env.action_space
