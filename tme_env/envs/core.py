@@ -143,7 +143,6 @@ class TumorImmuneCore:
         self._all_active = np.ones(self.n, dtype=np.bool_)
         self._obs = np.zeros((self.n, len(observation_fields(config.observation))), np.float32)
         self._full = config.observation == "full"
-        self._dt_over_h = config.decision_interval_days / config.horizon_days
         #: The settings compiled code reads (`tme_env.envs.config.config_row`, columns `CFG`).
         self._cfg = config_row(config)
         # `_env_step`'s arguments after (active, doses, reward, terminated): all persistent.
@@ -226,7 +225,7 @@ class TumorImmuneCore:
             self.stepper.set_params(i, params, validate=False)
         s.reset_slot(i, y0)
         if self._full:
-            observe_full(slice_state(s, i), self._dt_over_h, self._cfg[CFG.days],
+            observe_full(slice_state(s, i), self._cfg[CFG.dt_over_h], self._cfg[CFG.days],
                          self._obs[i : i + 1])  # fmt: skip
         self._measure([i], rngs, biopsy=True)
 
@@ -250,7 +249,7 @@ class TumorImmuneCore:
         """Observations of all slots, float32, shape ``(n, obs_dim)`` (a new array)."""
         if self._full:
             return self._obs.copy()  # kept current by `step` and `set_patient`
-        return clinical_observation(self.state, self.state_arrays, self._dt_over_h,
+        return clinical_observation(self.state, self.state_arrays, self._cfg[CFG.dt_over_h],
                                     self._cfg[CFG.days])  # fmt: skip
 
     # --- one decision interval ---------------------------------------------------------
