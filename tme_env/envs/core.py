@@ -52,7 +52,7 @@ from tme_env.envs.observation import (
     observation_fields,
     observe_full,
 )
-from tme_env.envs.reward import INFO, INFO_KEYS, evaluate, info_record
+from tme_env.envs.reward import INFO, INFO_KEYS, evaluate, info_record, interval_death_hazard
 from tme_env.envs.state import py_state_views, slice_state, state_arrays, state_views
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
@@ -417,6 +417,7 @@ def _advance(active, y_out, params, h_carry, given, uniforms, dt, weeks, s):  # 
                            params[i])  # fmt: skip
         s.irae_grade[i] = grade
         manage_irae(s, i, grade)
+        s.death_hazard[i] += interval_death_hazard(y_out[i], params[i], dt)
 
 
 @njit(**JIT_FLAGS)

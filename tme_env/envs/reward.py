@@ -20,7 +20,7 @@ from tme_env.envs.label import pd1_blocked
 from tme_env.envs.state import state_views
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
-from tme_env.models.tme import STATE, hotness_of_state
+from tme_env.models.tme import PARAM, STATE, death_hazard, hotness_of_state
 
 __all__ = [
     "CURE_CELLS",
@@ -29,6 +29,7 @@ __all__ = [
     "INFO_KEYS",
     "evaluate",
     "info_record",
+    "interval_death_hazard",
     "neutropenia_grade",
     "reward_terms",
     "terminal",
@@ -94,9 +95,24 @@ info_record = _info_record_builder(INFO_KEYS)
 
 
 @njit(**JIT_FLAGS)
-def terminal(burden, anc_low, irae_grade):  # pragma: no cover - compiled
-    """``(dead, toxic_death, cured)``: lethal burden, fatal neutropenia or irAE, extinction."""
-    dead = burden >= _DEATH
+def interval_death_hazard(y_out, p, dt):  # pragma: no cover - compiled
+    """The death hazard integrated over one interval (trapezoid on the daily outputs)."""
+    last = y_out.shape[1] - 1
+    h = dt / last
+    total = 0.0
+    prev = death_hazard(y_out[:, 0], p)
+    for k in range(1, last + 1):
+        lam = death_hazard(y_out[:, k], p)
+        total += 0.5 * (prev + lam) * h
+        prev = lam
+    return total
+
+
+@njit(**JIT_FLAGS)
+def terminal(burden, anc_low, irae_grade, hazard_death):  # pragma: no cover - compiled
+    """``(dead, toxic_death, cured)``: lethal burden or the death hazard, fatal neutropenia
+    or irAE, extinction."""
+    dead = burden >= _DEATH or hazard_death
     toxic = anc_low < FATAL_ANC or irae_grade >= 5.0
     return dead, toxic, (burden < CURE_CELLS) and not dead and not toxic
 
@@ -140,7 +156,8 @@ def evaluate(y_prev, params, active, cfg, info, reward, terminated, *state):  # 
         grade = neutropenia_grade(low)
         on = active[i]
         irae = s.irae_grade[i] if on else 0.0
-        dead, toxic, cured = terminal(n1, low, irae)
+        hazard_death = s.death_hazard[i] >= params[i, PARAM.death_threshold]
+        dead, toxic, cured = terminal(n1, low, irae, hazard_death)
         died = dead or toxic
         steroid = s.steroid_days[i] > 0.0
         tox3 = 1.0 if (grade >= 3.0 or irae >= 3.0 or steroid) else 0.0

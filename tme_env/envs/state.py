@@ -61,6 +61,8 @@ class EnvState(NamedTuple):
         irae_count: irAEs so far (any grade); ``irae_severe``: of grade >= 3.
         irae_grade: Grade of the irAE that began in the last interval (0: none).
         irae_hazard: Cumulative irAE hazard of the last interval.
+        death_hazard: Death hazard integrated since presentation (`tme_env.models.tme.
+            death_hazard`); the patient dies when it reaches ``death_threshold``.
     """
 
     y: np.ndarray
@@ -81,6 +83,7 @@ class EnvState(NamedTuple):
     irae_severe: np.ndarray
     irae_grade: np.ndarray
     irae_hazard: np.ndarray
+    death_hazard: np.ndarray
 
     @classmethod
     def zeros(cls, n: int, n_states: int) -> EnvState:
@@ -101,7 +104,7 @@ class EnvState(NamedTuple):
 #: (`state_arrays`), so that a compiled call takes 5 arrays instead of 18: each array argument
 #: costs ~0.15 us to unbox, a third of the single env's overhead around its integrator.
 FLOAT_ROWS = ("anc_nadir", "effector_ref", "biopsy", "biopsy_age", "pd1_first_day",
-              "pd1_hold_days", "steroid_days", "irae_grade", "irae_hazard")  # fmt: skip
+              "pd1_hold_days", "steroid_days", "irae_grade", "irae_hazard", "death_hazard")  # fmt: skip
 INT_ROWS = ("steps", "pd1_doses", "pd1_stopped", "platinum_cycles", "irae_count", "irae_severe")
 
 
@@ -131,6 +134,7 @@ def state_views(y, last_doses, measured, f, i):  # pragma: no cover - compiled
         f[FLOAT_ROW.pd1_first_day], f[FLOAT_ROW.pd1_hold_days], i[INT_ROW.pd1_stopped],
         f[FLOAT_ROW.steroid_days], i[INT_ROW.platinum_cycles], i[INT_ROW.irae_count],
         i[INT_ROW.irae_severe], f[FLOAT_ROW.irae_grade], f[FLOAT_ROW.irae_hazard],
+        f[FLOAT_ROW.death_hazard],
     )  # fmt: skip
 
 

@@ -102,7 +102,9 @@ __all__ = [
     "TMEParameters",
     "hotness",
     "hotness_of_state",
+    "death_hazard",
     "immune_kill",
+    "pd1_blockable_share",
     "quasi_steady_state",
 ]
 
@@ -419,6 +421,74 @@ class TMEParameters(ModelParameters):
         source="assumed: lymphocyte effects wane within ~1 day after a dose (prednisolone)",
         description="decay rate k_el_G of the steroid effect",
     )  # fmt: skip
+    # --- PD-L1 (model v2) -----------------------------------------------------------------
+    pdl1_tps: float = param(
+        0.30, unit="fraction of tumour cells", upper=1.0,
+        source=(
+            "per-patient (cohort): PD-L1 tumour proportion score, 22C3 assay, measured at "
+            "diagnosis; strata < 1%, 1-49%, >= 50% in KEYNOTE-189's baseline mix "
+            "(Gandhi et al. NEJM 2018, Table 1)"
+        ),
+        description="PD-L1 tumour proportion score TPS",
+    )  # fmt: skip
+    pd1_blockable_floor: float = param(
+        0.35, unit="-", upper=1.0,
+        source=(
+            "calibrated: model-v2 panel (KEYNOTE-024 and the FDA pooled chemo-IO vs IO "
+            "strata). At TPS 0 T-cell dysfunction runs mostly through other routes "
+            "(PD-L1 on myeloid cells, TIM-3/LAG-3; Teng et al. Cancer Res 2015 [M])"
+        ),
+        description="share phi_0 of PD-1 exhaustion that anti-PD-1 can block at TPS 0",
+    )  # fmt: skip
+    pd1_tps_half_sat: float = param(
+        0.10, unit="fraction of tumour cells",
+        source=(
+            "assumed: tumour PD-L1 is the ligand anti-PD-1 blocks (adaptive immune "
+            "resistance, Taube et al. Sci Transl Med 2012 [M]); half the TPS-dependent "
+            "share at TPS 10%"
+        ),
+        description="TPS of half the TPS-dependent blockable share tps50",
+    )  # fmt: skip
+    # --- death hazard (model v2) -------------------------------------------------------------
+    death_hazard_rate: float = param(
+        0.0, unit="1/day",
+        source=(
+            "calibrated: model-v2 panel (early deaths, landmark OS). Tumour size is "
+            "prognostic of OS under any treatment in NSCLC tumour-growth/OS models (Wang et "
+            "al. Clin Pharmacol Ther 2009; Bruno et al. Clin Cancer Res 2020 [M])"
+        ),
+        description="death hazard h_ref of a patient of median frailty at the reference burden",
+    )  # fmt: skip
+    death_hazard_burden_ref: float = param(
+        3e10, unit="cells", source="the cohort's median burden at presentation",
+        description="reference burden N_ref of the death hazard",
+    )  # fmt: skip
+    death_hazard_exponent: float = param(
+        1.0, unit="-",
+        source=(
+            "assumed: hazard proportional to burden (log-hazard linear in log burden, "
+            "slope 1: a tenfold smaller tumour, a tenfold smaller hazard)"
+        ),
+        description="exponent beta of the burden in the death hazard",
+    )  # fmt: skip
+    death_frailty: float = param(
+        1.0, unit="-",
+        source=(
+            "per-patient (cohort): performance status and comorbidity; ECOG 1 vs 0 carries "
+            "an OS hazard ratio of about 1.5-2 in first-line NSCLC trials [M]"
+        ),
+        description="patient multiplier of the death hazard",
+    )  # fmt: skip
+    death_threshold: float = param(
+        math.log(2.0), unit="-",
+        source=(
+            "per-patient (cohort): a unit-exponential draw; the patient dies when the "
+            "cumulative death hazard reaches it (inverse-transform sampling, fixed per "
+            "patient so that every arm of a paired trial sees the same patient); the "
+            "default is the median draw, ln 2"
+        ),
+        description="cumulative death hazard at which the patient dies",
+    )  # fmt: skip
     # --- neutrophils (Friberg) ------------------------------------------------------------
     neutrophil_baseline: float = param(
         5.05, unit="1e9 cells/L", source=f"{_FRI} Circ0 = 5.05e9/L",
@@ -490,6 +560,36 @@ def immune_kill(y, p):  # pragma: no cover - compiled
 
 
 @njit(**JIT_FLAGS)
+def pd1_blockable_share(p):  # pragma: no cover - compiled
+    """Share ``phi`` of PD-1 exhaustion that anti-PD-1 blocks: ``phi_0 + (1 - phi_0) f(TPS)``.
+
+    ``f(TPS) = TPS / (TPS + tps50)``: tumour PD-L1 is the ligand the antibody's blockade
+    displaces, so a PD-L1-negative tumour (TPS 0) responds only through ``phi_0``.
+    """
+    tps = p[PARAM.pdl1_tps]
+    floor = p[PARAM.pd1_blockable_floor]
+    return floor + (1.0 - floor) * tps / (tps + p[PARAM.pd1_tps_half_sat])
+
+
+@njit(**JIT_FLAGS)
+def death_hazard(y, p):  # pragma: no cover - compiled
+    """Burden-linked death hazard (1/day): ``h_ref frailty (N / N_ref)^beta``.
+
+    Death in metastatic disease comes long before the lethal burden for many patients
+    (organ failure, infection, thrombosis, brain metastases): the hazard rises with the
+    burden, as the tumour-size/OS models of NSCLC trials find. A patient dies when the
+    hazard integrated from day 0 reaches his ``death_threshold`` (or at the lethal burden).
+    """
+    n_cells = max(y[STATE.S], 0.0) + max(y[STATE.R], 0.0)
+    if n_cells <= 0.0:
+        return 0.0
+    rel = n_cells / p[PARAM.death_hazard_burden_ref]
+    expo = p[PARAM.death_hazard_exponent]
+    scale = rel if expo == 1.0 else rel**expo
+    return p[PARAM.death_hazard_rate] * p[PARAM.death_frailty] * scale
+
+
+@njit(**JIT_FLAGS)
 def rhs(t, y, p, u, dydt):  # noqa: ARG001 - autonomous model; t is part of the kernel ABI
     """Right-hand side of the immune-shift model (see the module docstring)."""
     s_cells = max(y[STATE.S], 0.0)
@@ -537,8 +637,9 @@ def rhs(t, y, p, u, dydt):  # noqa: ARG001 - autonomous model; t is part of the 
         p[PARAM.effector_recruitment] * n_cells / (p[PARAM.effector_recruitment_half_sat] + n_cells)
         + p[PARAM.icd_recruitment] * dmg / (p[PARAM.damage_half_sat] + dmg)
     )
-    exhaust = p[PARAM.exhaustion_rate] * sup_exh * (1.0 - blockade) * f_n * eff
-    reinvig = p[PARAM.reinvigoration_rate] * blockade * exh
+    blockable = pd1_blockable_share(p)
+    exhaust = p[PARAM.exhaustion_rate] * sup_exh * (1.0 - blockable * blockade) * f_n * eff
+    reinvig = p[PARAM.reinvigoration_rate] * blockable * blockade * exh
     dydt[STATE.E] = (
         recruit
         - p[PARAM.effector_death_rate] * eff

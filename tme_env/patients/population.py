@@ -30,6 +30,9 @@ __all__ = [
     "BURDEN_SIGMA",
     "COHORT_VERSION",
     "CORRELATIONS",
+    "ECOG_FRAILTY",
+    "PHENOTYPE_GIVEN_TPS",
+    "TPS_STRATA",
     "IMMUNE_PHENOTYPES",
     "POPULATION",
     "RESISTANT_MAX",
@@ -43,7 +46,7 @@ __all__ = [
 ]
 
 #: Version of the population definition; bump it whenever POPULATION or the sampling changes.
-COHORT_VERSION = "tme-cohort-v1"
+COHORT_VERSION = "tme-cohort-v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,30 @@ IMMUNE_PHENOTYPES: tuple[tuple[str, float, float], ...] = (
     ("excluded", 0.40, 0.7),
     ("desert", 0.25, 0.15),
 )
+#: PD-L1 tumour proportion score strata (22C3): ``(name, lowest TPS, highest TPS,
+#: probability)``. Probabilities are KEYNOTE-189's evaluable patients (Gandhi et al., NEJM
+#: 2018, Table 1: < 1% 190, 1-49% 186, >= 50% 202 of 578 with a result; 38 of 616 had none);
+#: within a stratum the TPS is uniform (assumed).
+TPS_STRATA: tuple[tuple[str, float, float, float], ...] = (
+    ("<1%", 0.0, 0.01, 190 / 578),
+    ("1-49%", 0.01, 0.50, 186 / 578),
+    (">=50%", 0.50, 1.0, 202 / 578),
+)
+#: Immune phenotype probabilities within each TPS stratum (rows: `TPS_STRATA`; columns:
+#: `IMMUNE_PHENOTYPES`). Tumour PD-L1 is induced by interferon-gamma from infiltrating T
+#: cells (adaptive immune resistance: Taube et al., Sci Transl Med 2012; Teng et al., Cancer
+#: Res 2015 [M]), so PD-L1-high tumours are mostly inflamed and PD-L1-negative ones mostly
+#: excluded or deserts. Assumed values whose TPS-weighted mean is the marginal of
+#: `IMMUNE_PHENOTYPES` (0.35, 0.40, 0.25).
+PHENOTYPE_GIVEN_TPS: tuple[tuple[float, float, float], ...] = (
+    (0.10, 0.45, 0.45),
+    (0.35, 0.45, 0.20),
+    (0.59, 0.31, 0.10),
+)
+#: Death-hazard frailty by ECOG performance status: ``(status, probability, multiplier)``.
+#: KEYNOTE-189 enrolled ECOG 0 (43%) and 1 (56%; Gandhi et al., NEJM 2018, Table 1); ECOG 1
+#: vs 0 carries an OS hazard ratio of about 1.5 in first-line NSCLC [M] (assumed 1.5).
+ECOG_FRAILTY: tuple[tuple[int, float, float], ...] = ((0, 0.44, 1.0), (1, 0.56, 1.5))
 #: Correlation of the standard-normal deviates (log scale) between parameters of POPULATION:
 #: both MDSC recruitment routes reflect the same myeloid propensity of the host.
 CORRELATIONS: dict[tuple[str, str], float] = {
@@ -126,8 +153,9 @@ class VirtualPatient:
         phenotype: Labels: ``mdsc_responder`` (strong/intermediate/weak chemo-induced MDSC
             response: top/middle/bottom quartile of the population), ``immune_class``
             (inflamed/excluded/desert, `IMMUNE_PHENOTYPES`), ``irae_prone`` (top quartile of
-            irAE susceptibility), ``immune_status`` (hot/cold at presentation), and the
-            underlying z-scores.
+            irAE susceptibility), ``immune_status`` (hot/cold at presentation),
+            ``pdl1_tps`` (fraction) and ``pdl1_stratum`` (``"<1%"``, ``"1-49%"``,
+            ``">=50%"``), ``ecog`` (0 or 1), and the underlying z-scores.
     """
 
     patient_id: str
@@ -162,12 +190,30 @@ def draw_patient(
         for s, zi in zip(POPULATION, z, strict=True)
     }
     u_phenotype = rng.random()
+    # Model v2 draws (after every v1 draw, so that a patient's v1 deviates are unchanged):
+    # the PD-L1 stratum and TPS, the ECOG status and the death threshold.
+    u_stratum, u_tps, u_ecog = rng.random(), rng.random(), rng.random()
+    death_threshold = float(rng.standard_exponential())
     cum = 0.0
-    for immune_class, prob, scale in IMMUNE_PHENOTYPES:  # noqa: B007 - the last one stays
+    for k, (stratum, lo, hi, prob) in enumerate(TPS_STRATA):  # noqa: B007 - the last stays
+        cum += prob
+        if u_stratum < cum:
+            break
+    tps = lo + (hi - lo) * u_tps
+    cum = 0.0
+    for (immune_class, _, scale), prob in zip(  # noqa: B007 - the last one stays
+        IMMUNE_PHENOTYPES, PHENOTYPE_GIVEN_TPS[k], strict=True
+    ):
         cum += prob
         if u_phenotype < cum:
             break
+    ecog, frailty = ECOG_FRAILTY[-1][0], ECOG_FRAILTY[-1][2]
+    if u_ecog < ECOG_FRAILTY[0][1]:
+        ecog, frailty = ECOG_FRAILTY[0][0], ECOG_FRAILTY[0][2]
     overrides["effector_recruitment"] *= scale
+    overrides["pdl1_tps"] = tps
+    overrides["death_frailty"] = base.death_frailty * frailty
+    overrides["death_threshold"] = death_threshold
     params = base.replace(**overrides)
     while True:
         burden = BURDEN_MEDIAN * math.exp(BURDEN_SIGMA * rng.standard_normal())
@@ -188,6 +234,9 @@ def draw_patient(
         "immune_class": immune_class,
         "irae_prone": bool(z_irae > STRONG_RESPONDER_Z),
         "immune_status": "hot" if h0 >= HOT_THRESHOLD else "cold",
+        "pdl1_tps": tps,
+        "pdl1_stratum": stratum,
+        "ecog": ecog,
         "z": {s.parameter: float(zi) for s, zi in zip(POPULATION, z, strict=True)},
     }
     return VirtualPatient(patient_id, params, y0, phenotype)
