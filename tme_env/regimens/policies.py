@@ -148,6 +148,13 @@ REGIMENS: dict[str, RegimenSpec] = {
             inhibitor=True,
         ),
         RegimenSpec(
+            "pembrolizumab",
+            "pembrolizumab 200 mg q3w (up to 35 doses), no chemotherapy",
+            "KEYNOTE-024 (Reck et al., NEJM 2016; JCO 2021) and KEYNOTE-042 (Mok et al., "
+            "Lancet 2019) experimental arms",
+            anti_pd1=AntiPD1Plan.Q3W,
+        ),
+        RegimenSpec(
             "adaptive-at50",
             "full-dose chemo q3w until the burden is below 50% of baseline, paused until it "
             "is back to baseline",

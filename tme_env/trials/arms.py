@@ -18,7 +18,7 @@ import numpy as np
 
 from tme_env.envs import ENV_IDS
 from tme_env.envs.vector import TumorImmuneVectorEnv
-from tme_env.patients import cohort
+from tme_env.patients import Cohort, cohort
 from tme_env.trials.outcomes import ArmOutcomes, carry_last_burden, survival_outcomes
 
 __all__ = ["TRIAL_ENV_IDS", "run_arm", "run_trial_shard"]
@@ -28,24 +28,39 @@ TRIAL_ENV_IDS = ("tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1")
 
 
 def run_arm(
-    name: str, policy: Any, env_id: str, split: str, n: int, seed: int, start: int = 0
+    name: str,
+    policy: Any,
+    env_id: str,
+    split: str,
+    n: int,
+    seed: int,
+    start: int = 0,
+    patients: Cohort | None = None,
 ) -> tuple[ArmOutcomes, float]:
     """One arm on patients ``start .. start + n - 1`` of ``split``, as one batch.
 
     Patient ``i`` of the split gets measurement-noise seed ``seed + i`` (see
     `run_trial_shard`).
 
+    Args:
+        patients: Treat these patients instead (``n`` of them, from ``start``; the model's
+            calibration passes cohorts drawn around trial population medians).
+
     Returns:
         ``(arm, horizon_days)``: an env arm (no trajectories).
     """
-    if start == 0:  # the env's own cohort is the shard
+    if patients is not None:
+        venv = TumorImmuneVectorEnv(num_envs=n, **ENV_IDS[env_id], split=split, cohort_size=1)
+        shard = patients[start : start + n]
+        patients, ids = list(shard), shard.ids
+    elif start == 0:  # the env's own cohort is the shard
         venv = TumorImmuneVectorEnv(num_envs=n, **ENV_IDS[env_id], split=split, cohort_size=n)
         patients: list[Any] = list(range(n))
         ids = venv.core.cohort.ids[:n]
     else:  # build only this shard's patients (the env's cohort is then one unused patient)
         venv = TumorImmuneVectorEnv(num_envs=n, **ENV_IDS[env_id], split=split, cohort_size=1)
         shard = cohort(split, n, start=start)
-        patients, ids = list(shard), shard.ids
+        patients, ids = list(shard), shard.ids  # type: ignore[assignment]
     # Patient ``i`` of the split always gets noise seed ``seed + i``, whatever the shard.
     seeds = [seed + start + j for j in range(n)]
     obs, info = venv.reset(seed=seeds, options={"patients": patients})
