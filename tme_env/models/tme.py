@@ -212,7 +212,7 @@ class TMEParameters(ModelParameters):
         description="tumour size of half-maximal effector recruitment k_E",
     )  # fmt: skip
     icd_recruitment: float = param(
-        1e8, unit="cells/day",
+        1e9, unit="cells/day",
         source=(
             "assumed: immunogenic cell death recruits up to ~70% of baseline influx"
         ),
@@ -231,7 +231,7 @@ class TMEParameters(ModelParameters):
         description="maximal PD-1-mediated exhaustion rate x_E of active effectors",
     )  # fmt: skip
     exhaustion_half_sat: float = param(
-        1e9, unit="cells", source="assumed: chronic antigen stimulation saturates at ~1 cm^3",
+        3e9, unit="cells", source="assumed: chronic antigen stimulation saturates at ~1 cm^3",
         description="tumour size of half-maximal exhaustion/inactivation K_ex",
     )  # fmt: skip
     reinvigoration_rate: float = param(
@@ -451,7 +451,7 @@ class TMEParameters(ModelParameters):
     )  # fmt: skip
     # --- death hazard (model v2) -------------------------------------------------------------
     death_hazard_rate: float = param(
-        0.0, unit="1/day",
+        5e-4, unit="1/day",
         source=(
             "calibrated: model-v2 panel (early deaths, landmark OS). Tumour size is "
             "prognostic of OS under any treatment in NSCLC tumour-growth/OS models (Wang et "
