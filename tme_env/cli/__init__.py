@@ -21,6 +21,9 @@ Sub-commands, each in a module of this package that holds its sub-parser next to
 * ``tme benchmark`` (`tme_env.cli.benchmark`): score policies (regimen, SB3 ``model.zip``,
   ``module:attr``; repeated names are seeds) under the protocol of ``BENCHMARK.md`` and write
   a leaderboard row (`tme_env.benchmark`).
+* ``tme validate`` (`tme_env.cli.validate`): run the model's trial panel (KEYNOTE-189,
+  KEYNOTE-024, FDA pooled; crossover included) and write the validation report
+  (`tme_env.validation`).
 * ``tme sweep CONFIG.yml`` (`tme_env.cli.sweep`): algorithm x seed x budget sweep of
   ``tme train`` + evaluation on Ray Tune (`tme_env.sweep`); ``tme trial --backend ray`` runs
   a trial's shards on Ray.
@@ -44,6 +47,7 @@ from tme_env.cli.simulate import add_simulate_parser
 from tme_env.cli.sweep import add_sweep_parser
 from tme_env.cli.train import add_train_parser
 from tme_env.cli.trial import add_evaluate_parser, add_trial_parser
+from tme_env.cli.validate import add_validate_parser
 from tme_env.simulator import SimulationError
 
 __all__ = ["main"]
@@ -64,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (add_models_parser, add_regimens_parser, add_trial_parser, add_benchmark_parser,
                 add_sweep_parser, add_train_parser, add_evaluate_parser, add_dataset_parser,
-                add_quickstart_parser, add_simulate_parser):  # fmt: skip
+                add_quickstart_parser, add_simulate_parser, add_validate_parser):  # fmt: skip
         add(sub)
     return parser
 
