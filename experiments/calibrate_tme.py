@@ -108,17 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=900, help="train patients per arm")
     ap.add_argument("--maxfev", type=int, default=300, help="objective evaluations")
     ap.add_argument("--out", default="experiments/calibration/tme_calibration.json")
-    ap.add_argument("--init", default=None, help="warm start from a previous report")
+    ap.add_argument("--init", default=None,
+                    help="warm start from a previous report or its .partial checkpoint")
     args = quick.parse_args(ap, argv, __file__, sizes={"patients": 12, "maxfev": 3},
                             outputs={"out": "tme_calibration.json"})  # fmt: skip
     if args.patients < 1 or args.maxfev < 0:
-        ap.error(f"--patients must be >= 1 and --maxfev >= 0, got {args.patients}, {args.maxfev}")
+        ap.error(f"--patients must be >= 1 and --maxfev >= 0, got {args.patients}, "
+                 f"{args.maxfev}")
     start = _start()
     init = dict(start)
     if args.init:
         with open(args.init) as fh:
             previous = json.load(fh)
-        init.update({k: v["fitted"] for k, v in previous["parameters"].items() if k in init})
+        if "values" in previous:  # the .partial checkpoint of an interrupted search
+            init.update({k: v for k, v in previous["values"].items() if k in init})
+        else:
+            init.update({k: v["fitted"] for k, v in previous["parameters"].items() if k in init})
     x0 = np.log([init[name] for name, _, _ in FREE])
     cache_path = args.out + ".evals.jsonl"
     cache: dict[str, float] = {}

@@ -26,9 +26,9 @@ def add_validate_parser(sub: Any) -> None:
         "table (markdown, JSON), a forest plot of hazard ratios and KM figures.",
     )
     p.add_argument("--split", default="validation", choices=tuple(SPLITS),
-                   help="cohort split (the calibration fits train; report on validation)")  # fmt: skip
+                   help="cohort split (the calibration fits train; report on validation)")
     p.add_argument("--n-patients", type=int_in_range(1, MAX_COHORT_SIZE, "patients per arm"),
-                   default=900, help="patients per arm (>= 300 per PD-L1 stratum: 900)")  # fmt: skip
+                   default=900, help="patients per arm (>= 300 per PD-L1 stratum: 900)")
     p.add_argument("--seed", type=int_at_least(0), default=0,
                    help="seed of the measurement noise and the crossover draws")  # fmt: skip
     p.add_argument("--out", default="validation", help="output folder (new or empty)")
@@ -42,8 +42,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     out = OutputFolder(args.out, what="--out", overwrite=args.overwrite,
                        kind="validation report").check()  # fmt: skip
     try:
-        arms, strata = run_panel(args.split, args.n_patients, seed=args.seed,
-                                 progress=lambda name: print(f"arm {name} ...", flush=True))  # fmt: skip
+        arms, strata = run_panel(
+            args.split, args.n_patients, seed=args.seed,
+            progress=lambda name: print(f"arm {name} ...", flush=True),
+        )  # fmt: skip
         rows = panel_rows(arms, strata, PANEL + CHECKS)
         landmarks = landmark_rows(arms, strata)
         meta = {"split": args.split, "n_patients": args.n_patients, "seed": args.seed,

@@ -110,8 +110,11 @@ def interval_death_hazard(y_out, p, dt):  # pragma: no cover - compiled
 
 @njit(**JIT_FLAGS)
 def terminal(burden, anc_low, irae_grade, hazard_death):  # pragma: no cover - compiled
-    """``(dead, toxic_death, cured)``: lethal burden or the death hazard, fatal neutropenia
-    or irAE, extinction."""
+    """``(dead, toxic_death, cured)``: death, toxic death, extinction.
+
+    Death is the lethal burden or the death hazard (``hazard_death``); toxic death a fatal
+    neutropenia or irAE.
+    """
     dead = burden >= _DEATH or hazard_death
     toxic = anc_low < FATAL_ANC or irae_grade >= 5.0
     return dead, toxic, (burden < CURE_CELLS) and not dead and not toxic

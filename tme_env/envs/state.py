@@ -104,7 +104,8 @@ class EnvState(NamedTuple):
 #: (`state_arrays`), so that a compiled call takes 5 arrays instead of 18: each array argument
 #: costs ~0.15 us to unbox, a third of the single env's overhead around its integrator.
 FLOAT_ROWS = ("anc_nadir", "effector_ref", "biopsy", "biopsy_age", "pd1_first_day",
-              "pd1_hold_days", "steroid_days", "irae_grade", "irae_hazard", "death_hazard")  # fmt: skip
+              "pd1_hold_days", "steroid_days", "irae_grade", "irae_hazard",
+              "death_hazard")  # fmt: skip
 INT_ROWS = ("steps", "pd1_doses", "pd1_stopped", "platinum_cycles", "irae_count", "irae_severe")
 
 

@@ -3,7 +3,8 @@
 In KEYNOTE-189 and KEYNOTE-024 a patient of the chemotherapy arm whose disease progressed could
 cross over to pembrolizumab, and most did (in the study or after it): 116 of 202 treated
 patients of KEYNOTE-189's placebo arm by the 5-year cut-off (57.4%; Garassino et al., JCO 2023),
-an effective crossover rate of 66.0% in KEYNOTE-024 (99 of 151; Reck et al., JCO 2021). Their
+an effective crossover rate of 66.0% in KEYNOTE-024 (99 of the 150 treated; Reck et al., JCO
+2021). Their
 overall survival includes that second-line immunotherapy, so a virtual control arm that is
 compared with them must include it too.
 
@@ -30,8 +31,9 @@ __all__ = ["KEYNOTE024_CROSSOVER", "KEYNOTE189_CROSSOVER", "Crossover"]
 #: Share of KEYNOTE-189's placebo-arm patients who received anti-PD-(L)1 after progression:
 #: 116 of 202 treated (Garassino et al., JCO 2023, 5-year update).
 KEYNOTE189_CROSSOVER = 116 / 202
-#: KEYNOTE-024's effective crossover rate: 99 of 151 (Reck et al., JCO 2021, 5-year update).
-KEYNOTE024_CROSSOVER = 99 / 151
+#: KEYNOTE-024's effective crossover rate, 66.0%: 99 patients of the 150 treated (Reck et al.,
+#: JCO 2021, 5-year update; 151 were randomised).
+KEYNOTE024_CROSSOVER = 99 / 150
 _DIAM_EPS = 1e-9
 
 

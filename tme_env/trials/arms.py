@@ -43,6 +43,13 @@ def run_arm(
     `run_trial_shard`).
 
     Args:
+        name: Arm name.
+        policy: The policy (SB3's ``predict``).
+        env_id: A trial env id (`TRIAL_ENV_IDS`).
+        split: Cohort split.
+        n: Number of patients.
+        seed: Measurement-noise seed of patient 0.
+        start: Index in the split (or in ``patients``) of the first patient.
         patients: Treat these patients instead (``n`` of them, from ``start``; the model's
             calibration passes cohorts drawn around trial population medians).
 

@@ -33,10 +33,18 @@ import numpy as np
 
 from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.io import OutputFolder, format_number, json_safe
+from tme_env.patients import cohort
 from tme_env.regimens import REGIMENS
 from tme_env.trials.outcomes import ArmOutcomes, TrialResult
 from tme_env.trials.plots import plot_dose_timeline, plot_km, save_figure
-from tme_env.trials.survival import cox_hazard_ratio, km_median_ci, logrank_p, rmst
+from tme_env.trials.survival import (
+    cox_hazard_ratio,
+    hazard_ratio,
+    km_median,
+    km_median_ci,
+    logrank_p,
+    rmst,
+)
 
 __all__ = [
     "ArmFigures",
@@ -286,6 +294,7 @@ def write_report(
                  f"{result.n_patients} patients per arm ({result.split} split, paired design), "
                  f"horizon {result.horizon_days:.0f} days, seed {result.seed}.", "",
                  *summary_table(rows)]  # fmt: skip
+        lines += stratum_table(result, reference or rows[0]["arm"])
         lines += ["", f"Reference arm for HR and log-rank: {reference or rows[0]['arm']}.",
                   SCORE_DEFINITION, "", score_note(rows),
                   "", "![OS](km_os.png)", "", "![PFS](km_pfs.png)", "",
@@ -297,6 +306,45 @@ def write_report(
         folder.abort()
         raise
     return rows
+
+
+def patient_strata(result: TrialResult) -> np.ndarray | None:
+    """Each patient's PD-L1 TPS stratum (cohort order), or None if the ids are not a split's.
+
+    The patients of a trial on a named split are the split's first ``n_patients``
+    (`tme_env.patients.cohort`); they are rebuilt to read their stratum.
+    """
+    arm = next(iter(result.arms.values()))
+    try:
+        patients = cohort(result.split, result.n_patients)
+    except ValueError:
+        return None
+    if patients.ids != list(arm.patient_ids):
+        return None
+    return patients.phenotype("pdl1_stratum")
+
+
+def stratum_table(result: TrialResult, reference: str) -> list[str]:
+    """Markdown lines: median OS and the OS hazard ratio against ``reference`` by TPS stratum."""
+    strata = patient_strata(result)
+    if strata is None or reference not in result.arms:
+        return []
+    names = [s for s in ("<1%", "1-49%", ">=50%") if (strata == s).any()]
+    lines = ["", "## By PD-L1 tumour proportion score", "",
+             f"Median OS in months (OS hazard ratio against {reference}); patients per stratum: "
+             + ", ".join(f"{s} {int((strata == s).sum())}" for s in names) + ".", "",
+             "| arm | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]  # fmt: skip
+    ref = result.arms[reference]
+    for name, arm in result.arms.items():
+        cells = []
+        for s in names:
+            m = strata == s
+            med = km_median(arm.os_days[m], arm.os_event[m]) / DAYS_PER_MONTH
+            hr = hazard_ratio(arm.os_days[m], arm.os_event[m], ref.os_days[m], ref.os_event[m])
+            text = f"{med:.1f}" if np.isfinite(med) else "not reached"
+            cells.append(text if name == reference else f"{text} ({hr:.2f})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def summary_table(rows: list[dict[str, Any]]) -> list[str]:

@@ -88,15 +88,15 @@ def _markdown(rows: list[dict[str, Any]], landmarks: list[dict[str, Any]], meta:
                 f"{'yes' if r['within'] else '**no**'} | {r['source']} |"
             )
         lines.append("")
+    months = " | ".join(f"{m} mo" for m in LANDMARK_MONTHS)
     lines += ["## Overall survival landmarks (%)", "",
-              "| arm | stratum | n | " + " | ".join(f"{m} mo" for m in LANDMARK_MONTHS)
-              + " | median (mo) |", "|---|---|---|" + "---|" * (len(LANDMARK_MONTHS) + 1)]  # fmt: skip
+              f"| arm | stratum | n | {months} | median (mo) |",
+              "|---|---|---|" + "---|" * (len(LANDMARK_MONTHS) + 1)]  # fmt: skip
     for r in landmarks:
         cells = " | ".join(f"{r[f'os_{m}m']:.1f}" for m in LANDMARK_MONTHS)
         med = r["os_median_months"]
-        lines.append(f"| {r['arm']} | {r['stratum']} | {r['n']} | {cells} | "
-                     f"{med:.1f} |" if np.isfinite(med) else
-                     f"| {r['arm']} | {r['stratum']} | {r['n']} | {cells} | not reached |")  # fmt: skip
+        med_text = f"{med:.1f}" if np.isfinite(med) else "not reached"
+        lines.append(f"| {r['arm']} | {r['stratum']} | {r['n']} | {cells} | {med_text} |")
     lines += ["", "Figures: `validation_forest.png`, `validation_km.png`.", ""]
     return "\n".join(lines)
 
