@@ -16,7 +16,9 @@ Conventions (documented here once):
 * Blood MDSCs: the circulating pool is taken proportional to the intratumoural one,
   ``BLOOD_MDSC_PER_UL_PER_CELL`` cells/uL per intratumoural MDSC (scaled so that a typical
   presentation shows ~10 MDSC/uL); fold-changes are what the biomarkers use.
-* Death: burden >= `DEATH_BURDEN_CELLS` (1e12 cells); survival and progression times are
+* Death: burden >= `DEATH_BURDEN_CELLS` (1e12 cells), or the burden-linked death hazard
+  (`tme_env.models.tme.death_hazard`) integrated from day 0 reaching the patient's
+  ``death_threshold`` (`hazard_death_time`); survival and progression times are
   linearly interpolated in log-burden between output times, censored at the last output.
 """
 
@@ -24,7 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from tme_env.models.tme import DEATH_BURDEN_CELLS, DETECTION_LIMIT_CELLS, HOT_THRESHOLD, hotness
+from tme_env.models.tme import (
+    DEATH_BURDEN_CELLS,
+    DETECTION_LIMIT_CELLS,
+    HOT_THRESHOLD,
+    PARAM,
+    STATE,
+    hotness,
+)
 
 __all__ = [
     "BLOOD_MDSC_PER_UL_PER_CELL",
@@ -39,6 +48,7 @@ __all__ = [
     "best_overall_response",
     "blood_mdsc_per_ul",
     "diameter_mm",
+    "hazard_death_time",
     "hotness",
     "neutropenia_grade",
     "progression_time",
@@ -118,6 +128,39 @@ def survival_time(t: np.ndarray, burden: np.ndarray) -> tuple[np.ndarray, np.nda
     death = _first_crossing(np.asarray(t, float), burden, DEATH_BURDEN_CELLS)
     event = np.isfinite(death)
     return np.where(event, death, float(t[-1])), event
+
+
+def hazard_death_time(t: np.ndarray, y: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Day the integrated death hazard reaches each patient's threshold; ``inf`` if never.
+
+    The hazard ``h_ref frailty (N / N_ref)^beta`` (`tme_env.models.tme.death_hazard`) is
+    integrated with the trapezoid rule on the outputs (as the env does on its daily outputs)
+    and the crossing is interpolated linearly between outputs.
+
+    Args:
+        t: Output days, ``(n_times,)``.
+        y: States, ``(n_patients, n_states, n_times)`` (kernel order).
+        params: Parameters, ``(n_patients, n_parameters)`` (kernel order).
+    """
+    t = np.asarray(t, dtype=float)
+    n = np.maximum(y[:, STATE.S], 0.0) + np.maximum(y[:, STATE.R], 0.0)
+    p = np.asarray(params, dtype=float)
+    rel = n / p[:, PARAM.death_hazard_burden_ref, None]
+    h = (p[:, PARAM.death_hazard_rate] * p[:, PARAM.death_frailty])[:, None] * rel ** p[
+        :, PARAM.death_hazard_exponent, None
+    ]
+    steps = np.cumsum(0.5 * (h[:, 1:] + h[:, :-1]) * np.diff(t), axis=1)
+    cum = np.concatenate([np.zeros((h.shape[0], 1)), steps], axis=1)
+    thr = p[:, PARAM.death_threshold]
+    out = np.full(h.shape[0], np.inf)
+    for i in np.flatnonzero(cum[:, -1] >= thr):
+        j = int(np.argmax(cum[i] >= thr[i]))
+        if j == 0:
+            out[i] = t[0]
+            continue
+        frac = (thr[i] - cum[i, j - 1]) / (cum[i, j] - cum[i, j - 1])
+        out[i] = t[j - 1] + frac * (t[j] - t[j - 1])
+    return out
 
 
 def _at_days(t: np.ndarray, x: np.ndarray, days: np.ndarray) -> np.ndarray:

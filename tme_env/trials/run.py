@@ -101,7 +101,9 @@ def run_schedule(
 
     No clinical rule applies (no delay for neutropenia, no stop at progression) and the
     simulation runs to the horizon whatever happens; the outcomes are read from the
-    trajectory (see `ArmOutcomes` for how they differ from an env arm's).
+    trajectory (see `ArmOutcomes` for how they differ from an env arm's). Death is the
+    lethal burden or the death hazard reaching the patient's threshold
+    (`tme_env.clinical.hazard_death_time`), as in the env.
 
     Args:
         cohort: The patients.
@@ -124,7 +126,13 @@ def run_schedule(
         infusions=[schedule] * len(cohort),
     )
     burden = clinical.tumour_burden(res.y, res.state_names)
-    os_days, os_event, pfs_days, pfs_event, best = survival_outcomes(t, burden, imaging_days)
+    os_days, os_event = clinical.survival_time(t, burden)
+    hazard_day = clinical.hazard_death_time(t, res.y, params)
+    os_event = os_event | np.isfinite(hazard_day)
+    os_days = np.minimum(os_days, hazard_day)
+    os_days, os_event, pfs_days, pfs_event, best = survival_outcomes(
+        t, burden, imaging_days, os_days=os_days, os_event=os_event
+    )
     cured, worst, fraction_hot, tox_days = trajectory_outcomes(
         t, res.y, res.state_names, params, os_days, os_event
     )
