@@ -46,8 +46,9 @@ kill_C(x) = x C / (C + C50) the saturating chemotherapy kill)::
     dS/dt = growth S - chemo_S - Dk S - mu (1 + mu_C kill_C(1)) S
     dR/dt = growth g_R/g_S R - chemo_R - iota_R Dk R + mu (1 + mu_C kill_C(1)) S
     dE/dt = (1 - St) sup_rec [rho_E N/(k_E + N) + rho_ICD D/(K_D + D)] - delta_E E
-            - q_E f_N E - x_E sup_exh (1 - Bk) f_N E + reinv Bk X - kill_C(k_chemo_E) E
-    dX/dt = x_E sup_exh (1 - Bk) f_N E - reinv Bk X - delta_X X
+            - q_E f_N E - x_E sup_exh (1 - phi Bk) f_N E + reinv phi Bk X
+            - kill_C(k_chemo_E) E
+    dX/dt = x_E sup_exh (1 - phi Bk) f_N E - reinv phi Bk X - delta_X X
     dM/dt = (1 - inh_recruit Ih) [alpha_N N/(q_N + N) + alpha_D D/(K_D + D)] - delta_M M
     dD/dt = (chemo_S + chemo_R) / 1e9 - delta_D D
     dC/dt = u_chemo - k_el_C C;  dA/dt = u_aPD1 - k_el_A A;  dI/dt = u_inh - k_el_I I
@@ -55,6 +56,29 @@ kill_C(x) = x C / (C + C50) the saturating chemotherapy kill)::
     Friberg: dP/dt = k_tr P ((1 - C/(C + C50_N)) (1 - e_I Ih) (ANC0/ANC)^gamma - 1)
              dT1/dt = k_tr (P - T1), dT2/dt = k_tr (T1 - T2), dT3/dt = k_tr (T2 - T3)
              dANC/dt = k_tr (T3 - ANC)
+
+Model v2 (the first-line trial panel; `tme_env.validation`) adds three things:
+
+* **PD-L1**: the patient's tumour proportion score ``TPS`` sets the share of PD-1 exhaustion
+  that anti-PD-1 blocks, ``phi = phi_0 + (1 - phi_0) TPS / (TPS + tps50)``
+  (`pd1_blockable_share`): tumour PD-L1 is the ligand the antibody displaces. TPS also tilts
+  the immune phenotype of the cohort (inflamed tumours are PD-L1-high;
+  `tme_env.patients.population.PHENOTYPE_GIVEN_TPS`).
+* **Both sides of chemotherapy's immune effect**: the damage signal of chemo-killed cells
+  primes effector T cells (immunogenic cell death, ``rho_ICD``: antigen release; Galluzzi et
+  al., Nat Rev Immunol 2017) and recruits MDSCs (``alpha_D``, the immune shift); their
+  balance differs between patients (the cohort spreads ``alpha_D`` widely, and the blood MDSC
+  assay reveals it).
+* **A burden-linked death hazard** ``h = h_ref frailty (N / N_ref)^beta`` (`death_hazard`):
+  a patient dies when it, integrated from day 0, reaches his ``death_threshold`` (a
+  unit-exponential draw of the cohort), or at the lethal burden. Deaths then start in the
+  first months, as in the trials, instead of only at 1e12 cells.
+
+Exhaustion depends on the antigen load through ``f_N = N / (N + K_ex)`` (chronic antigen
+stimulation drives T-cell exhaustion; Wherry, Nat Immunol 2011 [M]): after a deep response
+the small residual tumour no longer exhausts the effectors, which is how immune control can
+outlast the anti-PD-1 course (KEYNOTE-189's completers of 35 cycles: 71.9% alive 3 years
+later; Garassino et al., JCO 2023). ``K_ex`` is calibrated to the panel.
 
 ``iota_R`` (1: resistant cells are as visible to T cells as sensitive ones) is a knockout
 switch: relapse after a response is the resistant clone escaping immune control once MDSCs
@@ -73,9 +97,10 @@ desert tumour, PD-1 exhaustion), with MDSC suppression of killing and with stero
 is *hot* when H >= 0.5, i.e. when immunity kills at more than half its full capacity.
 
 Every parameter carries value, unit and source (a paper and table from
-``shared/reference/models.md``, or "calibrated: <target>"). Parameters marked "calibrated:
-KEYNOTE-189" are set by ``experiments/calibrate_tme.py`` (a real optimiser over the cohort's
-population parameters); the values here are its output.
+``shared/reference/models.md``, or "calibrated: <target>"). Parameters marked "calibrated: the
+model-v2 trial panel" are set by ``experiments/calibrate_tme.py`` (a real optimiser over the
+cohort's population medians, on train patients); the values here are its output
+(``experiments/calibration/tme_calibration.json``).
 """
 
 from __future__ import annotations
@@ -116,8 +141,9 @@ DETECTION_LIMIT_CELLS = 1e9
 HOT_THRESHOLD = 0.5
 
 _PI = (
-    "calibrated: KEYNOTE-189 (Gandhi et al. NEJM 2018; models.md §8) by "
-    "experiments/calibrate_tme.py"
+    "calibrated: the model-v2 trial panel (KEYNOTE-189 with its PD-L1 strata and 5-year data, "
+    "KEYNOTE-024, FDA pooled chemo-IO vs IO; tme_env.validation.panel) by "
+    "experiments/calibrate_tme.py on train patients"
 )
 _P1 = "calibrated: P1 untreated median OS 3-9 months"
 _P3 = "calibrated: P3 chemo doubles MDSCs after cycle 1 (Diaz-Montero 2009, models.md §3d)"
@@ -214,9 +240,10 @@ class TMEParameters(ModelParameters):
     icd_recruitment: float = param(
         1e9, unit="cells/day",
         source=(
-            "assumed: immunogenic cell death recruits up to ~70% of baseline influx"
+            _PI + "; immunogenic cell death primes T cells through antigen release "
+            "(Galluzzi et al., Nat Rev Immunol 2017 [M]), why chemotherapy adds to anti-PD-1"
         ),
-        description="maximal effector recruitment by the damage signal rho_ICD",
+        description="maximal effector recruitment by the damage signal rho_ICD (ICD priming)",
     )  # fmt: skip
     effector_death_rate: float = param(
         0.204, unit="1/day", source=f"{_DP06} m = 0.204",
@@ -231,7 +258,11 @@ class TMEParameters(ModelParameters):
         description="maximal PD-1-mediated exhaustion rate x_E of active effectors",
     )  # fmt: skip
     exhaustion_half_sat: float = param(
-        3e9, unit="cells", source="assumed: chronic antigen stimulation saturates at ~1 cm^3",
+        3e9, unit="cells",
+        source=(
+            _PI + "; exhaustion grows with the antigen load (chronic stimulation: Wherry, Nat "
+            "Immunol 2011 [M]), which is what lets immune control outlast anti-PD-1"
+        ),
         description="tumour size of half-maximal exhaustion/inactivation K_ex",
     )  # fmt: skip
     reinvigoration_rate: float = param(
