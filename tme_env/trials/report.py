@@ -273,15 +273,18 @@ def write_report(
                 "seed": result.seed, "horizon_days": result.horizon_days}  # fmt: skip
         with open(os.path.join(tmp, "summary.json"), "w") as fh:
             json.dump(json_safe({"trial": meta, "arms": rows}), fh, indent=2, allow_nan=False)
+        strata = patient_strata(result)
         with open(os.path.join(tmp, "patients.csv"), "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["arm", "patient", "os_days", "os_event", "pfs_days", "pfs_event",
-                        "best_response", "cured", "worst_neutropenia_grade", "chemo_doses",
-                        "anti_pd1_doses", "inhibitor_dose_days", "fraction_time_hot"])  # fmt: skip
+            w.writerow(["arm", "patient", "pdl1_stratum", "os_days", "os_event", "pfs_days",
+                        "pfs_event", "best_response", "cured", "worst_neutropenia_grade",
+                        "chemo_doses", "anti_pd1_doses", "inhibitor_dose_days",
+                        "fraction_time_hot"])  # fmt: skip
             for name, arm in result.arms.items():
                 for i, pid in enumerate(arm.patient_ids):
                     w.writerow([
-                        name, pid, f"{arm.os_days[i]:.2f}", int(arm.os_event[i]),
+                        name, pid, "" if strata is None else strata[i],
+                        f"{arm.os_days[i]:.2f}", int(arm.os_event[i]),
                         f"{arm.pfs_days[i]:.2f}", int(arm.pfs_event[i]), arm.best_response[i],
                         int(arm.cured[i]), int(arm.worst_grade[i]), f"{arm.dose_chemo[i]:.3f}",
                         f"{arm.dose_anti_pd1[i]:.3f}", f"{arm.dose_inhibitor[i]:.3f}",
