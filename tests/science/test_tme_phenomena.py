@@ -165,24 +165,12 @@ def test_p6_anti_pd1_after_chemo_reheats_cold_tumours():
     assert reheated > control
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "v1 gap: strong MDSC responders do worse on chemo alone (validation: median OS ratio "
-        "0.86 strong/weak, patient-bootstrap 95% CI 0.80-0.96) but not by the stated 25%; v0 "
-        "reached it through MDSC-driven tumour growth, which v1 switched off for lack of a "
-        "source (the blood-MDSC biomarker still finds them, AUC 0.97). Every MDSC term on T "
-        "cells that lowers the ratio raises the response rates, which are already above "
-        "KEYNOTE-189's (experiments/calibration_tradeoff.py); a fit with P7 weighted 10x "
-        "reached 0.71 on train and 0.85 on validation. In hazard terms the effect holds (HR "
-        "2.14, next test): the groups die in a narrow window around the median "
-        "(experiments/p7_death_times.py: the MDSC response decides who joins the long-term "
-        "tail; a wider growth-rate spread brings the medians closer, 0.95 at sigma 0.5; v0's "
-        "growth promotion back on, unrefitted, gives 0.80 at pi_M 1, KEYNOTE-189 median OS "
-        "6.9 vs 8.0 months)"
-    ),
-)
-def test_p7_strong_mdsc_responders_do_worse_and_a_biomarker_finds_them(arms):
+def test_p7_an_early_biomarker_finds_the_strong_mdsc_responders(arms):
+    """P7's biomarker: the day-21 blood MDSC fold change identifies strong responders.
+
+    P7 is judged in hazard form (next test; issue 27 decided it): the median-ratio form of v1
+    (strong/weak median OS <= 0.75) is retired and only printed here.
+    """
     c, a = arms
     ch = a["chemo"]
     resp = c.phenotype("mdsc_responder")
@@ -198,7 +186,6 @@ def test_p7_strong_mdsc_responders_do_worse_and_a_biomarker_finds_them(arms):
         f"(ratio {os_strong / os_weak:.2f}); ROC AUC of the day-21 blood MDSC fold-change for "
         f"identifying strong responders: {auc:.2f}"
     )
-    assert os_strong <= 0.75 * os_weak
     assert auc >= 0.75
 
 
@@ -212,8 +199,8 @@ NSCLC_MDSC_OS_HR = (1.78, 1.29, 2.46)
 def test_p7_strong_mdsc_responders_hazard_of_death_matches_the_nsclc_meta_analysis(arms):
     """P7 in hazard terms: the measure the clinical literature reports, not the median ratio.
 
-    The median ratio (the xfail above) misses because both groups die in a narrow window
-    around the median; the curves part after it (weak responders keep a long-term tail).
+    The HR of strong vs weak responders must exceed 1 with its 95% CI, and the HR of a high vs
+    low day-21 fold change must lie inside the NSCLC meta-analysis' CI.
     """
     c, a = arms
     ch = a["chemo"]
