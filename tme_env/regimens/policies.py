@@ -64,6 +64,8 @@ REDUCTION, MIN_LEVEL = 0.8, 0.8**2
 #: Metronomic chemotherapy: a quarter of the full dose every week (cyclophosphamide 50 mg/day
 #: orally in the clinic; Colleoni et al., Ann Oncol 2002).
 METRONOMIC_DOSE = 0.25
+#: TPS at or above which the PD-L1-guided regimen gives pembrolizumab alone (KEYNOTE-024).
+PDL1_HIGH = 0.5
 #: Suppressor-inhibitor during chemotherapy cycles: the first two weeks of each cycle.
 INHIBITOR_WEEKS_PER_CYCLE = 2
 
@@ -78,6 +80,9 @@ class RegimenSpec:
     chemo: ChemoPlan = ChemoPlan.NONE
     anti_pd1: AntiPD1Plan = AntiPD1Plan.NONE
     inhibitor: bool = False
+    #: PD-L1-guided: no chemotherapy for a patient whose TPS (read from the observation at
+    #: the first decision) is >= `PDL1_HIGH`; the plan above for everyone else.
+    pdl1_guided: bool = False
 
     def __post_init__(self) -> None:
         """Read ``chemo`` and ``anti_pd1`` as their enums (their string values are accepted).
@@ -153,6 +158,16 @@ REGIMENS: dict[str, RegimenSpec] = {
             "KEYNOTE-024 (Reck et al., NEJM 2016; JCO 2021) and KEYNOTE-042 (Mok et al., "
             "Lancet 2019) experimental arms",
             anti_pd1=AntiPD1Plan.Q3W,
+        ),
+        RegimenSpec(
+            "pdl1-guided",
+            "PD-L1-guided standard of care: pembrolizumab alone at TPS >= 50%, "
+            "chemo-ici-concurrent otherwise",
+            "NCCN/ESMO first-line non-squamous NSCLC without driver alterations: KEYNOTE-024 "
+            "(TPS >= 50%) and KEYNOTE-189 (all TPS)",
+            chemo=ChemoPlan.MTD,
+            anti_pd1=AntiPD1Plan.CONCURRENT,
+            pdl1_guided=True,
         ),
         RegimenSpec(
             "adaptive-at50",
@@ -268,6 +283,8 @@ class Regimen:
             "cycle_start": np.full(n, np.nan),
             "baseline": np.full(n, np.nan),
             "paused": np.zeros(n, dtype=bool),
+            "no_chemo": np.zeros(n, dtype=bool),
+            "started": np.zeros(n, dtype=bool),
         }
 
     def predict(
@@ -284,6 +301,10 @@ class Regimen:
         state = start_state(state, obs.shape[0], self.new_state, episode_start)
         anc = obs[:, self.fields.anc].astype(np.float64)
         day = observed_day(obs, self.fields, self.horizon, self.dt)
+        if self.spec.pdl1_guided:  # the TPS measured at diagnosis decides, once
+            high = obs[:, self.fields.pdl1_tps].astype(np.float64) >= PDL1_HIGH
+            state["no_chemo"] = np.where(state["started"], state["no_chemo"], high)
+        state["started"][:] = True
         action = self.decide(day, anc, self._log10_burden(obs), state)
         return (action[0] if single else action), state
 
@@ -333,7 +354,7 @@ class Regimen:
                     back = log_burden >= state["baseline"]
                     state["paused"] = np.where(below, True, np.where(back, False, state["paused"]))
                     due &= ~state["paused"]
-            give = due & (anc >= DELAY_ANC)
+            give = due & (anc >= DELAY_ANC) & ~state["no_chemo"]
             action[:, 0] = np.where(give, dose * state["level"], 0.0)
             state["chemo_doses"] += give
             state["next_chemo_day"] = np.where(give, day + interval, state["next_chemo_day"])

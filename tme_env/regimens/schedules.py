@@ -51,8 +51,9 @@ def fixed_schedule(
     """The open-loop schedule of a regimen (a name of `REGIMENS` or a `RegimenSpec`).
 
     Raises:
-        ValueError: On an unknown name, or for ``adaptive-at50``, whose doses depend on the
-            tumour's response (it has no fixed schedule).
+        ValueError: On an unknown name, for ``adaptive-at50``, whose doses depend on the
+            tumour's response, or for ``pdl1-guided``, whose doses depend on the patient's
+            PD-L1 (neither has one fixed schedule).
     """
     if isinstance(regimen, str):
         if regimen not in REGIMENS:
@@ -60,6 +61,9 @@ def fixed_schedule(
         regimen = REGIMENS[regimen]
     if regimen.chemo == ChemoPlan.ADAPTIVE:
         raise ValueError(f"{regimen.name!r} adapts to the response: it has no fixed schedule")
+    if regimen.pdl1_guided:
+        raise ValueError(f"{regimen.name!r} depends on the patient's PD-L1: it has no single "
+                         "fixed schedule")  # fmt: skip
     policy = Regimen(regimen, decision_interval_days=interval_days, horizon_days=horizon_days)
     state = policy.new_state(1)
     no_neutropenia, burden = np.array([math.inf]), np.zeros(1)
