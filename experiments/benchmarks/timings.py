@@ -61,8 +61,6 @@ COMMANDS = (
     Command("immune_shift_patient", "python experiments/immune_shift_patient.py --out {out}.png"),
     Command("immune_shift_study", "python experiments/immune_shift_study.py --out {out}.png"),
     Command("biomarker_study", "python experiments/biomarker_study.py --out {out}.png"),
-    Command("p7_death_times",
-            "python experiments/p7_death_times.py --out {out}.json --figure {out}.png"),
     Command("trial_figures", "python experiments/trial_figures.py --out {out}"),
     Command("benchmark_simulator", "python experiments/benchmarks/simulator.py"),
     Command("benchmark_envs", "python experiments/benchmarks/envs.py"),
