@@ -57,6 +57,7 @@ FREE = (
     ("icd_recruitment", 1e6, 1e11),  # immunogenic cell death priming
     ("exhaustion_half_sat", 1e8, 1e11),  # antigen load that drives exhaustion
     ("pd1_blockable_floor", 0.02, 1.0),
+    ("pd1_tps_half_sat", 0.005, 1.0),  # how steeply anti-PD-1's reach rises with TPS
     ("death_hazard_rate", 1e-5, 1e-2),
     ("resistant_median", 1e-5, 0.1),
 )

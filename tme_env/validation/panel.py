@@ -107,8 +107,9 @@ PANEL: tuple[Target, ...] = (
     _t("KEYNOTE-189", _C189, ">=50%", "os_hr", 0.59, _KN189_UPD, _N189 * 0.33,
        ci=(0.40, 0.86)),
     # KEYNOTE-189 completers of 35 pembrolizumab cycles (the no-cliff check of item 5).
-    _t("KEYNOTE-189", "chemo-pembro", "all", "os_after_cap_36", 71.9, _KN189_5Y, 57.0,
-       note="3-year OS after completing 35 cycles, 57 completers"),
+    _t("KEYNOTE-189", "chemo-pembro", "all", "os_after_cap_36", 71.9, _KN189_5Y, _N189,
+       note="3-year OS after completing 35 cycles (57 completers); weighted as KEYNOTE-189, "
+       "since it is the named trial's no-cliff figure (issue 27 item 5)"),
     # KEYNOTE-024, TPS >= 50%: pembrolizumab vs chemotherapy (66.0% effective crossover).
     _t("KEYNOTE-024", _C024, ">=50%", "os_hr", 0.62, _KN024_5Y, _N024, ci=(0.48, 0.81)),
     _t("KEYNOTE-024", "pembro", ">=50%", "os_median", 26.3, _KN024_5Y, _N024),
