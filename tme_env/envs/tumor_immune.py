@@ -64,7 +64,7 @@ class TumorImmuneEnv(gym.Env):
 
     ## Action Space
 
-    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v1``);
+    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v2``);
     delivery as `tme_env.dosing`:
 
     {actions}
@@ -77,7 +77,7 @@ class TumorImmuneEnv(gym.Env):
 
     ## Observation Space
 
-    ``observation="full"`` (``tme/TumorImmune-v1``): ``Box`` of {n_full} float32 values, the
+    ``observation="full"`` (``tme/TumorImmune-v2``): ``Box`` of {n_full} float32 values, the
     model state and the clinic's records; columns named by ``observation_fields("full")``
     (`tme_env.envs.observation`):
 
@@ -85,7 +85,7 @@ class TumorImmuneEnv(gym.Env):
 
     States are floored at 0: a round-off undershoot of a decaying state reads as 0.
 
-    ``observation="clinical"`` (``tme/TumorImmuneClinical-v1``): ``Box`` of {n_clinical}
+    ``observation="clinical"`` (``tme/TumorImmuneClinical-v2``): ``Box`` of {n_clinical}
     float32 values, what a clinic measures (noisy, seeded per patient) and records; columns
     named by ``observation_fields("clinical")``:
 
@@ -145,7 +145,7 @@ class TumorImmuneEnv(gym.Env):
     {arguments}
 
     >>> import gymnasium as gym, tme_env
-    >>> env = gym.make("tme/TumorImmune-v1")
+    >>> env = gym.make("tme/TumorImmune-v2")
     >>> obs, info = env.reset(seed=0)
     >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 

@@ -24,7 +24,7 @@ from tme_env.trials.outcomes import ArmOutcomes, carry_last_burden, survival_out
 __all__ = ["TRIAL_ENV_IDS", "run_arm", "run_trial_shard"]
 
 #: The envs a trial can run on.
-TRIAL_ENV_IDS = ("tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1")
+TRIAL_ENV_IDS = ("tme/TumorImmune-v2", "tme/TumorImmuneClinical-v2")
 
 
 def run_arm(

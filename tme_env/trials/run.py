@@ -34,7 +34,7 @@ __all__ = ["TRIAL_ENV_IDS", "run_schedule", "run_trial"]
 
 def run_trial(
     policies: dict[str, Any],
-    env_id: str = "tme/TumorImmune-v1",
+    env_id: str = "tme/TumorImmune-v2",
     split: str = "test",
     n_patients: int = 500,
     seed: int = 0,
