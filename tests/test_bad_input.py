@@ -115,8 +115,8 @@ DISCRETE = next(i for i in IDS if "Discrete" in i)
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
-        ({"reward": {"survival": math.nan}}, r"reward weight 'survival' must be a finite number"),
-        ({"reward": {"death": math.inf}}, r"reward weight 'death' must be a finite number"),
+        ({"reward": {"qtwist": math.nan}}, r"reward weight 'qtwist' must be a finite number"),
+        ({"reward": {"tumour": math.inf}}, r"reward weight 'tumour' must be a finite number"),
         ({"reward": [1, 2]}, r"reward must be a dict of reward weights"),
         ({"cohort_size": 10**9}, r"cohort_size must be at most 100,000"),
         ({"discrete": "no"}, r"discrete must be True or False, got 'no'"),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import tme_env  # noqa: F401 - registers the ids
+from tme_env import clinical
 from tme_env.envs import ENV_IDS, INFO_KEYS
 from tme_env.patients import cohort
 
@@ -114,13 +115,19 @@ def test_episode_protocol_errors():
 
 def test_untreated_patient_dies_and_the_episode_terminates():
     env = gym.make("tme/TumorImmune-v2", **SMALL)
-    env.reset(seed=0, options={"patient": 0})
+    env.reset(seed=0, options={"patient": 1})  # a patient the untreated tumour kills
+    was_progressed = 0.0
     for _ in range(261):
+        was_progressed = env.unwrapped.core.state.progressed[0]
         _, reward, terminated, truncated, info = env.step(np.zeros(3, dtype=np.float32))
         if terminated or truncated:
             break
     assert terminated and info["dead"] == 1.0
-    assert info["reward_death"] == -10.0
+    # No death penalty (v2): the death step still counts, the patient was alive at its start.
+    assert "reward_death" not in info
+    u = clinical.QTWIST_UTILITY_REL if was_progressed else 1.0
+    assert reward <= 7.0 / clinical.DAYS_PER_MONTH + 1e-12
+    assert reward >= 7.0 * min(u, clinical.QTWIST_UTILITY_REL) / clinical.DAYS_PER_MONTH - 1e-12
     with pytest.raises(RuntimeError):
         env.step(np.zeros(3, dtype=np.float32))
 
@@ -177,13 +184,13 @@ def test_every_env_config_field_is_reachable_from_gym_make():
     from tme_env.envs import EnvConfig
 
     overrides = {"imaging_cv": 0.3, "anc_cv": 0.0, "mdsc_cv": 0.2, "biopsy_every_steps": 2,
-                 "biopsy_cv": 0.0, "rtol": 1e-7, "reward": {"toxicity": 2.0}}  # fmt: skip
+                 "biopsy_cv": 0.0, "rtol": 1e-7, "reward": {"hotness": 2.0}}  # fmt: skip
     env = gym.make("tme/TumorImmuneClinical-v2", **SMALL, **overrides).unwrapped
     for name, value in overrides.items():
         got = getattr(env.config, name)
         assert (dataclasses.asdict(got) | value == dataclasses.asdict(got)) if name == "reward" \
             else got == value, name  # fmt: skip
-    assert env.config.reward.toxicity == 2.0 and env.core.stepper.rtol == 1e-7
+    assert env.config.reward.hotness == 2.0 and env.core.stepper.rtol == 1e-7
     names = {f.name for f in dataclasses.fields(EnvConfig)}
     doc = type(env).__doc__
     assert all(f"`{n}`" in doc for n in names)  # the Arguments table comes from the fields
@@ -217,7 +224,7 @@ def test_full_observation_fields_name_the_states():
     from tme_env.envs import FULL_OBSERVATION, observation_fields
 
     f = observation_fields("full")
-    assert len(FULL_OBSERVATION) == 21 and f.log10_S == 0 and f.anc == 14
+    assert len(FULL_OBSERVATION) == 23 and f.log10_S == 0 and f.anc == 14
     env = gym.make("tme/TumorImmune-v2", **SMALL).unwrapped
     obs, info = env.reset(seed=0)
     assert obs[f.log10_S] == pytest.approx(np.log10(1 + env.core.state.y[0, 0]), rel=1e-6)

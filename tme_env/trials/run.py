@@ -126,7 +126,7 @@ def run_schedule(
     burden = clinical.tumour_burden(res.y, res.state_names)
     os_days, os_event, pfs_days, pfs_event, best = survival_outcomes(t, burden, imaging_days)
     cured, worst, fraction_hot, tox_days = trajectory_outcomes(
-        t, res.y, res.state_names, params, os_days, os_event
+        t, res.y, res.state_names, params, os_days, os_event, pfs_days
     )
     totals, weekly = schedule_doses(schedule, os_days, int(np.ceil(t[-1] / WEEK_DAYS)))
     return ArmOutcomes(
