@@ -110,7 +110,7 @@ BASE = FixedSchedule(chemo_cycles=6, anti_pd1="none", inhibitor="continuous", ob
 
 def test_oracle_needs_an_env_and_checks_its_settings() -> None:
     with pytest.raises(RuntimeError, match="bind_env"):
-        OracleMPC().predict(np.zeros((2, 21), np.float32))
+        OracleMPC().predict(np.zeros((2, 23), np.float32))
     with pytest.raises(ValueError, match="cycle_weeks"):
         OracleMPC(cycle_weeks=0)
     with pytest.raises(ValueError, match="candidates"):

@@ -41,7 +41,7 @@ class ConstantDoses:
 PD1_INHIBITOR = ConstantDoses()
 #: Declares the full observation space: refused on the clinical task.
 WRONG_SPACE = ConstantDoses()
-WRONG_SPACE.observation_space = spaces.Box(0.0, 1.0, (21,), np.float32)
+WRONG_SPACE.observation_space = spaces.Box(0.0, 1.0, (23,), np.float32)
 #: Returns two doses instead of three: refused by the probe.
 WRONG_ACTION = ConstantDoses()
 WRONG_ACTION.doses = np.zeros(2, dtype=np.float32)

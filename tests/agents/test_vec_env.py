@@ -15,7 +15,7 @@ def test_sb3_vec_env_protocol():
                             max_episode_steps=5)  # fmt: skip
     assert isinstance(venv, VecEnv)
     obs = venv.reset()
-    assert obs.shape == (4, 21) and obs.dtype == np.float32
+    assert obs.shape == (4, 23) and obs.dtype == np.float32
     for _ in range(5):
         venv.step_async(np.full((4, 3), 0.5, dtype=np.float32))
         obs, rewards, dones, infos = venv.step_wait()
@@ -23,7 +23,7 @@ def test_sb3_vec_env_protocol():
     assert dones.all()
     for info in infos:
         assert info["TimeLimit.truncated"] is True
-        assert info["terminal_observation"].shape == (21,)
+        assert info["terminal_observation"].shape == (23,)
         assert info["episode"]["l"] == 5
     assert not np.array_equal(obs[0], infos[0]["terminal_observation"])  # reset obs returned
     assert (venv.venv.elapsed == 0).all()  # the new episodes start at step 0
