@@ -128,7 +128,7 @@ def test_model_of_another_task_is_refused(tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "full.zip"
     PPO("MlpPolicy", gym.make("tme/TumorImmune-v2"), n_steps=64, batch_size=64,
         device="cpu").save(path)  # fmt: skip
-    with pytest.raises(ValueError, match=r"shape \(21,\).*has shape \(12,\)"):
+    with pytest.raises(ValueError, match=r"shape \(23,\).*has shape \(22,\)"):
         resolve_policy(str(path), CLINICAL, trusted=True)
     out = tmp_path / "out"
     assert main(["benchmark", "--policy", str(path), "--task", CLINICAL, "--n-patients", "4",
@@ -210,7 +210,7 @@ def test_leaderboard_row_fields(small) -> None:  # noqa: ANN001
     result, out = small
     rows = {r["submission"]: r for r in result.rows}
     rule = rows["rule"]
-    assert rule["env_id"] == CLINICAL and rule["env_version"] == "v1"
+    assert rule["env_id"] == CLINICAL and rule["env_version"] == "v2"
     assert rule["observation"] == "clinical" and rule["split"] == "test"
     assert rule["package_version"] == tme_env.__version__
     assert rule["git_commit"] == benchmark.git_commit() and rule["git_commit"]
