@@ -39,7 +39,7 @@ from tme_env.envs.core import TumorImmuneCore
 from tme_env.envs.observation import CLINICAL_OBSERVATION
 from tme_env.models.tme import STATE_NAMES
 from tme_env.regimens.family import FixedSchedule
-from tme_env.trials.outcomes import carry_last_burden, survival_outcomes
+from tme_env.trials.outcomes import carry_last_burden, survival_outcomes, toxic_days_before
 
 __all__ = ["CANDIDATES", "OracleMPC"]
 
@@ -195,7 +195,7 @@ class OracleMPC:
         burden[:, : k + 1] = history[rows, : k + 1]
         death = np.full(m, np.nan)
         cured = np.zeros(m, dtype=bool)
-        tox = np.zeros(m)
+        tox = np.zeros((m, self._steps))  # 1 for a step with grade >= 3 toxicity
         end = self._steps if self.lookahead is None else min(
             self._steps, k + self.cycle + self.lookahead)  # fmt: skip
         doses = np.zeros((roll.n, 3))
@@ -211,7 +211,7 @@ class OracleMPC:
             _, terminated, info = roll.step(doses, rngs, active=active)
             a = active[:m]
             burden[a, step + 1] = info["imaging_tumour_cells"][:m][a]
-            tox[a] += self._dt * info["grade3_toxicity"][:m][a]
+            tox[a, step] = info["grade3_toxicity"][:m][a]
             died = a & ((info["dead"][:m] > 0) | (info["toxic_death"][:m] > 0))
             death[died] = info["day"][:m][died]
             cured |= a & (info["cured"][:m] > 0)
@@ -228,11 +228,15 @@ class OracleMPC:
 
     def _q_twist(self, burden: np.ndarray, death: np.ndarray, cured: np.ndarray,
                  tox: np.ndarray, end: int) -> np.ndarray:  # fmt: skip
-        """Quality-adjusted days of each rollout up to step ``end`` (as the trial scores)."""
+        """Quality-adjusted days of each rollout up to step ``end`` (as the trial scores).
+
+        ``tox`` flags the steps with grade >= 3 toxicity; TOX is their time before progression.
+        """
         filled = carry_last_burden(burden[:, : end + 1], cured)
         horizon = end * self._dt
         event = ~np.isnan(death)
         os_days = np.where(event, death, horizon)
         os_days, event, pfs, _, _ = survival_outcomes(self._t[: end + 1], np.maximum(filled, 1.0),
                                                       os_days=os_days, os_event=event)  # fmt: skip
-        return clinical.q_twist_days(os_days, pfs, tox)
+        tox_days = toxic_days_before(self._t[: end + 1], tox[:, :end], pfs)
+        return clinical.q_twist_days(os_days, pfs, tox_days)
