@@ -73,3 +73,16 @@ def test_detectable_is_above_the_limit():
     """A reading floored at the detection limit is not seen (the clinical env's floor)."""
     lim = clinical.DETECTION_LIMIT_CELLS
     assert not clinical.detectable(lim) and clinical.detectable(np.nextafter(lim, 2 * lim))
+
+
+def test_one_slot_state_views_the_slots_chart():
+    """`slice_state` keeps a slot's chart column (the full observation at reset reads it)."""
+    from tme_env.envs import EnvConfig, TumorImmuneCore
+    from tme_env.envs.state import CHART, CHART_INT, slice_state
+
+    core = TumorImmuneCore(3, EnvConfig(cohort_size=3))
+    core.state.chart[CHART.pfs_day] = [10.0, 20.0, 30.0]
+    core.state.chart_int[CHART_INT.progressed] = [0, 1, 0]
+    one = slice_state(core.state, 1)
+    assert one.chart[CHART.pfs_day, 0] == 20.0 and one.chart_int[CHART_INT.progressed, 0] == 1
+    assert one.steps.shape == (1,) and one.chart.shape[1] == 1

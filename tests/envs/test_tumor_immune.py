@@ -118,7 +118,7 @@ def test_untreated_patient_dies_and_the_episode_terminates():
     env.reset(seed=0, options={"patient": 1})  # a patient the untreated tumour kills
     was_progressed = 0.0
     for _ in range(261):
-        was_progressed = env.unwrapped.core.state.progressed[0]
+        was_progressed = env.unwrapped.core.info_row(0)["progressed"]
         _, reward, terminated, truncated, info = env.step(np.zeros(3, dtype=np.float32))
         if terminated or truncated:
             break
@@ -233,18 +233,32 @@ def test_full_observation_fields_name_the_states():
 
 def test_env_state_fields_are_views_of_the_packed_state_arrays():
     from tme_env.envs import EnvConfig, TumorImmuneCore
-    from tme_env.envs.state import FLOAT_ROWS, INT_ROWS, EnvState
+    from tme_env.envs.state import (
+        CHART,
+        CHART_INT,
+        CHART_INT_ROWS,
+        CHART_ROWS,
+        FLOAT_ROWS,
+        INT_ROWS,
+        EnvState,
+    )
 
     core = TumorImmuneCore(3, EnvConfig(cohort_size=3))
     y, last, measured, f, i = core.state_arrays
     s = core.state
-    assert set(FLOAT_ROWS) | set(INT_ROWS) | {"y", "last_doses", "measured"} == set(
-        EnvState._fields)
+    named = set(FLOAT_ROWS) - set(CHART_ROWS) | set(INT_ROWS) - set(CHART_INT_ROWS)
+    assert named | {"y", "last_doses", "measured", "chart", "chart_int"} == set(EnvState._fields)
     for row, name in enumerate(FLOAT_ROWS):
-        assert np.shares_memory(getattr(s, name), f[row]) and getattr(s, name).dtype == f.dtype
+        view = s.chart[CHART[name]] if name in CHART_ROWS else getattr(s, name)
+        assert np.shares_memory(view, f[row]) and view.dtype == f.dtype
+        view[0] = 7.0
+        assert f[row, 0] == 7.0
     for row, name in enumerate(INT_ROWS):
-        assert np.shares_memory(getattr(s, name), i[row]) and getattr(s, name).dtype == np.int64
+        view = s.chart_int[CHART_INT[name]] if name in CHART_INT_ROWS else getattr(s, name)
+        assert np.shares_memory(view, i[row]) and view.dtype == np.int64
     assert s.y is y and s.last_doses is last and s.measured is measured
+    s.reset_slot(1, y[0])
+    assert s.chart[CHART.pfs_day, 1] == -1.0 and s.chart[CHART.img_nadir, 1] == 0.0
 
 
 def test_single_env_step_table_records_the_cores_own_arrays():

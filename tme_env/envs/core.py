@@ -61,7 +61,7 @@ from tme_env.envs.reward import (
     interval_death_hazard,
     score_clinical,
 )
-from tme_env.envs.state import py_state_views, slice_state, state_arrays, state_views
+from tme_env.envs.state import CHART, py_state_views, slice_state, state_arrays, state_views
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
 from tme_env.models.tme import MODEL, STATE, STATE_NAMES
@@ -233,7 +233,7 @@ class TumorImmuneCore:
             self.stepper.set_params(i, params, validate=False)
         s.reset_slot(i, y0)
         self._measure([i], rngs, biopsy=True)
-        s.mdsc_change[i] = 0.0
+        s.chart[CHART.mdsc_change, i] = 0.0
         if self._full:
             reading = y0[STATE.S] + y0[STATE.R]
         else:  # as the info reports it (`_imaging_into_info`)

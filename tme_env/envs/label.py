@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from tme_env.dosing import ACTION
-from tme_env.envs.state import state_views
+from tme_env.envs.state import CHART, state_views
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
 from tme_env.models.tme import PARAM, STATE
@@ -106,12 +106,12 @@ def blocked_flags(dt, *state):  # pragma: no cover - compiled
 @njit(**JIT_FLAGS)
 def chemo_too_soon(s, i, dose, day):  # pragma: no cover - compiled
     """Whether a chemotherapy ``dose`` > 0 at ``day`` breaks the cycle length (see above)."""
-    since_any = day - s.chemo_last_day[i]
-    since_cycle = day - s.chemo_cycle_day[i]
+    since_any = day - s.chart[CHART.chemo_last_day, i]
+    since_cycle = day - s.chart[CHART.chemo_cycle_day, i]
     soon = CHEMO_CYCLE_DAYS - 1e-9
     if dose > METRONOMIC_DOSE:
-        return s.chemo_last_day[i] >= 0.0 and since_any < soon
-    return s.chemo_cycle_day[i] >= 0.0 and since_cycle < soon
+        return s.chart[CHART.chemo_last_day, i] >= 0.0 and since_any < soon
+    return s.chart[CHART.chemo_cycle_day, i] >= 0.0 and since_cycle < soon
 
 
 @njit(**JIT_FLAGS)
@@ -134,7 +134,7 @@ def apply_rules(doses, dt, s, given, steroid, active):  # pragma: no cover - com
         if refused:
             chemo = 0.0
         if active[i]:
-            s.chemo_refused[i] = 1.0 if refused else 0.0
+            s.chart[CHART.chemo_refused, i] = 1.0 if refused else 0.0
         given[i, ACTION.chemo] = chemo
         blocked = pd1_blocked(s, i, s.steps[i] * dt)
         given[i, ACTION.anti_pd1] = 0.0 if blocked else doses[i, ACTION.anti_pd1]
@@ -148,18 +148,18 @@ def count_doses(s, i, given, day):  # pragma: no cover - compiled
     """Slot ``i``'s label counters after the interval's doses ``given`` (from ``day``)."""
     if given[i, ACTION.anti_pd1] > 0.0:
         s.pd1_doses[i] += 1
-        s.pd1_last_day[i] = day
+        s.chart[CHART.pd1_last_day, i] = day
         if s.pd1_first_day[i] < 0.0:
             s.pd1_first_day[i] = day
     chemo = given[i, ACTION.chemo]
     if chemo > 0.0:
-        s.chemo_last_day[i] = day
+        s.chart[CHART.chemo_last_day, i] = day
         if chemo > METRONOMIC_DOSE:
-            s.chemo_cycle_day[i] = day
+            s.chart[CHART.chemo_cycle_day, i] = day
     if chemo > MAINTENANCE_DOSE:
         s.platinum_cycles[i] += 1
     if given[i, ACTION.inhibitor] > 0.0:
-        s.inhibitor_last_day[i] = day
+        s.chart[CHART.inhibitor_last_day, i] = day
 
 
 @njit(**JIT_FLAGS)

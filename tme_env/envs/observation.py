@@ -19,7 +19,7 @@ from numba import njit
 from tme_env import clinical
 from tme_env.dosing import ACTION_NAMES
 from tme_env.envs.label import blocked_flags, pd1_blocked
-from tme_env.envs.state import MEASURED, EnvState
+from tme_env.envs.state import CHART, CHART_INT, MEASURED, EnvState
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
 from tme_env.models.tme import PARAM, STATE, STATE_NAMES
@@ -204,7 +204,7 @@ def observe_full(s, params, dt_over_h, dt, out):  # pragma: no cover - compiled
         out[i, FULL.irae_count] = s.irae_count[i]
         out[i, FULL.anti_pd1_blocked] = 1.0 if pd1_blocked(s, i, s.steps[i] * dt) else 0.0
         out[i, FULL.pdl1_tps] = params[i, PARAM.pdl1_tps]
-        out[i, FULL.progressed] = float(s.progressed[i])
+        out[i, FULL.progressed] = float(s.chart_int[CHART_INT.progressed, i])
 
 
 def measure(
@@ -228,7 +228,7 @@ def measure(
         m[CLIN.anc] = y[STATE.ANC] * math.exp(config.anc_cv * z[1])
         mdsc = float(clinical.blood_mdsc_per_ul(y[STATE.M]))
         m[CLIN.log10_blood_mdsc] = math.log10(1.0 + mdsc * math.exp(config.mdsc_cv * z[2]))
-        s.mdsc_change[i] = m[CLIN.log10_blood_mdsc] - before
+        s.chart[CHART.mdsc_change, i] = m[CLIN.log10_blood_mdsc] - before
         if biopsy:
             ratio = (max(y[STATE.E], 0.0) + 1.0) / (max(y[STATE.M], 0.0) + 1.0)
             s.biopsy[i] = math.log10(ratio) + config.biopsy_cv * z[3] / math.log(10.0)
@@ -245,12 +245,15 @@ def clinical_observation(
     """
     t_frac = s.steps * dt_over_h
     day = s.steps * dt
+    chart, chart_int = s.chart, s.chart_int
     since = [np.where(last < 0.0, NEVER_GIVEN, np.minimum((day - last) / 7.0, WEEKS_SINCE_CAP))
-             for last in (s.chemo_last_day, s.pd1_last_day, s.inhibitor_last_day)]  # fmt: skip
-    nadir = np.log10(np.maximum(s.img_nadir, clinical.DETECTION_LIMIT_CELLS))
+             for last in chart[[CHART.chemo_last_day, CHART.pd1_last_day,
+                                CHART.inhibitor_last_day]]]  # fmt: skip
+    nadir = np.log10(np.maximum(chart[CHART.img_nadir], clinical.DETECTION_LIMIT_CELLS))
     obs = np.column_stack(
         [s.measured, s.biopsy, s.biopsy_age / 52.0, t_frac, s.last_doses, s.irae_count,
-         blocked_flags(dt, *arrays), params[:, PARAM.pdl1_tps], nadir, s.best_response,
-         s.progressed, *since, s.platinum_cycles, s.pd1_doses, s.mdsc_change],
+         blocked_flags(dt, *arrays), params[:, PARAM.pdl1_tps], nadir,
+         chart[CHART.best_response], chart_int[CHART_INT.progressed], *since,
+         s.platinum_cycles, s.pd1_doses, chart[CHART.mdsc_change]],
     )  # fmt: skip
     return obs.astype(np.float32)

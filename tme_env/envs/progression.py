@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 from tme_env import clinical
+from tme_env.envs.state import CHART, CHART_INT
 from tme_env.jit import JIT_FLAGS
 
 __all__ = ["BEST_RESPONSE", "SCAN_DAYS", "diameter", "read_scans", "start_imaging"]
@@ -52,23 +53,23 @@ def diameter(burden):  # pragma: no cover - compiled
 
 @njit(**JIT_FLAGS)
 def _progress(s, i, day, scans_before):  # pragma: no cover - compiled
-    s.progressed[i] = 1
-    s.pfs_day[i] = day
+    s.chart_int[CHART_INT.progressed, i] = 1
+    s.chart[CHART.pfs_day, i] = day
     if scans_before == 0:
-        s.best_response[i] = -1.0
+        s.chart[CHART.best_response, i] = -1.0
 
 
 @njit(**JIT_FLAGS)
 def start_imaging(s, i, reading):  # pragma: no cover - compiled
     """Slot ``i``'s RECIST baseline: the imaging ``reading`` at presentation (cells)."""
     b = max(reading, 1.0)
-    s.img_prev[i] = b
-    s.img_base[i] = b
-    s.img_nadir[i] = b
-    s.next_scan[i] = 0
-    s.best_response[i] = 0.0
-    s.progressed[i] = 0
-    s.pfs_day[i] = -1.0
+    s.chart[CHART.img_prev, i] = b
+    s.chart[CHART.img_base, i] = b
+    s.chart[CHART.img_nadir, i] = b
+    s.chart_int[CHART_INT.next_scan, i] = 0
+    s.chart[CHART.best_response, i] = 0.0
+    s.chart_int[CHART_INT.progressed, i] = 0
+    s.chart[CHART.pfs_day, i] = -1.0
     if b >= _LETHAL:
         _progress(s, i, 0.0, 0)
 
@@ -80,10 +81,10 @@ def read_scans(s, i, reading, t0, t1, end):  # pragma: no cover - compiled
     Returns:
         The day progression was judged in this step, or ``inf`` if not in this step.
     """
-    b0 = s.img_prev[i]
+    b0 = s.chart[CHART.img_prev, i]
     b1 = max(reading, 1.0)
-    s.img_prev[i] = b1
-    if s.progressed[i]:
+    s.chart[CHART.img_prev, i] = b1
+    if s.chart_int[CHART_INT.progressed, i]:
         return np.inf
     lo, hi = math.log(b0), math.log(b1)
     crossing = np.inf
@@ -91,8 +92,8 @@ def read_scans(s, i, reading, t0, t1, end):  # pragma: no cover - compiled
         frac = (math.log(_LETHAL) - lo) / (hi - lo) if hi > lo else 1.0
         crossing = t0 + frac * (t1 - t0)
     slope = (hi - lo) / (t1 - t0)
-    base = diameter(s.img_base[i])
-    k = s.next_scan[i]
+    base = diameter(s.chart[CHART.img_base, i])
+    k = s.chart_int[CHART_INT.next_scan, i]
     while k < SCAN_DAYS.shape[0] and SCAN_DAYS[k] <= t1 and SCAN_DAYS[k] <= end:
         d = SCAN_DAYS[k]
         if d >= crossing:
@@ -104,20 +105,20 @@ def read_scans(s, i, reading, t0, t1, end):  # pragma: no cover - compiled
         else:
             seen = math.exp(slope * (d - t0) + lo)
         k += 1
-        nadir = diameter(s.img_nadir[i])
+        nadir = diameter(s.chart[CHART.img_nadir, i])
         if seen > _LIMIT:
             diam = diameter(seen)
             if diam >= _PROGRESSION * nadir or nadir == 0.0:
-                s.next_scan[i] = k
+                s.chart_int[CHART_INT.next_scan, i] = k
                 _progress(s, i, d, k - 1)
                 return d
-            s.img_nadir[i] = min(s.img_nadir[i], seen)
+            s.chart[CHART.img_nadir, i] = min(s.chart[CHART.img_nadir, i], seen)
             if diam <= _RESPONSE * base:
-                s.best_response[i] = max(s.best_response[i], 1.0)
+                s.chart[CHART.best_response, i] = max(s.chart[CHART.best_response, i], 1.0)
         else:
-            s.img_nadir[i] = 0.0
-            s.best_response[i] = 2.0
-    s.next_scan[i] = k
+            s.chart[CHART.img_nadir, i] = 0.0
+            s.chart[CHART.best_response, i] = 2.0
+    s.chart_int[CHART_INT.next_scan, i] = k
     if crossing < np.inf:
         _progress(s, i, crossing, k)
         return crossing

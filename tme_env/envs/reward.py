@@ -41,7 +41,7 @@ from tme_env.dosing import ACTION, ACTION_NAMES
 from tme_env.envs.config import CFG, REWARD
 from tme_env.envs.label import pd1_blocked
 from tme_env.envs.progression import read_scans
-from tme_env.envs.state import state_views
+from tme_env.envs.state import CHART, CHART_INT, state_views
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
 from tme_env.models.tme import PARAM, STATE, death_hazard, hotness_of_state
@@ -164,13 +164,13 @@ def qtwist_days(s, i, reading, tox3, cured, t0, t1, end):  # pragma: no cover - 
     Reads the step's scans (`tme_env.envs.progression.read_scans`) and splits the step at
     the progression day; on cure adds the days left to ``end``.
     """
-    was = s.progressed[i] > 0
+    was = s.chart_int[CHART_INT.progressed, i] > 0
     pfs = read_scans(s, i, reading, t0, t1, end)
     span = t1 - t0
     before = 0.0 if was else min(max(pfs - t0, 0.0), span)
     q = before * (_U_TOX if tox3 > 0.0 else 1.0) + (span - before) * _U_REL
     if cured > 0.0:
-        q += (end - t1) * (_U_REL if s.progressed[i] > 0 else 1.0)
+        q += (end - t1) * (_U_REL if s.chart_int[CHART_INT.progressed, i] > 0 else 1.0)
     return q
 
 
@@ -184,8 +184,8 @@ def _score(s, i, reading, row, cfg):  # pragma: no cover - compiled
                     cfg[CFG.episode_days])  # fmt: skip
     r = cfg[CFG.weights + REWARD.qtwist] * q / _MONTH
     row[INFO.reward_qtwist] = r
-    row[INFO.progressed] = float(s.progressed[i])
-    row[INFO.best_response] = s.best_response[i]
+    row[INFO.progressed] = float(s.chart_int[CHART_INT.progressed, i])
+    row[INFO.best_response] = s.chart[CHART.best_response, i]
     return r
 
 
@@ -268,9 +268,9 @@ def evaluate(y_prev, params, active, cfg, info, reward, terminated, *state):  # 
         row[INFO.platinum_cycles] = s.platinum_cycles[i]
         row[INFO.grade3_toxicity] = tox3 if on else 0.0
         row[INFO.pdl1_tps] = params[i, PARAM.pdl1_tps]
-        row[INFO.progressed] = float(s.progressed[i])
-        row[INFO.best_response] = s.best_response[i]
-        row[INFO.chemo_refused] = s.chemo_refused[i] if on else 0.0
+        row[INFO.progressed] = float(s.chart_int[CHART_INT.progressed, i])
+        row[INFO.best_response] = s.chart[CHART.best_response, i]
+        row[INFO.chemo_refused] = s.chart[CHART.chemo_refused, i] if on else 0.0
         total = tumour + hotness
         if on and full:  # the imaging is the true burden (clinical: `score_clinical`)
             total += _score(s, i, n1, row, cfg)

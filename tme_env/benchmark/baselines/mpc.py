@@ -182,8 +182,13 @@ class OracleMPC:
         rows = np.repeat(slots, n_c)  # rollout j copies slot rows[j] with candidate j % n_c
         m = rows.size
         cand = np.tile(np.arange(n_c), slots.size)
-        for src, dst in zip(core.state, roll.state, strict=True):
+        # `state_arrays`: y, last doses, measurements (a row per slot), then the float and int
+        # rows (a row per field, a column per slot).
+        y, last, measured, f_rows, i_rows = core.state_arrays
+        for src, dst in zip((y, last, measured), roll.state_arrays[:3], strict=True):
             dst[:m] = src[rows]
+        for src, dst in zip((f_rows, i_rows), roll.state_arrays[3:], strict=True):
+            dst[:, :m] = src[:, rows]
         roll.stepper.params[:m] = core.stepper.params[rows]
         roll.stepper.h_carry[:m] = core.stepper.h_carry[rows]
         rngs = [np.random.default_rng((self.seed, int(r), k, int(c)))
