@@ -108,6 +108,9 @@ def sb3_vec_env(env_id: str = "tme/TumorImmuneClinical-v2", steps: int = 60) -> 
         obs, reward, done, infos = venv.step(np.stack([space.sample() for _ in range(3)]))
         h.add([obs, reward, done])
         for info in infos:
+            # Not the episode's wall-clock time ("t"): it is the only field that is not data.
+            if "episode" in info:
+                info = {**info, "episode": {k: v for k, v in info["episode"].items() if k != "t"}}
             h.add({k: v for k, v in info.items() if k != "terminal_observation"})
             if "terminal_observation" in info:
                 h.add(info["terminal_observation"])
