@@ -20,7 +20,7 @@ from tme_env.trials import run_trial, write_report
 from tme_env.trials.report import score_note
 
 #: The environment the trial runs on (the ids are listed in `tme_env.envs.REGISTRY`).
-ENV_ID = "tme/TumorImmune-v1"
+ENV_ID = "tme/TumorImmune-v2"
 
 
 def main(argv: list[str] | None = None) -> int:

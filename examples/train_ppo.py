@@ -23,7 +23,7 @@ from tme_env.trials import run_trial, summarise
 from tme_env.trials.report import score_note
 
 #: The environment trained and tested on (the ids are listed in `tme_env.envs.REGISTRY`).
-ENV_ID = "tme/TumorImmune-v1"
+ENV_ID = "tme/TumorImmune-v2"
 
 
 def main(argv: list[str] | None = None) -> int:

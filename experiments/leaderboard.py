@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent
 #: (`tme_env.benchmark.baselines.BEST_FIXED_FILE`, what ``best_fixed_schedule`` reads);
 #: adopting a new search result means copying this file over it in a commit.
 BEST_FIXED_OUT = ROOT.parent / "agents" / "best-fixed" / "best_fixed.json"
-FULL, CLINICAL = "tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1"
+FULL, CLINICAL = "tme/TumorImmune-v2", "tme/TumorImmuneClinical-v2"
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def rl_baselines() -> list[RLBaseline]:
     return [
         RLBaseline("ppo", "ppo", FULL, FULL, million, config=cfg("ppo-full")),
         RLBaseline("a2c", "a2c", FULL, FULL, million, config=cfg("a2c-full")),
-        RLBaseline("dqn", "dqn", "tme/TumorImmuneDiscrete-v1", FULL, million,
+        RLBaseline("dqn", "dqn", "tme/TumorImmuneDiscrete-v2", FULL, million,
                    config=cfg("dqn-discrete")),
         RLBaseline("sac", "sac", FULL, FULL, 200_000),
         RLBaseline("td3", "td3", FULL, FULL, 200_000),

@@ -83,10 +83,10 @@ def _dqn(trial: Any) -> dict[str, Any]:
 
 #: name -> (algorithm, training env, sampler of the search space)
 SETTINGS = {
-    "ppo-full": ("ppo", "tme/TumorImmune-v1", _ppo),
-    "a2c-full": ("a2c", "tme/TumorImmune-v1", _a2c),
-    "dqn-discrete": ("dqn", "tme/TumorImmuneDiscrete-v1", _dqn),
-    "ppo-clinical": ("ppo", "tme/TumorImmuneClinical-v1", _ppo),
+    "ppo-full": ("ppo", "tme/TumorImmune-v2", _ppo),
+    "a2c-full": ("a2c", "tme/TumorImmune-v2", _a2c),
+    "dqn-discrete": ("dqn", "tme/TumorImmuneDiscrete-v2", _dqn),
+    "ppo-clinical": ("ppo", "tme/TumorImmuneClinical-v2", _ppo),
 }
 
 

@@ -115,8 +115,8 @@ DISCRETE = next(i for i in IDS if "Discrete" in i)
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
-        ({"reward": {"survival": math.nan}}, r"reward weight 'survival' must be a finite number"),
-        ({"reward": {"death": math.inf}}, r"reward weight 'death' must be a finite number"),
+        ({"reward": {"qtwist": math.nan}}, r"reward weight 'qtwist' must be a finite number"),
+        ({"reward": {"tumour": math.inf}}, r"reward weight 'tumour' must be a finite number"),
         ({"reward": [1, 2]}, r"reward must be a dict of reward weights"),
         ({"cohort_size": 10**9}, r"cohort_size must be at most 100,000"),
         ({"discrete": "no"}, r"discrete must be True or False, got 'no'"),
@@ -196,7 +196,7 @@ def test_discrete_id_refuses_out_of_range_with_the_range():
 @pytest.mark.parametrize("kwargs", [{"horizon_days": 70.0},
                                     {"decision_interval_days": 14.0, "horizon_days": 100.0}])
 def test_a_shorter_horizon_truncates_there_and_stays_in_the_space(kwargs):
-    env = gym.make("tme/TumorImmuneClinical-v1", **SMALL, **kwargs)
+    env = gym.make("tme/TumorImmuneClinical-v2", **SMALL, **kwargs)
     steps = env.unwrapped.config.max_episode_steps
     obs, _ = env.reset(seed=0)
     for k in range(1, 300):
@@ -205,13 +205,13 @@ def test_a_shorter_horizon_truncates_there_and_stays_in_the_space(kwargs):
         if terminated or truncated:
             break
     assert (k, truncated) == (steps, True)
-    venv = gym.make_vec("tme/TumorImmune-v1", 2, vectorization_mode="vector_entry_point",
+    venv = gym.make_vec("tme/TumorImmune-v2", 2, vectorization_mode="vector_entry_point",
                         **SMALL, **kwargs)  # fmt: skip
     assert venv.max_episode_steps == steps  # not the id's 261
 
 
 def test_reset_options_that_are_not_a_dict_are_named():
-    env = gym.make("tme/TumorImmune-v1", **SMALL)
+    env = gym.make("tme/TumorImmune-v2", **SMALL)
     for bad in ([1], "patient", 3):
         with pytest.raises(ValueError, match=r"options must be None or a dict with keys patient"):
             env.reset(options=bad)
@@ -220,13 +220,13 @@ def test_reset_options_that_are_not_a_dict_are_named():
         dp.reset(options=[1])
     with pytest.raises(ValueError, match=r"unknown reset options \['x'\]; valid: none"):
         dp.reset(options={"x": 1})
-    venv = gym.make_vec("tme/TumorImmune-v1", 2, vectorization_mode="vector_entry_point", **SMALL)
+    venv = gym.make_vec("tme/TumorImmune-v2", 2, vectorization_mode="vector_entry_point", **SMALL)
     with pytest.raises(ValueError, match=r"options must be None or a dict with keys patients"):
         venv.reset(options=("patients",))
 
 
 def test_vector_seeds_are_integers_and_step_needs_a_reset():
-    venv = gym.make_vec("tme/TumorImmune-v1", 2, vectorization_mode="vector_entry_point", **SMALL)
+    venv = gym.make_vec("tme/TumorImmune-v2", 2, vectorization_mode="vector_entry_point", **SMALL)
     with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
         venv.step(np.zeros((2, 3)))
     for bad, what in ((1.5, "seed"), (True, "seed"), (-1, "seed"), ([0, 2.5], r"seed\[1\]")):

@@ -23,7 +23,7 @@ from tme_env.envs import CLINICAL_OBSERVATION
 from tme_env.regimens.family import FixedSchedule
 from tme_env.trials import run_trial
 
-FULL, CLINICAL = "tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1"
+FULL, CLINICAL = "tme/TumorImmune-v2", "tme/TumorImmuneClinical-v2"
 MONTH = 30.4375
 
 
@@ -82,7 +82,7 @@ def test_search_result_round_trip(tiny_search, tmp_path) -> None:  # noqa: ANN00
 
 def test_search_bad_input() -> None:
     with pytest.raises(ValueError, match="not a benchmark task"):
-        search_fixed_schedule("tme/TumorImmuneDiscrete-v1")
+        search_fixed_schedule("tme/TumorImmuneDiscrete-v2")
     with pytest.raises(ValueError, match="n_trials must be an integer >= 36"):
         search_fixed_schedule(CLINICAL, n_trials=10)
     with pytest.raises(ValueError, match="top_k"):
@@ -110,7 +110,7 @@ BASE = FixedSchedule(chemo_cycles=6, anti_pd1="none", inhibitor="continuous", ob
 
 def test_oracle_needs_an_env_and_checks_its_settings() -> None:
     with pytest.raises(RuntimeError, match="bind_env"):
-        OracleMPC().predict(np.zeros((2, 21), np.float32))
+        OracleMPC().predict(np.zeros((2, 23), np.float32))
     with pytest.raises(ValueError, match="cycle_weeks"):
         OracleMPC(cycle_weeks=0)
     with pytest.raises(ValueError, match="candidates"):

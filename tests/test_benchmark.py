@@ -21,7 +21,7 @@ from tme_env.benchmark import (
     run_benchmark,
 )
 
-CLINICAL = "tme/TumorImmuneClinical-v1"
+CLINICAL = "tme/TumorImmuneClinical-v2"
 
 
 class ConstantDoses:
@@ -41,7 +41,7 @@ class ConstantDoses:
 PD1_INHIBITOR = ConstantDoses()
 #: Declares the full observation space: refused on the clinical task.
 WRONG_SPACE = ConstantDoses()
-WRONG_SPACE.observation_space = spaces.Box(0.0, 1.0, (21,), np.float32)
+WRONG_SPACE.observation_space = spaces.Box(0.0, 1.0, (23,), np.float32)
 #: Returns two doses instead of three: refused by the probe.
 WRONG_ACTION = ConstantDoses()
 WRONG_ACTION.doses = np.zeros(2, dtype=np.float32)
@@ -116,7 +116,7 @@ def test_resolve_names_and_refusals() -> None:
     with pytest.raises(ValueError, match="not a standard regimen"):
         resolve_policy("no-such-regimen", CLINICAL)
     with pytest.raises(ValueError, match="not a benchmark task"):
-        resolve_policy("mtd-chemo", "tme/TumorImmuneDiscrete-v1")
+        resolve_policy("mtd-chemo", "tme/TumorImmuneDiscrete-v2")
 
 
 def test_model_of_another_task_is_refused(tmp_path) -> None:  # noqa: ANN001
@@ -126,9 +126,9 @@ def test_model_of_another_task_is_refused(tmp_path) -> None:  # noqa: ANN001
     from tme_env.cli import main
 
     path = tmp_path / "full.zip"
-    PPO("MlpPolicy", gym.make("tme/TumorImmune-v1"), n_steps=64, batch_size=64,
+    PPO("MlpPolicy", gym.make("tme/TumorImmune-v2"), n_steps=64, batch_size=64,
         device="cpu").save(path)  # fmt: skip
-    with pytest.raises(ValueError, match=r"shape \(21,\).*has shape \(12,\)"):
+    with pytest.raises(ValueError, match=r"shape \(23,\).*has shape \(22,\)"):
         resolve_policy(str(path), CLINICAL, trusted=True)
     out = tmp_path / "out"
     assert main(["benchmark", "--policy", str(path), "--task", CLINICAL, "--n-patients", "4",
@@ -143,9 +143,9 @@ def test_discrete_model_scores_on_the_full_task_through_its_dose_levels(tmp_path
     from tme_env.agents.callbacks import DiscreteDoses
 
     path = tmp_path / "dqn.zip"
-    DQN("MlpPolicy", gym.make("tme/TumorImmuneDiscrete-v1"), buffer_size=100, learning_starts=0,
+    DQN("MlpPolicy", gym.make("tme/TumorImmuneDiscrete-v2"), buffer_size=100, learning_starts=0,
         device="cpu").save(path)  # fmt: skip
-    name, policy = resolve_policy(str(path), "tme/TumorImmune-v1", trusted=True)
+    name, policy = resolve_policy(str(path), "tme/TumorImmune-v2", trusted=True)
     assert name == "dqn" and isinstance(policy, DiscreteDoses)
     with pytest.raises(ValueError, match="observation space has shape"):
         resolve_policy(str(path), CLINICAL, trusted=True)
@@ -210,7 +210,7 @@ def test_leaderboard_row_fields(small) -> None:  # noqa: ANN001
     result, out = small
     rows = {r["submission"]: r for r in result.rows}
     rule = rows["rule"]
-    assert rule["env_id"] == CLINICAL and rule["env_version"] == "v1"
+    assert rule["env_id"] == CLINICAL and rule["env_version"] == "v2"
     assert rule["observation"] == "clinical" and rule["split"] == "test"
     assert rule["package_version"] == tme_env.__version__
     assert rule["git_commit"] == benchmark.git_commit() and rule["git_commit"]
@@ -225,7 +225,7 @@ def test_leaderboard_row_fields(small) -> None:  # noqa: ANN001
                 "irae_grade3plus_rate"):  # fmt: skip
         assert key in rule
     line = markdown_row(rule)
-    assert line.startswith("| rule | tme/TumorImmuneClinical-v1 | 2 | ")
+    assert line.startswith("| rule | tme/TumorImmuneClinical-v2 | 2 | ")
     assert line.count("|") == benchmark.MARKDOWN_HEADER.splitlines()[0].count("|")
     written = json.loads((out / "leaderboard.json").read_text())
     assert [r["submission"] for r in written] == ["chemo-ici-inhibitor", "rule"]
@@ -255,7 +255,7 @@ def test_cli_with_a_model_twice_gives_identical_rows(tmp_path, capsys) -> None: 
         rows.append(json.loads((out / "leaderboard.json").read_text()))
     assert rows[0] == rows[1]
     assert rows[0][0]["submission"] == "ppo" and rows[0][0]["n_seeds"] == 2
-    assert "| ppo | tme/TumorImmuneClinical-v1 | 2 |" in capsys.readouterr().out
+    assert "| ppo | tme/TumorImmuneClinical-v2 | 2 |" in capsys.readouterr().out
 
 
 def test_git_commit_of_a_checkout() -> None:

@@ -22,7 +22,7 @@ _SEED_ROW = {"arm": "x", "benchmark_score": 50.0, "q_twist_months": 20.0, "rmst_
 
 def _row(hot: tuple[float, float]) -> dict:
     seeds = [{**_SEED_ROW, "arm": f"x-s{k}", "fraction_time_hot": h} for k, h in enumerate(hot)]
-    return leaderboard_row("x", "tme/TumorImmuneClinical-v1", 500, 0, seeds, (50.0, 40.0, 60.0),
+    return leaderboard_row("x", "tme/TumorImmuneClinical-v2", 500, 0, seeds, (50.0, 40.0, 60.0),
                            "chemo-ici-inhibitor", (0.1, -0.2, 0.4))  # fmt: skip
 
 

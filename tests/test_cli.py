@@ -53,7 +53,7 @@ def test_trial_with_regimens_and_a_trained_model(tmp_path, capsys):
 
     from tme_env.agents import make_sb3_vec_env
 
-    venv = make_sb3_vec_env("tme/TumorImmune-v1", n_envs=4, seed=0, cohort_size=8)
+    venv = make_sb3_vec_env("tme/TumorImmune-v2", n_envs=4, seed=0, cohort_size=8)
     path = tmp_path / "ppo_tiny.zip"
     PPO("MlpPolicy", venv, n_steps=32, batch_size=64, seed=0, device="cpu").learn(128).save(path)
     out = tmp_path / "trial"
@@ -74,7 +74,7 @@ def test_trial_loads_a_run_folder_model_with_the_recorded_algorithm(tmp_path, ca
     from tme_env.agents import make_sb3_vec_env
 
     # A2C with Adam: the zip alone cannot be recognised, the run's config.yml names it.
-    venv = make_sb3_vec_env("tme/TumorImmune-v1", n_envs=4, seed=0, cohort_size=8)
+    venv = make_sb3_vec_env("tme/TumorImmune-v2", n_envs=4, seed=0, cohort_size=8)
     run = tmp_path / "run"
     run.mkdir()
     A2C("MlpPolicy", venv, n_steps=8, use_rms_prop=False, device="cpu").save(run / "model.zip")

@@ -170,7 +170,7 @@ _SWEEP_OK = "algos: [ppo]\n"
         ("name: ../up\n", "name must be a folder name (no '/' or '..'), got '../up'"),
         ("storage: 5\n", "storage must be a non-empty string, got 5"),
         ("env: tme/DePillis2003Chemo-v0\n", "unknown env 'tme/DePillis2003Chemo-v0'"),
-        ("env: tme/TumorImmuneDiscrete-v1\n", "algos: ppo needs a continuous env"),
+        ("env: tme/TumorImmuneDiscrete-v2\n", "algos: ppo needs a continuous env"),
         ("seeds: [true]\n", "seeds must be an integer >= 0, got True"),
         ("seeds: [0, 0]\n", "seeds lists a value twice: [0, 0]"),
         ("seeds: []\n", "seeds must be a non-empty list of integers >= 0, got []"),

@@ -50,7 +50,7 @@ def test_import_is_light():
     code = (
         "import sys, tme_env, tme_env.agents, tme_env.cli; "
         "print('torch' in sys.modules, 'stable_baselines3' in sys.modules); "
-        "tme_env.agents.make_sb3_vec_env('tme/TumorImmune-v1', n_envs=2, cohort_size=4); "
+        "tme_env.agents.make_sb3_vec_env('tme/TumorImmune-v2', n_envs=2, cohort_size=4); "
         "print('stable_baselines3' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

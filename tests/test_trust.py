@@ -29,7 +29,7 @@ from tme_env.agents.loader import UntrustedModelError, load_sb3_model
 from tme_env.cli import main
 from tme_env.io import CHECKSUMS, sha256_file
 
-FULL = "tme/TumorImmune-v1"
+FULL = "tme/TumorImmune-v2"
 
 
 def _touch_then_load(marker: str, blob: str) -> Any:
@@ -122,8 +122,8 @@ def _same_actions(a: Any, b: Any, obs: np.ndarray, stochastic: bool) -> None:
 # --- the safe load is the full load's policy -------------------------------------------------
 @pytest.mark.parametrize("algo", ["ppo", "dqn", "a2c", "sac", "td3", "recurrentppo"])
 def test_a_safe_load_predicts_exactly_as_a_full_load(algo, tmp_path) -> None:  # noqa: ANN001
-    env_id = {"dqn": "tme/TumorImmuneDiscrete-v1",
-              "a2c": "tme/TumorImmuneClinical-v1"}.get(algo, FULL)  # fmt: skip
+    env_id = {"dqn": "tme/TumorImmuneDiscrete-v2",
+              "a2c": "tme/TumorImmuneClinical-v2"}.get(algo, FULL)  # fmt: skip
     venv = make_sb3_vec_env(env_id, n_envs=2, seed=0, cohort_size=4)
     kwargs: dict[str, Any] = {
         "ppo": {"n_steps": 64, "batch_size": 64, "n_epochs": 2},

@@ -6,7 +6,7 @@ All functions take arrays whose last axis is time (one patient ``(n_times,)`` or
 Conventions (documented here once):
 
 * Tumour burden = sensitive + resistant cells. Imaging sees it only above the detection limit
-  (`DETECTION_LIMIT_CELLS`, ~1 cm^3).
+  (`DETECTION_LIMIT_CELLS`, ~1 cm^3; `detectable`: a reading at the limit is not seen).
 * RECIST-style measure: the sum of lesion diameters is modelled as the diameter of a sphere
   holding the whole burden at 1e9 cells/cm^3, ``d = 10 (6 V / pi)^(1/3)`` mm (12.4 mm at
   1e9 cells), so diameter ∝ burden^(1/3). Partial response: a >= 30% decrease from baseline;
@@ -47,6 +47,7 @@ __all__ = [
     "QTWIST_UTILITY_TOX",
     "best_overall_response",
     "blood_mdsc_per_ul",
+    "detectable",
     "diameter_mm",
     "hazard_death_time",
     "hotness",
@@ -164,9 +165,33 @@ def hazard_death_time(t: np.ndarray, y: np.ndarray, params: np.ndarray) -> np.nd
 
 
 def _at_days(t: np.ndarray, x: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Values of ``x`` (last axis = time) at ``days`` (log-linear interpolation)."""
-    logx = np.log(np.maximum(np.atleast_2d(x), 1e-300))
-    return np.exp(np.stack([np.interp(days, t, row) for row in logx]))
+    """Values of ``x`` (last axis = time) at ``days`` (log-linear interpolation).
+
+    Exact where it can be: a day on an output time reads that output, and a day between two
+    equal outputs reads their value, not ``exp(log(x))`` (which can land an ulp below a
+    threshold such as the detection limit, differently on different machines). The env's
+    running RECIST (`tme_env.envs.progression`) reads its scans the same way.
+    """
+    x = np.maximum(np.atleast_2d(x), 1e-300)
+    out = np.exp(np.stack([np.interp(days, t, row) for row in np.log(x)]))
+    last = t.size - 1
+    on = np.clip(np.searchsorted(t, days), 0, last)
+    grid = t[on] == days
+    out[:, grid] = x[:, on[grid]]
+    left = np.clip(np.searchsorted(t, days, side="right") - 1, 0, max(last - 1, 0))
+    right = np.minimum(left + 1, last)
+    flat = (x[:, left] == x[:, right]) & ~grid[None, :]
+    out[flat] = x[:, left][flat]
+    return out
+
+
+def detectable(burden: np.ndarray | float) -> np.ndarray:
+    """Whether imaging sees a burden: above `DETECTION_LIMIT_CELLS`.
+
+    A reading floored at the limit, as the clinical env reports an undetectable tumour, is
+    not seen.
+    """
+    return np.asarray(burden) > DETECTION_LIMIT_CELLS
 
 
 def progression_time(
@@ -190,11 +215,11 @@ def progression_time(
     if days.size == 0:
         return pfs, event
     seen = _at_days(t, burden, days)
-    detectable = seen >= DETECTION_LIMIT_CELLS
-    diam = np.where(detectable, diameter_mm(seen), 0.0)
+    seen_it = detectable(seen)
+    diam = np.where(seen_it, diameter_mm(seen), 0.0)
     base = diameter_mm(burden[:, 0])
     nadir = np.minimum.accumulate(np.concatenate([base[:, None], diam], axis=1), axis=1)[:, :-1]
-    prog = detectable & ((diam >= (1.0 + PROGRESSION_INCREASE) * nadir) | (nadir == 0.0))
+    prog = seen_it & ((diam >= (1.0 + PROGRESSION_INCREASE) * nadir) | (nadir == 0.0))
     for i in np.flatnonzero(prog.any(axis=1)):
         day = days[np.argmax(prog[i])]
         if day < pfs[i]:
@@ -228,7 +253,7 @@ def best_overall_response(
             out[i] = "PD" if prog[i] else "SD"
             continue
         vals = seen[i, before]
-        if (vals < DETECTION_LIMIT_CELLS).any():
+        if (~detectable(vals)).any():
             out[i] = "CR"
         elif (diameter_mm(vals) <= (1.0 - PARTIAL_RESPONSE_DECREASE) * base[i]).any():
             out[i] = "PR"
@@ -245,7 +270,9 @@ def q_twist_days(
     """Quality-adjusted survival per patient (days): ``u_tox TOX + TWiST + u_rel REL``.
 
     ``REL = OS - PFS`` (time after progression), ``TOX`` the time with grade >= 3 toxicity
-    before progression (capped there), ``TWiST`` the rest. With survival restricted to the
+    before progression (v2: callers count toxic time before progression only, as the env's
+    reward does; toxicity after progression is REL time. The clip to ``[0, PFS]`` is a
+    guard), ``TWiST`` the rest. With survival restricted to the
     horizon and no other censoring, the mean over patients is the quality-adjusted RMST.
     """
     os_days = np.asarray(os_days, dtype=float)

@@ -11,7 +11,7 @@ Config (YAML; every key but ``algos`` optional)::
 
     name: leaderboard          # Tune experiment name (folder under storage)
     storage: sweeps            # parent folder of the experiment
-    env: tme/TumorImmune-v1    # default: DEFAULT_ENV_ID
+    env: tme/TumorImmune-v2    # default: DEFAULT_ENV_ID
     algos: [ppo, a2c]
     seeds: [0, 1, 2, 3, 4]     # the benchmark protocol asks for 5+ seeds
     timesteps: [100000]        # budgets

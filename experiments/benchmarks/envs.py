@@ -1,6 +1,6 @@
 """Environment benchmark: steps/s against references measured in the same run.
 
-1. ``gym.make("tme/TumorImmune-v1")`` single-env steps/s vs ``gym.make("CartPole-v1")``
+1. ``gym.make("tme/TumorImmune-v2")`` single-env steps/s vs ``gym.make("CartPole-v1")``
    (random actions pre-drawn, automatic resets counted as in a training loop), the same env
    at a 100x looser integrator tolerance, and the integrator alone on the same intervals
    (the bound for any env over this model at its default tolerance).
@@ -64,7 +64,7 @@ def single_env_rate(env_id: str, steps: int, **kwargs: object) -> float:
 
 
 def kernel_rate(steps: int) -> tuple[float, float]:
-    """Intervals per second of the integrator alone on ``tme/TumorImmune-v1``'s own intervals.
+    """Intervals per second of the integrator alone on ``tme/TumorImmune-v2``'s own intervals.
 
     Runs the single env with the benchmark's random actions, records every interval's start
     (state, parameters, carried step size, doses), then replays them through the env's
@@ -72,7 +72,7 @@ def kernel_rate(steps: int) -> tuple[float, float]:
     tolerance: an env with no overhead at all could not step faster. Returns
     ``(intervals/s, mean integrator steps per interval)``.
     """
-    env = gym.make("tme/TumorImmune-v1")
+    env = gym.make("tme/TumorImmune-v2")
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(steps)]
     env.reset(seed=0)
@@ -166,12 +166,12 @@ def ppo_fps(total: int, default_n_steps: int = 2048) -> tuple[float, float]:
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    fast = make_sb3_vec_env("tme/TumorImmune-v1", n_envs=64, seed=0)
+    fast = make_sb3_vec_env("tme/TumorImmune-v2", n_envs=64, seed=0)
     model = PPO("MlpPolicy", fast, n_steps=64, batch_size=1024, seed=0, device="cpu")
     t0 = time.perf_counter()
     model.learn(total_timesteps=total)
     fast_fps = model.num_timesteps / (time.perf_counter() - t0)
-    slow = make_vec_env("tme/TumorImmune-v1", n_envs=8, seed=0)
+    slow = make_vec_env("tme/TumorImmune-v2", n_envs=8, seed=0)
     model = PPO("MlpPolicy", slow, n_steps=default_n_steps, seed=0, device="cpu")
     t0 = time.perf_counter()
     model.learn(total_timesteps=total)
@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         rates = {
             "cart": single_env_rate("CartPole-v1", args.steps),
-            "tme": single_env_rate("tme/TumorImmune-v1", args.steps),
-            "loose": single_env_rate("tme/TumorImmune-v1", args.steps, rtol=1e-4),
+            "tme": single_env_rate("tme/TumorImmune-v2", args.steps),
+            "loose": single_env_rate("tme/TumorImmune-v2", args.steps, rtol=1e-4),
         }
         rates["kern"], per = kernel_rate(args.steps)
         for key, rate in rates.items():
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     cart, tme, loose, kern = best["cart"], best["tme"], best["loose"], best["kern"]
     print(f"{'measurement':<52}{'rate':>14}{'ratio':>10}")
     print(f"{'CartPole-v1 single env (steps/s)':<52}{cart:>14,.0f}")
-    print(f"{'tme/TumorImmune-v1 single env (steps/s)':<52}{tme:>14,.0f}{tme / cart:>9.3f}x"
+    print(f"{'tme/TumorImmune-v2 single env (steps/s)':<52}{tme:>14,.0f}{tme / cart:>9.3f}x"
           f"  (vs CartPole; target 0.5x: {_met(tme / cart, 0.5)})")  # fmt: skip
     print(f"{'  the same env at rtol=1e-4 (100x looser)':<52}{loose:>14,.0f}{loose / cart:>9.3f}x"
           f"  (vs CartPole; {loose / tme:.2f}x the default rtol=1e-6; target 0.5x: "
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     for threads in (1, 2):
         if threads > numba.config.NUMBA_NUM_THREADS:
             continue
-        rate = vector_rate("tme/TumorImmune-v1", 256, args.vector_steps, threads)
+        rate = vector_rate("tme/TumorImmune-v2", 256, args.vector_steps, threads)
         vec[threads] = rate
         label = f"native vector env N=256, {threads} thread(s) (patient-steps/s)"
         verdict = (f"; target 3x: {_met(rate / tme, 3.0)}; perfect scaling of the integrator "
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nThe same run as the README's table (load average {os.getloadavg()[0]:.1f}):\n")
     print("| measurement | rate | ratio | target |\n|---|---|---|---|")
     print(f"| CartPole-v1, `gym.make`, single env | {cart:,.0f} steps/s | | |")
-    print(f"| `tme/TumorImmune-v1`, `gym.make`, single env | {tme:,.0f} steps/s | "
+    print(f"| `tme/TumorImmune-v2`, `gym.make`, single env | {tme:,.0f} steps/s | "
           f"{tme / cart:.2f}x CartPole | 0.5x, {_met(tme / cart, 0.5)} |")  # fmt: skip
     print(f"| the same env at `rtol=1e-4` (100x looser) | {loose:,.0f} steps/s | "
           f"{loose / cart:.2f}x CartPole, {loose / tme:.2f}x the default | 0.5x, "

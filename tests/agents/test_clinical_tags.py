@@ -40,7 +40,7 @@ def _row(os_days, events, irae):
         np.zeros(n, bool), z, z, z, z, z, np.zeros((n, 1, 3)),
         irae_worst_grade=np.array(irae),
     )  # fmt: skip
-    row = summarise(TrialResult("tme/TumorImmune-v1", "validation", n, 0, 400.0, {"ppo": arm}))[0]
+    row = summarise(TrialResult("tme/TumorImmune-v2", "validation", n, 0, 400.0, {"ppo": arm}))[0]
     return {**row, **{f"os_at_{m}mo": 0.5 for m in (6, 12, 24, 36)}}
 
 

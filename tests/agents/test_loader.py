@@ -14,7 +14,7 @@ from tme_env.agents.train import TrainConfig, train
 
 
 def _venv():
-    return make_sb3_vec_env("tme/TumorImmune-v1", n_envs=4, seed=0, cohort_size=8)
+    return make_sb3_vec_env("tme/TumorImmune-v2", n_envs=4, seed=0, cohort_size=8)
 
 
 def test_a_run_folder_loads_with_its_recorded_algorithm(tmp_path):

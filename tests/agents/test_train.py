@@ -19,25 +19,25 @@ def _cfg(tmp_path, **kw):
 
 def test_bad_configs_fail_at_start_naming_the_key(tmp_path):
     with pytest.raises(ValueError, match="unknown algorithm 'ppo2'"):
-        load_hyperparams("ppo2", "tme/TumorImmune-v1")
+        load_hyperparams("ppo2", "tme/TumorImmune-v2")
     bad = tmp_path / "bad.yml"
     bad.write_text(yaml.safe_dump({"default": {"learning_rat": 0.001}}))
     with pytest.raises(ValueError, match="unknown ppo hyperparameter 'learning_rat'"):
-        load_hyperparams("ppo", "tme/TumorImmune-v1", str(bad))
+        load_hyperparams("ppo", "tme/TumorImmune-v2", str(bad))
     bad.write_text(yaml.safe_dump({"default": {"n_steps": "many"}}))
     with pytest.raises(ValueError, match="hyperparameter 'n_steps' must be int, got 'many'"):
-        load_hyperparams("ppo", "tme/TumorImmune-v1", str(bad))
+        load_hyperparams("ppo", "tme/TumorImmune-v2", str(bad))
     bad.write_text(yaml.safe_dump({"CartPole-v1": {"n_steps": 8}}))
     with pytest.raises(ValueError, match="unknown block 'CartPole-v1'"):
-        load_hyperparams("ppo", "tme/TumorImmune-v1", str(bad))
+        load_hyperparams("ppo", "tme/TumorImmune-v2", str(bad))
     with pytest.raises(ValueError, match="needs a discrete env"):
         train(_cfg(tmp_path, algo="dqn", timesteps=10))
 
 
 def test_user_config_overrides_defaults(tmp_path):
     f = tmp_path / "my.yml"
-    f.write_text(yaml.safe_dump({"default": {"n_envs": 4}, "tme/TumorImmune-v1": {"n_steps": 16}}))
-    hp = load_hyperparams("ppo", "tme/TumorImmune-v1", str(f))
+    f.write_text(yaml.safe_dump({"default": {"n_envs": 4}, "tme/TumorImmune-v2": {"n_steps": 16}}))
+    hp = load_hyperparams("ppo", "tme/TumorImmune-v2", str(f))
     assert hp["n_envs"] == 4 and hp["n_steps"] == 16 and hp["batch_size"] == 1024
 
 
@@ -72,8 +72,8 @@ def test_resume_continues_the_step_count(tmp_path):
 
 @pytest.mark.parametrize(
     ("algo", "env_id"),
-    [("a2c", "tme/TumorImmune-v1"), ("sac", "tme/TumorImmune-v1"), ("td3", "tme/TumorImmune-v1"),
-     ("dqn", "tme/TumorImmuneDiscrete-v1"), ("recurrentppo", "tme/TumorImmuneClinical-v1")],
+    [("a2c", "tme/TumorImmune-v2"), ("sac", "tme/TumorImmune-v2"), ("td3", "tme/TumorImmune-v2"),
+     ("dqn", "tme/TumorImmuneDiscrete-v2"), ("recurrentppo", "tme/TumorImmuneClinical-v2")],
 )  # fmt: skip
 def test_each_algorithm_trains(tmp_path, algo, env_id):
     small = tmp_path / "small.yml"

@@ -58,8 +58,8 @@ def test_a_deep_copy_continues_the_episode_and_leaves_the_original_alone(env_id)
 
 
 def test_a_deep_copied_vector_env_continues_exactly():
-    venv = gym.make_vec("tme/TumorImmune-v1", num_envs=4, vectorization_mode="vector_entry_point")
-    ref = gym.make_vec("tme/TumorImmune-v1", num_envs=4, vectorization_mode="vector_entry_point")
+    venv = gym.make_vec("tme/TumorImmune-v2", num_envs=4, vectorization_mode="vector_entry_point")
+    ref = gym.make_vec("tme/TumorImmune-v2", num_envs=4, vectorization_mode="vector_entry_point")
     venv.action_space.seed(0)
     actions = [venv.action_space.sample() for _ in range(30)]
     for v in (venv, ref):
@@ -88,7 +88,7 @@ sys.stdout.buffer.write(pickle.dumps(out))
 
 def test_an_env_unpickled_in_another_process_continues_exactly():
     payload, expected = [], []
-    for env_id in ("tme/TumorImmuneClinical-v1", "tme/DePillis2003Chemo-v0"):
+    for env_id in ("tme/TumorImmuneClinical-v2", "tme/DePillis2003Chemo-v0"):
         env = gym.make(env_id)
         actions = _actions(env, 25)
         env.reset(seed=5)

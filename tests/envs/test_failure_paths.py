@@ -18,7 +18,7 @@ from tme_env.models.tme import STATE_NAMES
 _C = STATE_NAMES.index("C")
 
 
-@pytest.mark.parametrize("env_id", ["tme/TumorImmune-v1", "tme/DePillis2003Chemo-v0"])
+@pytest.mark.parametrize("env_id", ["tme/TumorImmune-v2", "tme/DePillis2003Chemo-v0"])
 def test_a_failed_interval_raises_simulation_error_naming_the_reason(env_id):
     env = gym.make(env_id)
     env.reset(seed=0)
@@ -35,8 +35,8 @@ def test_tme_round_off_undershoot_is_accepted_and_the_step_finishes():
     A drug level a round-off below zero stays below zero when no drug is given: the result
     is not clean and the full check accepts it.
     """
-    env = gym.make("tme/TumorImmune-v1")
-    twin = gym.make("tme/TumorImmune-v1")
+    env = gym.make("tme/TumorImmune-v2")
+    twin = gym.make("tme/TumorImmune-v2")
     for e in (env, twin):
         e.reset(seed=3)
     env.unwrapped.core.y[0, _C] = -1e-12  # within 10 x atol: round-off
@@ -73,12 +73,12 @@ def test_stepper_step_raises_on_a_failed_interval():
 @pytest.mark.parametrize("bad", [0.0, -1e-6, 0.5, float("nan"), "1e-6"])
 def test_env_rtol_is_validated(bad):
     with pytest.raises(ValueError, match="rtol must be None or a number"):
-        gym.make("tme/TumorImmune-v1", rtol=bad)
+        gym.make("tme/TumorImmune-v2", rtol=bad)
 
 
 def test_env_rtol_option_reaches_the_integrator_and_tighter_agrees():
     """``rtol`` sets the integrator's tolerance; 1e-8 and the default 1e-6 agree closely."""
-    envs = [gym.make("tme/TumorImmune-v1", rtol=r) for r in (None, 1e-8)]
+    envs = [gym.make("tme/TumorImmune-v2", rtol=r) for r in (None, 1e-8)]
     assert [e.unwrapped.core.stepper.rtol for e in envs] == [1e-6, 1e-8]
     rng = np.random.default_rng(0)
     actions = rng.uniform(0, 1, (20, 3)).astype(np.float32)

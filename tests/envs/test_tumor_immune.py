@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import tme_env  # noqa: F401 - registers the ids
+from tme_env import clinical
 from tme_env.envs import ENV_IDS, INFO_KEYS
 from tme_env.patients import cohort
 
@@ -44,7 +45,7 @@ def test_same_seed_gives_identical_trajectories(env_id):
 
 
 def test_info_has_the_same_finite_keys_at_reset_and_step():
-    env = gym.make("tme/TumorImmuneClinical-v1", **SMALL)
+    env = gym.make("tme/TumorImmuneClinical-v2", **SMALL)
     _, info = env.reset(seed=0)
     assert tuple(info) == INFO_KEYS
     _, _, _, _, info2 = env.step(np.array([1.0, 1.0, 1.0], dtype=np.float32))
@@ -57,7 +58,7 @@ def test_info_has_the_same_finite_keys_at_reset_and_step():
 
 
 def test_chemo_raises_mdscs_and_lowers_neutrophils():
-    env = gym.make("tme/TumorImmune-v1", **SMALL)
+    env = gym.make("tme/TumorImmune-v2", **SMALL)
     _, info0 = env.reset(seed=0, options={"patient": 0})
     _, _, _, _, info1 = env.step(np.array([1.0, 0.0, 0.0], dtype=np.float32))
     assert info1["blood_mdsc_per_ul"] > 1.5 * info0["blood_mdsc_per_ul"]
@@ -66,7 +67,7 @@ def test_chemo_raises_mdscs_and_lowers_neutrophils():
 
 
 def test_reset_picks_a_named_patient():
-    env = gym.make("tme/TumorImmune-v1", **SMALL)
+    env = gym.make("tme/TumorImmune-v2", **SMALL)
     c = cohort("train", 16)
     _, a = env.reset(seed=0, options={"patient": "train-0005"})
     assert a["tumour_cells"] == pytest.approx(c[5].tumour_burden)
@@ -85,14 +86,14 @@ def test_reset_picks_a_named_patient():
     ],
 )
 def test_bad_actions_raise(action, pattern):
-    env = gym.make("tme/TumorImmune-v1", **SMALL).unwrapped
+    env = gym.make("tme/TumorImmune-v2", **SMALL).unwrapped
     env.reset(seed=0)
     with pytest.raises(ValueError, match=pattern):
         env.step(action)
 
 
 def test_discrete_action_validation_and_levels():
-    env = gym.make("tme/TumorImmuneDiscrete-v1", **SMALL).unwrapped
+    env = gym.make("tme/TumorImmuneDiscrete-v2", **SMALL).unwrapped
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"integer in \[0, 11\]"):
         env.step(12)
@@ -101,7 +102,7 @@ def test_discrete_action_validation_and_levels():
 
 
 def test_episode_protocol_errors():
-    env = gym.make("tme/TumorImmune-v1", **SMALL).unwrapped
+    env = gym.make("tme/TumorImmune-v2", **SMALL).unwrapped
     with pytest.raises(RuntimeError, match="reset"):
         env.step(np.zeros(3, dtype=np.float32))
     with pytest.raises(ValueError, match="unknown reset options"):
@@ -109,24 +110,30 @@ def test_episode_protocol_errors():
     with pytest.raises(ValueError, match="unknown patient 'nobody'"):
         env.reset(seed=0, options={"patient": "nobody"})
     with pytest.raises(ValueError, match="unknown observation 'pixels'"):
-        gym.make("tme/TumorImmune-v1", observation="pixels")
+        gym.make("tme/TumorImmune-v2", observation="pixels")
 
 
 def test_untreated_patient_dies_and_the_episode_terminates():
-    env = gym.make("tme/TumorImmune-v1", **SMALL)
-    env.reset(seed=0, options={"patient": 0})
+    env = gym.make("tme/TumorImmune-v2", **SMALL)
+    env.reset(seed=0, options={"patient": 1})  # a patient the untreated tumour kills
+    was_progressed = 0.0
     for _ in range(261):
+        was_progressed = env.unwrapped.core.info_row(0)["progressed"]
         _, reward, terminated, truncated, info = env.step(np.zeros(3, dtype=np.float32))
         if terminated or truncated:
             break
     assert terminated and info["dead"] == 1.0
-    assert info["reward_death"] == -10.0
+    # No death penalty (v2): the death step still counts, the patient was alive at its start.
+    assert "reward_death" not in info
+    u = clinical.QTWIST_UTILITY_REL if was_progressed else 1.0
+    assert reward <= 7.0 / clinical.DAYS_PER_MONTH + 1e-12
+    assert reward >= 7.0 * min(u, clinical.QTWIST_UTILITY_REL) / clinical.DAYS_PER_MONTH - 1e-12
     with pytest.raises(RuntimeError):
         env.step(np.zeros(3, dtype=np.float32))
 
 
 def test_render_returns_an_image():
-    env = gym.make("tme/TumorImmune-v1", render_mode="rgb_array", **SMALL)
+    env = gym.make("tme/TumorImmune-v2", render_mode="rgb_array", **SMALL)
     env.reset(seed=0)
     env.step(np.array([1.0, 0.0, 0.0], dtype=np.float32))
     img = env.render()
@@ -139,7 +146,7 @@ def test_render_returns_an_image():
     actions=st.lists(st.tuples(*[st.floats(0.0, 1.0, width=32)] * 3), min_size=1, max_size=25),
 )
 def test_any_in_range_actions_keep_states_valid(patient, actions):
-    env = gym.make("tme/TumorImmuneClinical-v1", **SMALL).unwrapped
+    env = gym.make("tme/TumorImmuneClinical-v2", **SMALL).unwrapped
     env.reset(seed=patient, options={"patient": patient})
     for a in actions:
         obs, reward, terminated, _, info = env.step(np.array(a, dtype=np.float32))
@@ -154,7 +161,7 @@ def test_any_in_range_actions_keep_states_valid(patient, actions):
 def test_compiled_info_agrees_with_the_clinical_readouts():
     from tme_env import clinical
 
-    env = gym.make("tme/TumorImmune-v1", **SMALL).unwrapped
+    env = gym.make("tme/TumorImmune-v2", **SMALL).unwrapped
     env.reset(seed=0, options={"patient": 3})
     for a in ([1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.5, 0.5, 0.0]):
         *_, info = env.step(np.array(a, dtype=np.float32))
@@ -177,22 +184,22 @@ def test_every_env_config_field_is_reachable_from_gym_make():
     from tme_env.envs import EnvConfig
 
     overrides = {"imaging_cv": 0.3, "anc_cv": 0.0, "mdsc_cv": 0.2, "biopsy_every_steps": 2,
-                 "biopsy_cv": 0.0, "rtol": 1e-7, "reward": {"toxicity": 2.0}}  # fmt: skip
-    env = gym.make("tme/TumorImmuneClinical-v1", **SMALL, **overrides).unwrapped
+                 "biopsy_cv": 0.0, "rtol": 1e-7, "reward": {"hotness": 2.0}}  # fmt: skip
+    env = gym.make("tme/TumorImmuneClinical-v2", **SMALL, **overrides).unwrapped
     for name, value in overrides.items():
         got = getattr(env.config, name)
         assert (dataclasses.asdict(got) | value == dataclasses.asdict(got)) if name == "reward" \
             else got == value, name  # fmt: skip
-    assert env.config.reward.toxicity == 2.0 and env.core.stepper.rtol == 1e-7
+    assert env.config.reward.hotness == 2.0 and env.core.stepper.rtol == 1e-7
     names = {f.name for f in dataclasses.fields(EnvConfig)}
     doc = type(env).__doc__
     assert all(f"`{n}`" in doc for n in names)  # the Arguments table comes from the fields
     with pytest.raises(ValueError, match=r"unknown env arguments \['imaging_sd'\]; valid: "):
-        gym.make("tme/TumorImmune-v1", imaging_sd=0.1)
+        gym.make("tme/TumorImmune-v2", imaging_sd=0.1)
     with pytest.raises(ValueError, match=r"unknown reward weights \['tox'\]"):
-        gym.make("tme/TumorImmune-v1", reward={"tox": 1.0})
+        gym.make("tme/TumorImmune-v2", reward={"tox": 1.0})
     with pytest.raises(ValueError, match="imaging_cv must be finite and >= 0, got 'high'"):
-        gym.make("tme/TumorImmune-v1", imaging_cv="high")
+        gym.make("tme/TumorImmune-v2", imaging_cv="high")
 
 
 def test_zero_noise_clinical_observation_reads_the_state_by_field_name():
@@ -200,7 +207,7 @@ def test_zero_noise_clinical_observation_reads_the_state_by_field_name():
     from tme_env.envs import observation_fields
 
     f = observation_fields("clinical")
-    env = gym.make("tme/TumorImmuneClinical-v1", **SMALL, imaging_cv=0.0, anc_cv=0.0,
+    env = gym.make("tme/TumorImmuneClinical-v2", **SMALL, imaging_cv=0.0, anc_cv=0.0,
                    mdsc_cv=0.0, biopsy_cv=0.0).unwrapped  # fmt: skip
     env.reset(seed=0, options={"patient": 1})
     obs, *_, info = env.step(np.array([1.0, 0.0, 0.0], dtype=np.float32))
@@ -217,8 +224,8 @@ def test_full_observation_fields_name_the_states():
     from tme_env.envs import FULL_OBSERVATION, observation_fields
 
     f = observation_fields("full")
-    assert len(FULL_OBSERVATION) == 21 and f.log10_S == 0 and f.anc == 14
-    env = gym.make("tme/TumorImmune-v1", **SMALL).unwrapped
+    assert len(FULL_OBSERVATION) == 23 and f.log10_S == 0 and f.anc == 14
+    env = gym.make("tme/TumorImmune-v2", **SMALL).unwrapped
     obs, info = env.reset(seed=0)
     assert obs[f.log10_S] == pytest.approx(np.log10(1 + env.core.state.y[0, 0]), rel=1e-6)
     assert info["imaging_tumour_cells"] == info["tumour_cells"]  # the full mode sees it exactly
@@ -226,24 +233,38 @@ def test_full_observation_fields_name_the_states():
 
 def test_env_state_fields_are_views_of_the_packed_state_arrays():
     from tme_env.envs import EnvConfig, TumorImmuneCore
-    from tme_env.envs.state import FLOAT_ROWS, INT_ROWS, EnvState
+    from tme_env.envs.state import (
+        CHART,
+        CHART_INT,
+        CHART_INT_ROWS,
+        CHART_ROWS,
+        FLOAT_ROWS,
+        INT_ROWS,
+        EnvState,
+    )
 
     core = TumorImmuneCore(3, EnvConfig(cohort_size=3))
     y, last, measured, f, i = core.state_arrays
     s = core.state
-    assert set(FLOAT_ROWS) | set(INT_ROWS) | {"y", "last_doses", "measured"} == set(
-        EnvState._fields)
+    named = set(FLOAT_ROWS) - set(CHART_ROWS) | set(INT_ROWS) - set(CHART_INT_ROWS)
+    assert named | {"y", "last_doses", "measured", "chart", "chart_int"} == set(EnvState._fields)
     for row, name in enumerate(FLOAT_ROWS):
-        assert np.shares_memory(getattr(s, name), f[row]) and getattr(s, name).dtype == f.dtype
+        view = s.chart[CHART[name]] if name in CHART_ROWS else getattr(s, name)
+        assert np.shares_memory(view, f[row]) and view.dtype == f.dtype
+        view[0] = 7.0
+        assert f[row, 0] == 7.0
     for row, name in enumerate(INT_ROWS):
-        assert np.shares_memory(getattr(s, name), i[row]) and getattr(s, name).dtype == np.int64
+        view = s.chart_int[CHART_INT[name]] if name in CHART_INT_ROWS else getattr(s, name)
+        assert np.shares_memory(view, i[row]) and view.dtype == np.int64
     assert s.y is y and s.last_doses is last and s.measured is measured
+    s.reset_slot(1, y[0])
+    assert s.chart[CHART.pfs_day, 1] == -1.0 and s.chart[CHART.img_nadir, 1] == 0.0
 
 
 def test_single_env_step_table_records_the_cores_own_arrays():
     from tme_env.simulator import table
 
-    env = gym.make("tme/TumorImmune-v1")
+    env = gym.make("tme/TumorImmune-v2")
     env.reset(seed=0)
     for _ in range(30):
         *_, terminated, truncated, _ = env.step(env.action_space.sample())
@@ -285,7 +306,7 @@ def test_step_table_is_recorded_in_its_declared_order():
     from tme_env.envs.core import STEP_SCALARS, STEP_TABLE
     from tme_env.simulator import table
 
-    core = gym.make("tme/TumorImmune-v1").unwrapped.core
+    core = gym.make("tme/TumorImmune-v2").unwrapped.core
     if not table.AVAILABLE:
         return
     names = [name for name, _, _ in STEP_TABLE]
@@ -298,3 +319,12 @@ def test_step_table_is_recorded_in_its_declared_order():
     scalars = core._table.table[table.RECORD * len(STEP_TABLE) :]
     assert len(scalars) == len(STEP_SCALARS)
     assert scalars[STEP_SCALARS.index("full")] == 1
+
+
+@pytest.mark.parametrize("old", ["tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1",
+                                 "tme/TumorImmuneDiscrete-v1", "tme/TumorImmune-v0"])  # fmt: skip
+def test_retired_ids_fail_naming_the_v2_id(old):
+    """v1 (and v0) are no longer registered: gym.make names the current v2 id."""
+    new = old.rsplit("-", 1)[0] + "-v2"
+    with pytest.raises(gym.error.DeprecatedEnv, match=f"deprecated. Please use `{new}`"):
+        gym.make(old)

@@ -26,7 +26,7 @@ def test_make_vec_returns_the_native_vector_env(env_id):
     assert info[key].shape == (3,) and info[f"_{key}"].all()
 
 
-@pytest.mark.parametrize("env_id", ["tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1"])
+@pytest.mark.parametrize("env_id", ["tme/TumorImmune-v2", "tme/TumorImmuneClinical-v2"])
 def test_vector_env_equals_single_envs_with_the_same_seeds(env_id):
     n, steps, seed = 3, 25, 11
     rng = np.random.default_rng(0)

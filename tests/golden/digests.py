@@ -28,7 +28,7 @@ import numpy as np
 import tme_env  # noqa: F401  (registers the ids)
 
 GOLDEN_FILE = Path(__file__).with_name("digests.json")
-TME_IDS = ("tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1", "tme/TumorImmuneDiscrete-v1")
+TME_IDS = ("tme/TumorImmune-v2", "tme/TumorImmuneClinical-v2", "tme/TumorImmuneDiscrete-v2")
 ALL_IDS = (*TME_IDS, "tme/DePillis2003Chemo-v0")
 
 
@@ -95,7 +95,7 @@ def vector_env(env_id: str, steps: int = 80, n: int = 4, seed: int = 5) -> str:
     return h.hexdigest()
 
 
-def sb3_vec_env(env_id: str = "tme/TumorImmuneClinical-v1", steps: int = 60) -> str:
+def sb3_vec_env(env_id: str = "tme/TumorImmuneClinical-v2", steps: int = 60) -> str:
     """Seeded random actions in the SB3 VecEnv."""
     from tme_env.agents.vec_env import make_sb3_vec_env
 
@@ -108,6 +108,9 @@ def sb3_vec_env(env_id: str = "tme/TumorImmuneClinical-v1", steps: int = 60) -> 
         obs, reward, done, infos = venv.step(np.stack([space.sample() for _ in range(3)]))
         h.add([obs, reward, done])
         for info in infos:
+            # Not the episode's wall-clock time ("t"): it is the only field that is not data.
+            if "episode" in info:
+                info = {**info, "episode": {k: v for k, v in info["episode"].items() if k != "t"}}
             h.add({k: v for k, v in info.items() if k != "terminal_observation"})
             if "terminal_observation" in info:
                 h.add(info["terminal_observation"])
@@ -164,13 +167,13 @@ def compute(progress: Callable[[str], None] | None = None) -> dict[str, str]:
     jobs: Iterable[tuple[str, Callable[[], Any]]] = [
         *((f"single:{i}", lambda i=i: single_env(i)) for i in ALL_IDS),
         *((f"vector:{i}", lambda i=i: vector_env(i)) for i in ALL_IDS),
-        ("sb3:tme/TumorImmuneClinical-v1", sb3_vec_env),
+        ("sb3:tme/TumorImmuneClinical-v2", sb3_vec_env),
     ]
     for key, job in jobs:
         if progress:
             progress(key)
         out[key] = job()
-    for env_id in ("tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1"):
+    for env_id in ("tme/TumorImmune-v2", "tme/TumorImmuneClinical-v2"):
         if progress:
             progress(f"trial:{env_id}")
         out.update(trial_arms(env_id))

@@ -50,9 +50,9 @@ def test_fixed_schedule_reads_the_day_from_the_observation():
 
 def test_constant_doses():
     c = ConstantDoses((1.0, 0.0, 0.5))
-    action, _ = c.predict(np.zeros((3, 21), np.float32))
+    action, _ = c.predict(np.zeros((3, 23), np.float32))
     assert action.shape == (3, 3) and action[:, 2].tolist() == [0.5] * 3
-    assert c.predict(np.zeros(21, np.float32))[0].tolist() == [1.0, 0.0, 0.5]
+    assert c.predict(np.zeros(23, np.float32))[0].tolist() == [1.0, 0.0, 0.5]
     with pytest.raises(ValueError, match="3 fractions in \\[0, 1\\]"):
         ConstantDoses((2.0, 0.0, 0.0))
 

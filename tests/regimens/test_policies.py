@@ -112,8 +112,8 @@ def test_adaptive_therapy_pauses_below_half_and_resumes_at_baseline():
 
 
 def test_regimens_run_in_the_envs_through_evaluate_policy():
-    for obs_mode, env_id in (("full", "tme/TumorImmune-v1"),
-                             ("clinical", "tme/TumorImmuneClinical-v1")):  # fmt: skip
+    for obs_mode, env_id in (("full", "tme/TumorImmune-v2"),
+                             ("clinical", "tme/TumorImmuneClinical-v2")):  # fmt: skip
         env = Monitor(gym.make(env_id, cohort_size=16, max_episode_steps=30))
         policy = regimens.get("chemo-ici-concurrent", observation=obs_mode)
         mean, _ = evaluate_policy(policy, env, n_eval_episodes=2, deterministic=True)
@@ -130,7 +130,7 @@ def test_on_a_fixed_patient_chemo_is_given_only_when_neutrophils_allow():
     # A patient of the test split, treated weekly in the env: every chemotherapy dose falls on
     # a visit with ANC >= 1.5e9/L, a due dose is postponed exactly while ANC is below it, and
     # without any delay the doses come every 3 weeks.
-    env = gym.make("tme/TumorImmune-v1", split="test", cohort_size=64, max_episode_steps=60)
+    env = gym.make("tme/TumorImmune-v2", split="test", cohort_size=64, max_episode_steps=60)
     policy = regimens.get("mtd-chemo")
     # The patient with the lowest neutrophil baseline is the one most likely to need delays.
     anc0 = [p.initial_state["ANC"] for p in env.unwrapped.core.cohort]

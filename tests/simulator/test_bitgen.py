@@ -57,7 +57,7 @@ def test_addresses_follow_a_replaced_generator_and_check_their_input():
 
 def test_the_full_env_draws_two_uniforms_per_step_from_its_generator():
     """Full observation: the irAE uniforms are the only per-step draws of ``np_random``."""
-    env = gym.make("tme/TumorImmune-v1")
+    env = gym.make("tme/TumorImmune-v2")
     env.reset(seed=3)
     ref = np.random.Generator(np.random.PCG64())
     ref.bit_generator.state = env.unwrapped.np_random.bit_generator.state

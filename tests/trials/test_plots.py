@@ -44,7 +44,7 @@ def _close_figures():
 
 
 def _trial(horizon=120.0, **arms):
-    return TrialResult("tme/TumorImmune-v1", "test", 4, 0, horizon, arms)
+    return TrialResult("tme/TumorImmune-v2", "test", 4, 0, horizon, arms)
 
 
 def test_km_plot_has_numbers_at_risk_medians_and_censoring_ticks():
@@ -115,7 +115,7 @@ def test_at_risk_rows_stay_beside_their_labels_with_many_arms():
     for k, name in enumerate(names):
         days = [20] * k + [120] * (12 - k)  # k deaths before month 1
         arms[name] = _arm(name, days, [1] * k + [0] * (12 - k))
-    result = TrialResult("tme/TumorImmune-v1", "test", 12, 0, 120.0, arms)
+    result = TrialResult("tme/TumorImmune-v2", "test", 12, 0, 120.0, arms)
     fig = plot_km(result, "os", tick_months=1.0)
     rows = _at_risk_rows(fig)
     assert [name for name, _ in rows] == names

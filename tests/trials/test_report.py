@@ -31,7 +31,7 @@ def test_km_median_rmst_and_benchmark_score_by_hand():
     # RMST = 60 + 60 * .75 = 105 days.
     # agent: deaths at 30 and 90, two censored at 120 -> KM 1, .75, .5 ->
     # RMST = 30 + 60 * .75 + 30 * .5 = 90 days -> score 100 (90 - 75) / (105 - 75) = 50.
-    result = TrialResult("tme/TumorImmune-v1", "test", 4, 0, 120.0, {
+    result = TrialResult("tme/TumorImmune-v2", "test", 4, 0, 120.0, {
         "no-treatment": _arm("no-treatment", [30, 60, 90, 120], [1, 1, 1, 1]),
         "mtd-chemo": _arm("mtd-chemo", [60, 120, 120, 120], [1, 0, 0, 0]),
         "agent": _arm("agent", [30, 90, 120, 120], [1, 1, 0, 0]),

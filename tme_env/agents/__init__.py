@@ -68,7 +68,7 @@ def make_sb3_vec_env(
     """Build the SB3 ``VecEnv`` of a registered id (see `tme_env.agents.vec_env`).
 
     >>> from tme_env.agents import make_sb3_vec_env
-    >>> venv = make_sb3_vec_env("tme/TumorImmune-v1", n_envs=8, seed=0)
+    >>> venv = make_sb3_vec_env("tme/TumorImmune-v2", n_envs=8, seed=0)
     >>> venv.reset().shape[0]
     8
 

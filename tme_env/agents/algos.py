@@ -46,7 +46,7 @@ __all__ = [
 HYPERPARAMS = Path(__file__).parent / "hyperparams"
 #: Algorithms and the environments they can train on.
 ALGOS = ("ppo", "a2c", "sac", "td3", "dqn", "recurrentppo")
-#: The algorithms that train on the discrete env (``tme/TumorImmuneDiscrete-v1``).
+#: The algorithms that train on the discrete env (``tme/TumorImmuneDiscrete-v2``).
 DISCRETE_ALGOS = ("dqn",)
 #: Keys of the YAML blocks that are not constructor arguments.
 _EXTRA_KEYS = {"n_envs": int}

@@ -82,7 +82,7 @@ class Blinded:
     """
 
     def __init__(self, model: Any, fields: Sequence[str],
-                 env_id: str = "tme/TumorImmuneClinical-v1") -> None:  # fmt: skip
+                 env_id: str = "tme/TumorImmuneClinical-v2") -> None:  # fmt: skip
         """Wrap ``model``."""
         self.model = model
         self.fields = tuple(fields)

@@ -43,7 +43,7 @@ class DiscreteDoses:
     """Wrap a discrete-action model so that it outputs dose fractions (for the trial env)."""
 
     def __init__(self, model: Any) -> None:
-        """Wrap ``model`` (e.g. a DQN trained on ``tme/TumorImmuneDiscrete-v1``)."""
+        """Wrap ``model`` (e.g. a DQN trained on ``tme/TumorImmuneDiscrete-v2``)."""
         self.model = model
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):  # noqa: ANN001, ANN201
@@ -77,7 +77,7 @@ class ClinicalEvalCallback(BaseCallback):
         super().__init__()
         self.blind = tuple(blind)
         self.trial_env = (
-            "tme/TumorImmuneClinical-v1" if "Clinical" in env_id else "tme/TumorImmune-v1"
+            "tme/TumorImmuneClinical-v2" if "Clinical" in env_id else "tme/TumorImmune-v2"
         )
         self.discrete = "Discrete" in env_id
         self.run_dir = Path(run_dir)

@@ -47,9 +47,9 @@ def check_algo_env(algo: str, env_id: str, what: str = "") -> None:
             f"(or train on {env_id} with stable-baselines3 directly)"
         )
     if algo in DISCRETE_ALGOS and "Discrete" not in env_id:
-        raise ValueError(f"{what}{algo} needs a discrete env, e.g. tme/TumorImmuneDiscrete-v1")
+        raise ValueError(f"{what}{algo} needs a discrete env, e.g. tme/TumorImmuneDiscrete-v2")
     if algo not in DISCRETE_ALGOS and "Discrete" in env_id:
-        raise ValueError(f"{what}{algo} needs a continuous env, e.g. tme/TumorImmune-v1")
+        raise ValueError(f"{what}{algo} needs a continuous env, e.g. tme/TumorImmune-v2")
 
 
 @dataclass
@@ -77,7 +77,7 @@ class TrainConfig:
     """
 
     algo: str = "ppo"
-    env_id: str = "tme/TumorImmune-v1"
+    env_id: str = "tme/TumorImmune-v2"
     timesteps: int = 200_000
     seed: int = 0
     config_file: str | None = None

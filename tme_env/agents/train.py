@@ -37,7 +37,7 @@ One function, `train`, does everything `tme train` does:
 anything runs or any folder is made (`ValueError` naming the setting).
 
 PPO, A2C and RecurrentPPO train on `tme_env.agents.make_sb3_vec_env` (the batched kernel); SAC and
-TD3 too (off-policy, 8 envs); DQN on ``tme/TumorImmuneDiscrete-v1``. Resuming loads the
+TD3 too (off-policy, 8 envs); DQN on ``tme/TumorImmuneDiscrete-v2``. Resuming loads the
 whole model with SB3, which unpickles the file and runs any code inside it: it needs
 ``trusted=True`` (``--trust-model``; `tme_env.agents.loader.require_trust`).
 """

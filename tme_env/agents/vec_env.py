@@ -138,9 +138,9 @@ def make_sb3_vec_env(
     """Build the SB3 ``VecEnv`` of a registered ``tme/`` id over the batched kernel.
 
     >>> from tme_env.agents import make_sb3_vec_env
-    >>> venv = make_sb3_vec_env("tme/TumorImmune-v1", n_envs=8, seed=0)
+    >>> venv = make_sb3_vec_env("tme/TumorImmune-v2", n_envs=8, seed=0)
     >>> venv.reset().shape
-    (8, 21)
+    (8, 23)
     """
     if env_id not in REGISTRY:
         raise ValueError(f"unknown env id {env_id!r}; valid ids: {', '.join(REGISTRY)}")

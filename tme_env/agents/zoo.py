@@ -8,7 +8,7 @@ those two keys; the files it writes are published in the repository's top-level
 ``agents/hyperparams/zoo/`` (a test checks they match). From a repository checkout::
 
     python -m tme_env.agents.zoo --out agents/hyperparams/zoo
-    python -m rl_zoo3.train --algo ppo --env tme/TumorImmune-v1 --gym-packages tme_env \\
+    python -m rl_zoo3.train --algo ppo --env tme/TumorImmune-v2 --gym-packages tme_env \\
         -conf agents/hyperparams/zoo/ppo.yml --num-threads 1
 
 rl_zoo3 builds its own ``DummyVecEnv`` of ``gym.make`` copies, not our batched VecEnv, so it

@@ -8,7 +8,7 @@ after its algorithm, ``module:attr`` after ``attr``):
 * a path to an SB3 ``.zip`` (any algorithm; `tme_env.agents.load_sb3_model`, which unpickles
   nothing unless ``trusted``: it reads the weights and the JSON fields, and refuses a file
   it cannot rebuild from them); a discrete-action model (DQN on
-  ``tme/TumorImmuneDiscrete-v1``) is scored on the full task through its dose levels;
+  ``tme/TumorImmuneDiscrete-v2``) is scored on the full task through its dose levels;
 * ``package.module:attr`` (``attr`` may be dotted): an object with SB3's ``predict``; a class
   is instantiated without arguments. Importing the module runs its code, as any Python
   import does, and ``trusted`` does not guard it: name only code you trust.
@@ -45,7 +45,7 @@ def check_spaces(spec: str, policy: Any, env_id: str) -> None:
     declared_obs = getattr(policy, "observation_space", None)
     declared_act = getattr(policy, "action_space", None)
     if isinstance(declared_act, spaces.Discrete):  # a DQN of the discrete variant
-        act_space = spaces_of("tme/TumorImmuneDiscrete-v1")[1]
+        act_space = spaces_of("tme/TumorImmuneDiscrete-v2")[1]
     if declared_obs is not None and declared_obs != obs_space:
         raise ValueError(
             f"--policy {spec!r}: its observation space {declared_obs} does not match "

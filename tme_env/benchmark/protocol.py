@@ -26,7 +26,7 @@ PROTOCOL_TRAINING_STEPS = 1_000_000
 #: Version of the protocol in ``BENCHMARK.md`` (recorded in every leaderboard row).
 PROTOCOL_VERSION = "tme-benchmark-1"
 #: The tasks that count: env id -> observation mode (default settings only).
-BENCHMARK_ENV_IDS = {"tme/TumorImmune-v1": "full", "tme/TumorImmuneClinical-v1": "clinical"}
+BENCHMARK_ENV_IDS = {"tme/TumorImmune-v2": "full", "tme/TumorImmuneClinical-v2": "clinical"}
 #: The split the final number comes from.
 PROTOCOL_SPLIT = "test"
 #: Patients per arm of the protocol's trial.

@@ -106,7 +106,7 @@ def _group(
 
 def run_benchmark(
     policies: Sequence[str] | Mapping[str, Sequence[Any]],
-    env_id: str = "tme/TumorImmuneClinical-v1",
+    env_id: str = "tme/TumorImmuneClinical-v2",
     n_patients: int = PROTOCOL_N_PATIENTS,
     seed: int = PROTOCOL_SEED,
     out: str | Path | None = None,

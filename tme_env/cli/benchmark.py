@@ -20,7 +20,7 @@ def add_benchmark_parser(sub: Any) -> None:
                          help="[NAME=]regimen, model .zip or module:attr; a repeated NAME "
                          "is another seed of one submission. module:attr imports that "
                          "module, which runs its code: name only code you trust")  # fmt: skip
-    p_bench.add_argument("--env", "--task", dest="env", default="tme/TumorImmuneClinical-v1",
+    p_bench.add_argument("--env", "--task", dest="env", default="tme/TumorImmuneClinical-v2",
                          help="task id (BENCHMARK.md): the clinical or full v1 env")  # fmt: skip
     p_bench.add_argument("--n-patients", type=int_in_range(2, MAX_COHORT_SIZE, ONE_BATCH),
                          default=500,

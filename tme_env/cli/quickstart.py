@@ -34,13 +34,13 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     trial_out = os.path.join(args.out, "trial")
     # The trial's folder is checked before training: a refusal comes before the work.
     OutputFolder(trial_out, what="--out", overwrite=args.overwrite).check().abort()
-    print(f"1/2 training PPO on tme/TumorImmune-v1 for {args.timesteps:,} steps ...")
+    print(f"1/2 training PPO on tme/TumorImmune-v2 for {args.timesteps:,} steps ...")
     from tme_env.agents.train import train  # deferred: imports stable_baselines3, torch
 
     run = train(TrainConfig(algo="ppo", timesteps=args.timesteps, seed=args.seed,
                             out=os.path.join(args.out, "runs"), eval_patients=200))  # fmt: skip
     print("2/2 virtual trial on the test split: PPO vs every standard regimen ...")
-    trial = argparse.Namespace(env="tme/TumorImmune-v1", policies="all",
+    trial = argparse.Namespace(env="tme/TumorImmune-v2", policies="all",
                                model=[str(run / "model.zip")], split="test",
                                n_patients=args.n_patients, seed=args.seed, reference=None,
                                out=trial_out, overwrite=args.overwrite,

@@ -34,7 +34,7 @@ def add_train_parser(sub: Any) -> None:
                          help="ppo (default), a2c, sac, td3, dqn, recurrentppo")  # fmt: skip
     p_train.add_argument("--env", default=None,
                          help="environment id, one of the tme/TumorImmune* envs "
-                              "(tme/TumorImmune-v1)")  # fmt: skip
+                              "(tme/TumorImmune-v2)")  # fmt: skip
     p_train.add_argument("--timesteps", type=int_at_least(1), default=200_000,
                          help="training timesteps (with --resume: steps more)")  # fmt: skip
     p_train.add_argument("--seed", type=int_at_least(0), default=None, help="seed (0)")
@@ -66,7 +66,7 @@ def add_train_parser(sub: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the agent of ``args`` and print its validation figures."""
     cfg = TrainConfig(
-        algo=args.algo or "ppo", env_id=args.env or "tme/TumorImmune-v1",
+        algo=args.algo or "ppo", env_id=args.env or "tme/TumorImmune-v2",
         timesteps=args.timesteps, seed=0 if args.seed is None else args.seed,
         config_file=args.config, out=args.out or "runs", eval_every=args.eval_every,
         eval_patients=args.eval_patients, checkpoint_every=args.checkpoint_every,

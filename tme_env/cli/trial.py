@@ -33,7 +33,7 @@ TRUST_HELP = (
 def add_trial_parser(sub: Any) -> None:
     """Add ``tme trial`` to the sub-parsers ``sub``."""
     p_trial = sub.add_parser("trial", help="run a virtual trial of regimens / trained policies")
-    p_trial.add_argument("--env", default="tme/TumorImmune-v1", help="environment id")
+    p_trial.add_argument("--env", default="tme/TumorImmune-v2", help="environment id")
     p_trial.add_argument("--policies", default="all", help="comma-separated regimens, or all")
     p_trial.add_argument("--model", action="append", default=[],
                          help="trained SB3 model .zip (arm named after its algorithm)")  # fmt: skip
@@ -62,7 +62,7 @@ def add_evaluate_parser(sub: Any) -> None:
     """Add ``tme evaluate`` to the sub-parsers ``sub``."""
     p_eval = sub.add_parser("evaluate", help="virtual trial of a trained model vs the regimens")
     p_eval.add_argument("--model", action="append", required=True, help="trained model .zip")
-    p_eval.add_argument("--env", default="tme/TumorImmune-v1", help="environment id")
+    p_eval.add_argument("--env", default="tme/TumorImmune-v2", help="environment id")
     p_eval.add_argument("--split", default="test", help="cohort split")
     p_eval.add_argument("--n-patients", type=int_in_range(1, MAX_COHORT_SIZE, ONE_BATCH),
                         default=500, help="patients per arm")  # fmt: skip

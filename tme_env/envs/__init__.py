@@ -63,17 +63,17 @@ _DEPILLIS = (
 
 #: Registered ids: (entry point, vector entry point, max_episode_steps, JSON-serialisable kwargs).
 REGISTRY: dict[str, tuple[str, str, int, dict]] = {
-    "tme/TumorImmune-v1": (*_TME, _WEEKS, {"observation": "full"}),
-    "tme/TumorImmuneClinical-v1": (*_TME, _WEEKS, {"observation": "clinical"}),
-    "tme/TumorImmuneDiscrete-v1": (*_TME, _WEEKS, {"observation": "full", "discrete": True}),
+    "tme/TumorImmune-v2": (*_TME, _WEEKS, {"observation": "full"}),
+    "tme/TumorImmuneClinical-v2": (*_TME, _WEEKS, {"observation": "clinical"}),
+    "tme/TumorImmuneDiscrete-v2": (*_TME, _WEEKS, {"observation": "full", "discrete": True}),
     "tme/DePillis2003Chemo-v0": (*_DEPILLIS, 600, {}),
 }
 #: Registered ids and their keyword arguments.
 ENV_IDS: dict[str, dict] = {k: v[3] for k, v in REGISTRY.items()}
 #: The main ids, named once for the rest of the package (trials, agents, docs).
-DEFAULT_ENV_ID = "tme/TumorImmune-v1"
-CLINICAL_ENV_ID = "tme/TumorImmuneClinical-v1"
-DISCRETE_ENV_ID = "tme/TumorImmuneDiscrete-v1"
+DEFAULT_ENV_ID = "tme/TumorImmune-v2"
+CLINICAL_ENV_ID = "tme/TumorImmuneClinical-v2"
+DISCRETE_ENV_ID = "tme/TumorImmuneDiscrete-v2"
 
 
 def register_envs() -> None:

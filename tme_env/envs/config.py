@@ -69,23 +69,27 @@ def _doc(text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class RewardWeights:
-    """Weights of the per-step reward (see `TumorImmuneCore.step` for the formula).
+    """Weights of the per-step reward (see `tme_env.envs.reward` for the formula).
 
-    The survival and toxicity terms together are quality-adjusted survival time, aligned
-    with the trial's Q-TWiST score: a week with grade >= 3 toxicity is worth
-    `tme_env.clinical.QTWIST_UTILITY_TOX` of a week without (``toxicity = survival x
-    (1 - u_TOX)``).
+    The default reward is the score: the step's Q-TWiST increment in months (weight
+    ``qtwist`` 1), so that an episode's undiscounted return is the patient's Q-TWiST as the
+    trial computes it (`tme_env.trials.run_trial`, `tme_env.clinical.q_twist_days`). The
+    tumour-size and hotness terms are off by default; they are potential-based shaping
+    (``w (Phi(s_end) - Phi(s_start))``, with ``Phi = 0`` at the episode's end), so with
+    gamma 1 they telescope to ``-w Phi(s_0)``, a constant per patient, and cannot change
+    which policy is optimal.
     """
 
-    survival: float = field(default=0.1, metadata=_doc("per week alive"))
-    death: float = field(default=10.0, metadata=_doc("penalty on death"))
-    cure: float = field(default=10.0, metadata=_doc("bonus on cure"))
-    tumour: float = field(default=1.0, metadata=_doc("per log10 of burden growth"))
-    toxicity: float = field(
-        default=0.1 * (1.0 - clinical.QTWIST_UTILITY_TOX),
-        metadata=_doc("per week with grade >= 3 toxicity (neutropenia or irAE)"),
+    qtwist: float = field(
+        default=1.0, metadata=_doc("per month of Q-TWiST (the trial's score) earned in the step")
     )
-    hotness: float = field(default=0.1, metadata=_doc("times the hotness index"))
+    tumour: float = field(
+        default=0.0,
+        metadata=_doc("shaping: times the fall of log10 burden (potential -log10 burden)"),
+    )
+    hotness: float = field(
+        default=0.0, metadata=_doc("shaping: times the rise of the hotness index (potential H)")
+    )
 
 
 @dataclass(frozen=True)
@@ -215,8 +219,10 @@ def arguments_table(extra: tuple[tuple[str, str, str, str], ...] = ()) -> str:
 REWARD = index_enum("REWARD", tuple(f.name for f in dataclasses.fields(RewardWeights)))
 N_REWARD = len(REWARD)
 #: Columns of `config_row` (the settings compiled code reads): weeks per interval, days per
-#: interval, interval / horizon, then the reward weights from column ``CFG.weights`` on.
-CFG = index_enum("CFG", ("weeks", "days", "dt_over_h", "weights"))
+#: interval, interval / horizon, the episode's length in days (``max_episode_steps x
+#: interval``: the trial's horizon), 1.0 for the full observation (0.0: clinical), then the
+#: reward weights from column ``CFG.weights`` on.
+CFG = index_enum("CFG", ("weeks", "days", "dt_over_h", "episode_days", "full", "weights"))
 
 
 def config_row(config: EnvConfig) -> np.ndarray:
@@ -224,4 +230,7 @@ def config_row(config: EnvConfig) -> np.ndarray:
     dt = config.decision_interval_days
     w = config.reward
     weights = [getattr(w, name) for name in REWARD.__members__]
-    return np.array([dt / 7.0, dt, dt / config.horizon_days, *weights], dtype=np.float64)
+    episode = config.max_episode_steps * dt
+    full = 1.0 if config.observation == "full" else 0.0
+    return np.array([dt / 7.0, dt, dt / config.horizon_days, episode, full, *weights],
+                    dtype=np.float64)  # fmt: skip

@@ -52,8 +52,16 @@ from tme_env.envs.observation import (
     observation_fields,
     observe_full,
 )
-from tme_env.envs.reward import INFO, INFO_KEYS, evaluate, info_record, interval_death_hazard
-from tme_env.envs.state import py_state_views, slice_state, state_arrays, state_views
+from tme_env.envs.progression import start_imaging
+from tme_env.envs.reward import (
+    INFO,
+    INFO_KEYS,
+    evaluate,
+    info_record,
+    interval_death_hazard,
+    score_clinical,
+)
+from tme_env.envs.state import CHART, py_state_views, slice_state, state_arrays, state_views
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
 from tme_env.models.tme import MODEL, STATE, STATE_NAMES
@@ -224,10 +232,17 @@ class TumorImmuneCore:
             params, y0 = self._cohort_params[patient], self._cohort_y0[patient]
             self.stepper.set_params(i, params, validate=False)
         s.reset_slot(i, y0)
-        if self._full:
-            observe_full(slice_state(s, i), self._cfg[CFG.dt_over_h], self._cfg[CFG.days],
-                         self._obs[i : i + 1])  # fmt: skip
         self._measure([i], rngs, biopsy=True)
+        s.chart[CHART.mdsc_change, i] = 0.0
+        if self._full:
+            reading = y0[STATE.S] + y0[STATE.R]
+        else:  # as the info reports it (`_imaging_into_info`)
+            reading = (10.0 ** s.measured[i : i + 1, CLIN.imaging_log10_burden])[0]
+        _start_slot(i, float(reading), *self.state_arrays)
+        if self._full:
+            observe_full(slice_state(s, i), self.stepper.params[i : i + 1],
+                         self._cfg[CFG.dt_over_h], self._cfg[CFG.days],
+                         self._obs[i : i + 1])  # fmt: skip
 
     # --- observations -------------------------------------------------------------------
     def _measure(self, rows: Any, rngs: list[np.random.Generator], biopsy: bool) -> None:
@@ -249,8 +264,8 @@ class TumorImmuneCore:
         """Observations of all slots, float32, shape ``(n, obs_dim)`` (a new array)."""
         if self._full:
             return self._obs.copy()  # kept current by `step` and `set_patient`
-        return clinical_observation(self.state, self.state_arrays, self._cfg[CFG.dt_over_h],
-                                    self._cfg[CFG.days])  # fmt: skip
+        return clinical_observation(self.state, self.state_arrays, self.stepper.params,
+                                    self._cfg[CFG.dt_over_h], self._cfg[CFG.days])  # fmt: skip
 
     # --- one decision interval ---------------------------------------------------------
     def step(
@@ -273,13 +288,14 @@ class TumorImmuneCore:
         ``irae_severe_fraction`` and ``irae_fatal_fraction`` (two uniforms per slot and step
         from the slot's generator).
 
-        Reward (per step, weights `RewardWeights`)::
+        Reward (per step, weights `RewardWeights`; `tme_env.envs.reward` has the details)::
 
-            r = w_survival [alive] - w_death [died] + w_cure [cured]
-                - w_tumour (log10 N_end - log10 N_start)
-                - w_toxicity [grade >= 3 toxicity: neutropenia on the worst day of the
-                              interval, or an irAE of grade >= 3 or its steroid course]
-                + w_hotness H_end
+            r = w_qtwist [the step's Q-TWiST months: its days before progression at 1, or
+                         u_TOX with grade >= 3 toxicity (neutropenia on the worst day of
+                         the interval, an irAE of grade >= 3 or its steroid course), its
+                         days after progression at u_REL; on cure the rest of the horizon]
+                + w_tumour (Phi_end - Phi_start), Phi = -log10 N (0 at the episode's end)
+                + w_hotness (H_end - H_start), H_end = 0 at the episode's end
 
         Slots where ``active`` is False (just reset by a vector env) do not advance: their
         state, counters and random generators are left untouched and their reward is 0.
@@ -296,6 +312,7 @@ class TumorImmuneCore:
             self._finish_checked(active, reward, terminated)
         if not self._full:
             self._measure_after_step(np.flatnonzero(active), rngs)
+            score_clinical(active, reward, self._info, self._cfg, *self.state_arrays)
         return reward, terminated, (self._info_dict() if with_info else None)
 
     @property
@@ -328,6 +345,7 @@ class TumorImmuneCore:
             self._finish_checked(active, reward, terminated)
         if not self._full:
             self._measure_after_step(self._slot0, [rng])
+            score_clinical(active, reward, self._info, self._cfg, *self.state_arrays)
         return float(reward[0]), bool(terminated[0])
 
     def _finish_checked(
@@ -379,6 +397,12 @@ class TumorImmuneCore:
 
 
 # --- compiled step functions ----------------------------------------------------------------
+@njit(**JIT_FLAGS)
+def _start_slot(i, reading, *state):  # pragma: no cover - compiled
+    """Slot ``i``'s RECIST baseline at reset (`start_imaging`) on the five state arrays."""
+    start_imaging(state_views(*state), i, reading)
+
+
 # ``cfg`` is `config_row` (columns `CFG`); ``*state`` are the five `state_arrays` (y,
 # last_doses, measured, float rows, int rows); each compiled function builds the `EnvState`
 # of views with `state_views` (a named tuple argument costs ~0.5 us more to unbox than its
@@ -436,7 +460,7 @@ def _finish(
     # The kernel's start buffer y0 still holds the interval's start state.
     evaluate(v.y0, v.params, active, cfg, info, reward, terminated, *state)
     if full:
-        observe_full(s, cfg[CFG.dt_over_h], cfg[CFG.days], obs)
+        observe_full(s, v.params, cfg[CFG.dt_over_h], cfg[CFG.days], obs)
 
 
 @njit(**JIT_FLAGS)
@@ -478,7 +502,7 @@ def _env_step(
                 uniforms[i, k] = next_double(rng_table[i, 0], rng_table[i, 1])
         for j in range(y.shape[1]):
             v.y0[i, j] = y[i, j]
-    apply_rules(doses, cfg[CFG.days], s, given, steroid)
+    apply_rules(doses, cfg[CFG.days], s, given, steroid, active)
     write_rates(given, steroid, active, v.seg_u)
     if parallel:
         clean = packed.integrate_packed_batch(rhs_c_addr, rhs_jit_addr, fbuf, ibuf)

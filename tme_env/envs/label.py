@@ -6,6 +6,15 @@ stop after `MAX_PLATINUM_CYCLES` cycles, later chemotherapy doses are capped at 
 maintenance (`MAINTENANCE_DOSE`). The regimens (`tme_env.regimens`) plan with the same
 constants.
 
+Chemotherapy cycle length (v2; the platinum doublet and pemetrexed maintenance are given q3w,
+KEYNOTE-189): **two chemotherapy doses less than `CHEMO_CYCLE_DAYS` (21) days apart must both
+be metronomic**, i.e. at or below `METRONOMIC_DOSE` (a quarter of a full dose, the weekly
+metronomic schedule). So a dose above the metronomic level is refused within 21 days of any
+earlier chemotherapy dose, and a metronomic dose is refused within 21 days of a dose above
+that level; metronomic doses may follow each other weekly. This closes the loophole of
+weekly maintenance-size doses (issue 29 item 6) without touching the metronomic regimen. A
+refused dose is not given at all (``info["chemo_refused"]`` is 1 for that step).
+
 irAE management (label; ASCO/NCCN guidance [M]): grade 2 -> hold anti-PD-1 `HOLD_DAYS_GRADE2`;
 grade 3 -> hold and prednisone 1 mg/kg/day tapered over `STEROID_DAYS` (half at 1, half at
 0.5); grade 4 or a second grade 3 -> discontinue permanently (with the steroid course);
@@ -20,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from tme_env.dosing import ACTION
-from tme_env.envs.state import state_views
+from tme_env.envs.state import CHART, state_views
 from tme_env.jit import JIT_FLAGS
 from tme_env.models.base import index_enum
 from tme_env.models.tme import PARAM, STATE
@@ -28,14 +37,17 @@ from tme_env.models.tme import PARAM, STATE
 __all__ = [
     "GRADE4_SHARE",
     "HOLD_DAYS_GRADE2",
+    "CHEMO_CYCLE_DAYS",
     "MAINTENANCE_DOSE",
     "MAX_ANTI_PD1_DAYS",
     "MAX_ANTI_PD1_DOSES",
     "MAX_PLATINUM_CYCLES",
+    "METRONOMIC_DOSE",
     "STEROID_DAYS",
     "UNIFORM",
     "apply_rules",
     "blocked_flags",
+    "chemo_too_soon",
     "count_doses",
     "irae_grade",
     "irae_hazard",
@@ -52,6 +64,12 @@ MAX_PLATINUM_CYCLES = 6
 #: Pemetrexed maintenance as a dose fraction: the cap after the platinum cycles, and a dose
 #: above it counts as a platinum cycle.
 MAINTENANCE_DOSE = 0.5
+#: Metronomic chemotherapy: a quarter of the full dose every week (cyclophosphamide 50 mg/day
+#: orally in the clinic; Colleoni et al., Ann Oncol 2002). Doses at or below it may be weekly.
+METRONOMIC_DOSE = 0.25
+#: Shortest interval between two chemotherapy doses of which one is above `METRONOMIC_DOSE`
+#: (the q3w cycle of the platinum doublet and of pemetrexed maintenance).
+CHEMO_CYCLE_DAYS = 21.0
 #: Days anti-PD-1 is held after a grade 1-2 irAE.
 HOLD_DAYS_GRADE2 = 14.0
 #: Days of the steroid course after a grade 3-4 irAE (held for as long).
@@ -86,7 +104,18 @@ def blocked_flags(dt, *state):  # pragma: no cover - compiled
 
 
 @njit(**JIT_FLAGS)
-def apply_rules(doses, dt, s, given, steroid):  # pragma: no cover - compiled
+def chemo_too_soon(s, i, dose, day):  # pragma: no cover - compiled
+    """Whether a chemotherapy ``dose`` > 0 at ``day`` breaks the cycle length (see above)."""
+    since_any = day - s.chart[CHART.chemo_last_day, i]
+    since_cycle = day - s.chart[CHART.chemo_cycle_day, i]
+    soon = CHEMO_CYCLE_DAYS - 1e-9
+    if dose > METRONOMIC_DOSE:
+        return s.chart[CHART.chemo_last_day, i] >= 0.0 and since_any < soon
+    return s.chart[CHART.chemo_cycle_day, i] >= 0.0 and since_cycle < soon
+
+
+@njit(**JIT_FLAGS)
+def apply_rules(doses, dt, s, given, steroid, active):  # pragma: no cover - compiled
     """The doses actually given (label caps, irAE holds) and the steroid rate per slot.
 
     Args:
@@ -95,11 +124,17 @@ def apply_rules(doses, dt, s, given, steroid):  # pragma: no cover - compiled
         s: The env state (`tme_env.envs.state.EnvState`).
         given: The doses given (written).
         steroid: Prednisone-equivalent mg/kg/day over the interval (written).
+        active: Slots that step (only theirs record a refused chemotherapy dose).
     """
     for i in range(doses.shape[0]):
         chemo = doses[i, ACTION.chemo]
         if s.platinum_cycles[i] >= MAX_PLATINUM_CYCLES and chemo > MAINTENANCE_DOSE:
             chemo = MAINTENANCE_DOSE
+        refused = chemo > 0.0 and chemo_too_soon(s, i, chemo, s.steps[i] * dt)
+        if refused:
+            chemo = 0.0
+        if active[i]:
+            s.chart[CHART.chemo_refused, i] = 1.0 if refused else 0.0
         given[i, ACTION.chemo] = chemo
         blocked = pd1_blocked(s, i, s.steps[i] * dt)
         given[i, ACTION.anti_pd1] = 0.0 if blocked else doses[i, ACTION.anti_pd1]
@@ -113,10 +148,18 @@ def count_doses(s, i, given, day):  # pragma: no cover - compiled
     """Slot ``i``'s label counters after the interval's doses ``given`` (from ``day``)."""
     if given[i, ACTION.anti_pd1] > 0.0:
         s.pd1_doses[i] += 1
+        s.chart[CHART.pd1_last_day, i] = day
         if s.pd1_first_day[i] < 0.0:
             s.pd1_first_day[i] = day
-    if given[i, ACTION.chemo] > MAINTENANCE_DOSE:
+    chemo = given[i, ACTION.chemo]
+    if chemo > 0.0:
+        s.chart[CHART.chemo_last_day, i] = day
+        if chemo > METRONOMIC_DOSE:
+            s.chart[CHART.chemo_cycle_day, i] = day
+    if chemo > MAINTENANCE_DOSE:
         s.platinum_cycles[i] += 1
+    if given[i, ACTION.inhibitor] > 0.0:
+        s.chart[CHART.inhibitor_last_day, i] = day
 
 
 @njit(**JIT_FLAGS)

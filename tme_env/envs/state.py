@@ -4,7 +4,7 @@ gymnax-style, the state is data and the functions are separate. `EnvState` is a 
 one array per field, rows are slots; it is stored as five arrays (`state_arrays`: the model
 state, the last doses, the clinical measurements, and one float and one int array of
 one-value-per-slot rows, `FLOAT_ROWS` and `INT_ROWS`), so that a compiled call takes five
-arrays instead of 18 (each array argument costs ~0.15 us to unbox, a third of the single
+arrays instead of 21 (each array argument costs ~0.15 us to unbox, a third of the single
 env's overhead around its integrator). Compiled code receives the five and builds the views
 itself with `state_views`.
 """
@@ -26,7 +26,12 @@ __all__ = [
     "FLOAT_ROWS",
     "INT_ROW",
     "INT_ROWS",
+    "CHART",
+    "CHART_INT",
+    "CHART_INT_ROWS",
+    "CHART_ROWS",
     "MEASURED",
+    "NEVER",
     "EnvState",
     "py_state_views",
     "slice_state",
@@ -63,6 +68,28 @@ class EnvState(NamedTuple):
         irae_hazard: Cumulative irAE hazard of the last interval.
         death_hazard: Death hazard integrated since presentation (`tme_env.models.tme.
             death_hazard`); the patient dies when it reaches ``death_threshold``.
+        chart: The clinic's chart (v2), ``(len(CHART_ROWS), n)`` float: one row per name of
+            `CHART` (``s.chart[CHART.pfs_day, i]``); ``chart_int`` likewise, `CHART_INT`.
+            Two fields of rows, not 13 fields: every field a compiled step uses costs time
+            (each is a view built and handed on), ~0.2 us per field and step. The rows:
+        chemo_last_day, chemo_cycle_day: Day of the last chemotherapy dose, and of the last
+            one above the metronomic level (-1: none yet; the cycle-length rule).
+        pd1_last_day, inhibitor_last_day: Day of the last anti-PD-1 dose, and of the start
+            of the last interval with the inhibitor (-1: none yet).
+        chemo_refused: 1.0 if the last step's chemotherapy dose was refused (cycle length).
+        mdsc_change: Change of the log10 blood MDSC assay since its previous value
+            (clinical).
+        img_prev: The last imaging burden (cells, at least 1): where the next scan's
+            log-linear interpolation starts (`tme_env.envs.progression`).
+        img_base: The imaging burden at presentation (RECIST baseline, cells).
+        img_nadir: The smallest burden of the baseline and the scans so far (cells; 0 after
+            a scan that saw nothing).
+        pfs_day: Day of RECIST progression (or of imaging at the lethal burden), -1: none.
+        best_response: Best response at the scans before progression: -1 PD, 0 SD, 1 PR,
+            2 CR.
+        progressed: 1 once ``pfs_day`` is set.
+        next_scan: Index of the next scheduled scan (`tme_env.clinical.
+            KEYNOTE189_IMAGING_DAYS`).
     """
 
     y: np.ndarray
@@ -84,6 +111,8 @@ class EnvState(NamedTuple):
     irae_grade: np.ndarray
     irae_hazard: np.ndarray
     death_hazard: np.ndarray
+    chart: np.ndarray
+    chart_int: np.ndarray
 
     @classmethod
     def zeros(cls, n: int, n_states: int) -> EnvState:
@@ -93,20 +122,33 @@ class EnvState(NamedTuple):
     def reset_slot(self, i: int, y0: np.ndarray) -> None:
         """Start slot ``i``'s episode at presentation state ``y0``."""
         for name, arr in zip(self._fields, self, strict=True):
-            if name != "y":
-                arr[i] = -1.0 if name == "pd1_first_day" else 0
+            if name in ("chart", "chart_int"):
+                rows = CHART_ROWS if name == "chart" else CHART_INT_ROWS
+                arr[:, i] = [-1.0 if r in NEVER else 0 for r in rows]
+            elif name != "y":
+                arr[i] = -1.0 if name in NEVER else 0
         self.y[i] = y0
         self.anc_nadir[i] = y0[STATE.ANC]
         self.effector_ref[i] = max(y0[STATE.E], 1.0)
 
 
 #: `EnvState`'s one-value-per-slot fields, stored as the rows of one float and one int array
-#: (`state_arrays`), so that a compiled call takes 5 arrays instead of 18: each array argument
+#: (`state_arrays`), so that a compiled call takes 5 arrays instead of 21: each array argument
 #: costs ~0.15 us to unbox, a third of the single env's overhead around its integrator.
 FLOAT_ROWS = ("anc_nadir", "effector_ref", "biopsy", "biopsy_age", "pd1_first_day",
-              "pd1_hold_days", "steroid_days", "irae_grade", "irae_hazard",
-              "death_hazard")  # fmt: skip
-INT_ROWS = ("steps", "pd1_doses", "pd1_stopped", "platinum_cycles", "irae_count", "irae_severe")
+              "pd1_hold_days", "steroid_days", "irae_grade", "irae_hazard", "death_hazard",
+              "chemo_last_day", "chemo_cycle_day", "pd1_last_day", "inhibitor_last_day",
+              "chemo_refused", "mdsc_change", "img_prev", "img_base", "img_nadir", "pfs_day",
+              "best_response")  # fmt: skip
+INT_ROWS = ("steps", "pd1_doses", "pd1_stopped", "platinum_cycles", "irae_count", "irae_severe",
+            "progressed", "next_scan")  # fmt: skip
+#: The rows of ``EnvState.chart`` and ``chart_int``: the last rows of `FLOAT_ROWS` and
+#: `INT_ROWS`, seen as one 2-D field each (`CHART`, `CHART_INT` name them).
+CHART_ROWS = FLOAT_ROWS[FLOAT_ROWS.index("chemo_last_day") :]
+CHART_INT_ROWS = INT_ROWS[INT_ROWS.index("progressed") :]
+#: The day fields that read -1 until their event happens (`EnvState.reset_slot`).
+NEVER = ("pd1_first_day", "chemo_last_day", "chemo_cycle_day", "pd1_last_day",
+         "inhibitor_last_day", "pfs_day")  # fmt: skip
 
 
 def state_arrays(n: int, n_states: int) -> tuple[np.ndarray, ...]:
@@ -124,6 +166,9 @@ def state_arrays(n: int, n_states: int) -> tuple[np.ndarray, ...]:
 #: Row of each `FLOAT_ROWS` / `INT_ROWS` field in its array, by name.
 FLOAT_ROW = index_enum("FLOAT_ROW", FLOAT_ROWS)
 INT_ROW = index_enum("INT_ROW", INT_ROWS)
+#: Row of each chart name in ``EnvState.chart`` / ``chart_int``.
+CHART = index_enum("CHART", CHART_ROWS)
+CHART_INT = index_enum("CHART_INT", CHART_INT_ROWS)
 
 
 @njit(**JIT_FLAGS)
@@ -135,7 +180,7 @@ def state_views(y, last_doses, measured, f, i):  # pragma: no cover - compiled
         f[FLOAT_ROW.pd1_first_day], f[FLOAT_ROW.pd1_hold_days], i[INT_ROW.pd1_stopped],
         f[FLOAT_ROW.steroid_days], i[INT_ROW.platinum_cycles], i[INT_ROW.irae_count],
         i[INT_ROW.irae_severe], f[FLOAT_ROW.irae_grade], f[FLOAT_ROW.irae_hazard],
-        f[FLOAT_ROW.death_hazard],
+        f[FLOAT_ROW.death_hazard], f[FLOAT_ROW.chemo_last_day :], i[INT_ROW.progressed :],
     )  # fmt: skip
 
 
@@ -146,4 +191,5 @@ def py_state_views(*arrays: np.ndarray) -> EnvState:
 
 def slice_state(s: EnvState, i: int) -> EnvState:
     """Slot ``i`` of a state as a one-slot state (views)."""
-    return EnvState(*(a[i : i + 1] for a in s))
+    return EnvState(*(a[:, i : i + 1] if name in ("chart", "chart_int") else a[i : i + 1]
+                      for name, a in zip(s._fields, s, strict=True)))  # fmt: skip

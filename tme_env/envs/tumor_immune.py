@@ -9,15 +9,18 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from tme_env import clinical
 from tme_env.dosing import ACTION_NAMES, DRUGS
 from tme_env.envs.actions import DISCRETE_LEVELS, action_array, discrete_array, unit_doses
 from tme_env.envs.config import EnvConfig, arguments_table, reset_options
 from tme_env.envs.core import TumorImmuneCore
 from tme_env.envs.label import (
+    CHEMO_CYCLE_DAYS,
     MAINTENANCE_DOSE,
     MAX_ANTI_PD1_DAYS,
     MAX_ANTI_PD1_DOSES,
     MAX_PLATINUM_CYCLES,
+    METRONOMIC_DOSE,
 )
 from tme_env.envs.observation import N_LOG, observation_bounds, observation_table
 from tme_env.envs.reward import INFO_KEYS
@@ -64,7 +67,7 @@ class TumorImmuneEnv(gym.Env):
 
     ## Action Space
 
-    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v1``);
+    ``Box(0, 1, (3,), float32)`` (continuous ids) or ``Discrete(12)`` (``...Discrete-v2``);
     delivery as `tme_env.dosing`:
 
     {actions}
@@ -77,7 +80,7 @@ class TumorImmuneEnv(gym.Env):
 
     ## Observation Space
 
-    ``observation="full"`` (``tme/TumorImmune-v1``): ``Box`` of {n_full} float32 values, the
+    ``observation="full"`` (``tme/TumorImmune-v2``): ``Box`` of {n_full} float32 values, the
     model state and the clinic's records; columns named by ``observation_fields("full")``
     (`tme_env.envs.observation`):
 
@@ -85,7 +88,7 @@ class TumorImmuneEnv(gym.Env):
 
     States are floored at 0: a round-off undershoot of a decaying state reads as 0.
 
-    ``observation="clinical"`` (``tme/TumorImmuneClinical-v1``): ``Box`` of {n_clinical}
+    ``observation="clinical"`` (``tme/TumorImmuneClinical-v2``): ``Box`` of {n_clinical}
     float32 values, what a clinic measures (noisy, seeded per patient) and records; columns
     named by ``observation_fields("clinical")``:
 
@@ -93,12 +96,21 @@ class TumorImmuneEnv(gym.Env):
 
     ## Rewards
 
-    ``r = w_survival [alive] - w_death [died] + w_cure [cured] - w_tumour Δlog10(burden)
-    - w_toxicity [grade >= 3 toxicity] + w_hotness H``, weights `RewardWeights`
-    (defaults {weights}). The neutropenia grade is that of the interval's
-    lowest daily ANC (``info["anc_nadir"]``), not of the visit day; an irAE of grade >= 3
-    and its steroid course count as grade >= 3 toxicity too. Each term is in ``info``
-    (``reward_*``). The benchmark scores outcomes (survival), not reward.
+    **The reward is the score.** By default ``r`` is the step's Q-TWiST increment in months
+    (`tme_env.clinical.DAYS_PER_MONTH`): the step's days before progression count 1, or
+    u_TOX = {u_tox:g} with grade >= 3 toxicity in the step, its days after progression
+    u_REL = {u_rel:g} (`tme_env.clinical.QTWIST_UTILITY_TOX`, ``QTWIST_UTILITY_REL``), for
+    every step the patient is alive at its start; the cure step adds the days left to the
+    horizon (the trial counts a cured patient alive to it). Progression is RECIST (+20% over
+    the nadir at the KEYNOTE-189 scans), judged as the trial judges it on the imaging the env
+    reports (`tme_env.envs.progression`). So an episode's undiscounted return is the patient's
+    Q-TWiST of `tme_env.trials.run_trial`, in months. Grade >= 3 toxicity is that of the
+    interval's lowest daily ANC (``info["anc_nadir"]``), or an irAE of grade >= 3 and its
+    steroid course (``info["grade3_toxicity"]``). Shaping (weights `RewardWeights`, defaults
+    {weights}): ``w_tumour (Phi(s') - Phi(s))`` with ``Phi = -log10(burden)`` and
+    ``w_hotness (H' - H)``, both potential-based (``Phi = 0`` at the episode's end), so with
+    gamma 1 they telescope to a per-patient constant and cannot change the optimal policy.
+    Each term is in ``info`` (``reward_*``).
 
     ## Starting State
 
@@ -123,7 +135,11 @@ class TumorImmuneEnv(gym.Env):
     * Chemotherapy: 1.0 is one full platinum doublet (carboplatin AUC 5 + pemetrexed
       500 mg/m2); a dose above {maintenance:g} counts as a platinum cycle, and after
       {max_cycles} cycles doses are capped at {maintenance:g} (pemetrexed maintenance)
-      (``platinum_cycles``). The rules and their sources: `tme_env.envs.label`.
+      (``platinum_cycles``). Cycle length: two chemotherapy doses less than
+      {cycle_days:g} days apart must both be metronomic (at most {metronomic:g} of a full dose):
+      weekly metronomic dosing is allowed, a larger dose within {cycle_days:g} days of any
+      dose (or a metronomic one within {cycle_days:g} days of a larger one) is refused and
+      not given (``chemo_refused``). The rules and their sources: `tme_env.envs.label`.
     * Inhibitor: 1.0 is the labelled daily dose of a CXCR2 antagonist (navarixin-like);
       it lowers blood neutrophils (adding to chemotherapy's neutropenia).
     * irAEs (``irae_grade``, ``irae_count``): grade 1-2: anti-PD-1 held 2 weeks; grade 3:
@@ -135,7 +151,10 @@ class TumorImmuneEnv(gym.Env):
 
     The same keys at reset and every step: {info}. All numeric and finite;
     ``imaging_tumour_cells`` is the burden as imaging reports it (exact under the full
-    observation, the noisy measurement under the clinical one).
+    observation, the noisy measurement under the clinical one); ``pdl1_tps`` the PD-L1 TPS
+    (fraction), ``progressed`` RECIST progression seen (0/1), ``best_response`` the best
+    response at the scans before progression (-1 PD, 0 SD, 1 PR, 2 CR), ``chemo_refused`` 1
+    when the step's chemotherapy dose was refused (cycle length).
 
     ## Arguments
 
@@ -145,12 +164,25 @@ class TumorImmuneEnv(gym.Env):
     {arguments}
 
     >>> import gymnasium as gym, tme_env
-    >>> env = gym.make("tme/TumorImmune-v1")
+    >>> env = gym.make("tme/TumorImmune-v2")
     >>> obs, info = env.reset(seed=0)
     >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
     ## Version History
 
+    * v2: model v2 (PD-L1 TPS covariate, burden-linked death hazard): the reward is the
+      score (per-step Q-TWiST months; the return is the trial's Q-TWiST), so that agents
+      optimise what the benchmark ranks.
+    * v2: death and cure bonuses removed (Q-TWiST counts them); tumour and hotness shaping
+      off by default and potential-based, so they cannot change the optimum.
+    * v2: RECIST progression tracked in the step as the trial judges it (``progressed`` in
+      both observations and ``info``): the reward depends on it, the state stays Markov.
+    * v2: clinical observation gains the clinic's chart: PD-L1 TPS, RECIST nadir, best
+      response, progression, weeks since each drug, platinum cycles, anti-PD-1 doses, the
+      MDSC assay's change (what a clinician reads before dosing).
+    * v2: chemotherapy q3w cycle enforced (weekly maintenance-size doses were allowed and
+      exploited, issue 29); ``info`` gains ``pdl1_tps``, ``progressed``, ``best_response``,
+      ``chemo_refused``.
     * v1: model v1, every drug has a price: irAEs from anti-PD-1 exposure with the label's
       management (holds, steroids that suppress T cells, discontinuation; fatal irAEs), a
       CXCR2-class inhibitor with grounded potency that lowers neutrophils, saturating PD-1
@@ -159,7 +191,7 @@ class TumorImmuneEnv(gym.Env):
       exhaustion, a functional hotness index, a 5-year horizon, a quality-adjusted reward
       (Q-TWiST utilities), two more observation fields (irAE count, anti-PD-1 blocked) and
       recalibration to KEYNOTE-189's updated and 5-year analyses.
-    * v0: initial version (no longer registered: ``gym.make`` names v1).
+    * v0: initial version. v0 and v1 are no longer registered: ``gym.make`` names v2.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
@@ -362,6 +394,10 @@ TumorImmuneEnv.__doc__ = TumorImmuneEnv.__doc__.format(
     max_pd1=MAX_ANTI_PD1_DOSES,
     max_pd1_days=MAX_ANTI_PD1_DAYS,
     maintenance=MAINTENANCE_DOSE,
+    cycle_days=CHEMO_CYCLE_DAYS,
+    metronomic=METRONOMIC_DOSE,
+    u_tox=clinical.QTWIST_UTILITY_TOX,
+    u_rel=clinical.QTWIST_UTILITY_REL,
     max_cycles=MAX_PLATINUM_CYCLES,
     info=", ".join(f"``{k}``" for k in INFO_KEYS),
     weights=", ".join(

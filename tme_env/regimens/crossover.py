@@ -9,19 +9,17 @@ overall survival includes that second-line immunotherapy, so a virtual control a
 compared with them must include it too.
 
 `Crossover` wraps a standard regimen: it follows the regimen until the first scan showing
-RECIST progression (the trial's rule, `tme_env.clinical`: a +20% increase of the diameter over
-its nadir, baseline included, or a detectable lesion after a complete response, at the
-KEYNOTE-189 scan days), then a patient chosen to cross over (probability ``rate``, one draw per
-episode from the wrapper's own seeded generator) stops the regimen and starts pembrolizumab
-200 mg q3w, up to 35 doses. A patient who does not cross over stays on the regimen, as v1's
-arms did.
+RECIST progression (the observation's ``progressed``, which the env judges as the trial does:
+`tme_env.envs.progression`, `tme_env.clinical.progression_time`), then a patient chosen to
+cross over (probability ``rate``, one draw per episode from the wrapper's own seeded
+generator) stops the regimen and starts pembrolizumab 200 mg q3w, up to 35 doses. A patient
+who does not cross over stays on the regimen, as v1's arms did.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tme_env import clinical
 from tme_env.dosing import ACTION
 from tme_env.envs.label import MAX_ANTI_PD1_DOSES
 from tme_env.regimens.policies import CYCLE_DAYS, Regimen, observed_day, start_state
@@ -34,7 +32,6 @@ KEYNOTE189_CROSSOVER = 116 / 202
 #: KEYNOTE-024's effective crossover rate, 66.0%: 99 patients of the 150 treated (Reck et al.,
 #: JCO 2021, 5-year update; 151 were randomised).
 KEYNOTE024_CROSSOVER = 99 / 150
-_DIAM_EPS = 1e-9
 
 
 class Crossover:
@@ -63,7 +60,6 @@ class Crossover:
         self.seed = int(seed)
         self.name = name or f"{regimen.spec.name}+crossover"
         self._rng = np.random.default_rng(self.seed)
-        self._scans = np.asarray(clinical.KEYNOTE189_IMAGING_DAYS)
 
     def __repr__(self) -> str:
         """The wrapped regimen and the rate."""
@@ -77,7 +73,6 @@ class Crossover:
         """The regimen's bookkeeping plus the progression and crossover records."""
         state = self.regimen.new_state(n)
         state.update(
-            x_nadir=np.full(n, np.nan),  # smallest diameter seen (mm); 0 after a CR
             x_progressed=np.zeros(n, dtype=bool),
             x_eligible=self._rng.random(n) < self.rate,
             x_doses=np.zeros(n, dtype=np.int64),
@@ -100,7 +95,9 @@ class Crossover:
         day = observed_day(obs, reg.fields, reg.horizon, reg.dt)
         log_burden = reg._log10_burden(obs)  # noqa: SLF001 - the regimen's own reader
         anc = obs[:, reg.fields.anc].astype(np.float64)
-        self._track_progression(day, log_burden, state)
+        # The env judges RECIST progression as the trial does (`tme_env.envs.progression`)
+        # and reports it in the observation.
+        state["x_progressed"] |= obs[:, reg.fields.progressed] > 0.5
         action = reg.decide(day, anc, log_burden, state)
         crossed = state["x_progressed"] & state["x_eligible"]
         if crossed.any():
@@ -114,22 +111,3 @@ class Crossover:
             state["x_doses"] += due
             state["x_next"] = np.where(due, state["x_next"] + CYCLE_DAYS, state["x_next"])
         return (action[0] if single else action), state
-
-    def _track_progression(
-        self, day: np.ndarray, log_burden: np.ndarray, state: dict[str, np.ndarray]
-    ) -> None:
-        """RECIST progression at the scan days, as `tme_env.clinical.progression_time`."""
-        burden = 10.0**log_burden
-        diam = np.where(burden >= clinical.DETECTION_LIMIT_CELLS, clinical.diameter_mm(burden),
-                        0.0)  # fmt: skip
-        fresh = np.isnan(state["x_nadir"])
-        # Day 0 is the baseline: its diameter (even below the detection limit) is the nadir.
-        state["x_nadir"] = np.where(fresh, clinical.diameter_mm(burden), state["x_nadir"])
-        scan = np.isin(np.round(day), self._scans) & ~fresh
-        detectable = diam > 0.0
-        nadir = state["x_nadir"]
-        prog = scan & detectable & (
-            (diam >= (1.0 + clinical.PROGRESSION_INCREASE) * nadir - _DIAM_EPS) | (nadir == 0.0)
-        )
-        state["x_progressed"] |= prog
-        state["x_nadir"] = np.where(scan, np.minimum(nadir, diam), nadir)

@@ -34,7 +34,7 @@ import numpy as np
 
 from tme_env.clinical import HORIZON_DAYS
 from tme_env.dosing import ACTION_NAMES
-from tme_env.envs.label import MAINTENANCE_DOSE, MAX_ANTI_PD1_DOSES
+from tme_env.envs.label import MAINTENANCE_DOSE, MAX_ANTI_PD1_DOSES, METRONOMIC_DOSE
 from tme_env.envs.observation import observation_fields
 from tme_env.regimens.codes import AntiPD1Plan, ChemoPlan
 
@@ -61,9 +61,6 @@ DELAY_ANC = 1.5
 GRADE4_ANC = 0.5
 #: Dose reduction factor after grade-4 neutropenia, and the lowest level reached.
 REDUCTION, MIN_LEVEL = 0.8, 0.8**2
-#: Metronomic chemotherapy: a quarter of the full dose every week (cyclophosphamide 50 mg/day
-#: orally in the clinic; Colleoni et al., Ann Oncol 2002).
-METRONOMIC_DOSE = 0.25
 #: TPS at or above which the PD-L1-guided regimen gives pembrolizumab alone (KEYNOTE-024).
 PDL1_HIGH = 0.5
 #: Suppressor-inhibitor during chemotherapy cycles: the first two weeks of each cycle.

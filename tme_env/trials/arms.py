@@ -19,12 +19,17 @@ import numpy as np
 from tme_env.envs import ENV_IDS
 from tme_env.envs.vector import TumorImmuneVectorEnv
 from tme_env.patients import Cohort, cohort
-from tme_env.trials.outcomes import ArmOutcomes, carry_last_burden, survival_outcomes
+from tme_env.trials.outcomes import (
+    ArmOutcomes,
+    carry_last_burden,
+    survival_outcomes,
+    toxic_days_before,
+)
 
 __all__ = ["TRIAL_ENV_IDS", "run_arm", "run_trial_shard"]
 
 #: The envs a trial can run on.
-TRIAL_ENV_IDS = ("tme/TumorImmune-v1", "tme/TumorImmuneClinical-v1")
+TRIAL_ENV_IDS = ("tme/TumorImmune-v2", "tme/TumorImmuneClinical-v2")
 
 
 def run_arm(
@@ -85,7 +90,7 @@ def run_arm(
     worst = np.asarray(info["neutropenia_grade"], dtype=float).copy()
     doses = np.zeros((n, horizon_steps, 3))
     cured = np.zeros(n, dtype=bool)
-    tox_days = np.zeros(n)
+    toxic = np.zeros((n, horizon_steps))  # 1 for a step with grade >= 3 toxicity
     irae_worst = np.zeros(n)
     stopped = np.zeros(n, dtype=bool)
     death_day = np.full(n, np.nan)
@@ -101,7 +106,7 @@ def run_arm(
         burden[live, k + 1] = info["imaging_tumour_cells"][live]
         hot_steps[live] += info["is_hot"][live]
         worst[live] = np.maximum(worst[live], info["neutropenia_grade"][live])
-        tox_days[live] += dt * info["grade3_toxicity"][live]
+        toxic[live, k] = info["grade3_toxicity"][live]
         irae_worst[live] = np.maximum(irae_worst[live], info["irae_grade"][live])
         stopped[live] |= info["anti_pd1_stopped"][live] > 0
         died = live & ((info["dead"] > 0) | (info["toxic_death"] > 0))
@@ -120,11 +125,12 @@ def run_arm(
     os_days, os_event, pfs_days, pfs_event, best = survival_outcomes(
         t, np.maximum(filled, 1.0), os_days=os_days, os_event=os_event
     )
+    tox_days = toxic_days_before(t, toxic, pfs_days)
     outcomes = ArmOutcomes(
         name, ids, os_days, os_event, pfs_days, pfs_event, best, cured,
         worst, doses[:, :, 0].sum(axis=1), doses[:, :, 1].sum(axis=1),
         doses[:, :, 2].sum(axis=1) * dt, hot_steps / np.maximum(steps_lived, 1), doses,
-        tox_days=np.minimum(tox_days, os_days), irae_worst_grade=irae_worst,
+        tox_days=tox_days, irae_worst_grade=irae_worst,
         anti_pd1_discontinued=stopped,
     )  # fmt: skip
     return outcomes, horizon

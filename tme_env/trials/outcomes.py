@@ -24,6 +24,7 @@ __all__ = [
     "carry_last_burden",
     "schedule_doses",
     "survival_outcomes",
+    "toxic_days_before",
     "trajectory_outcomes",
 ]
 
@@ -69,9 +70,11 @@ class ArmOutcomes:
         y: States of an open-loop arm, shape ``(n_patients, n_states, len(t))``; ``None`` for an
             env arm.
         state_names: Names of axis 1 of ``y``; ``None`` for an env arm.
-        tox_days: Days with grade >= 3 toxicity while alive (env arm: weeks with grade >= 3
-            neutropenia on the worst day, or a grade >= 3 irAE and its steroid course;
-            open-loop arm: days with ANC < 1.0e9/L). The TOX part of Q-TWiST.
+        tox_days: Days with grade >= 3 toxicity before progression (env arm: weeks with
+            grade >= 3 neutropenia on the worst day, or a grade >= 3 irAE and its steroid
+            course; open-loop arm: days with ANC < 1.0e9/L), `toxic_days_before`. The TOX
+            part of Q-TWiST: toxic time after progression is REL time (one definition, the
+            env's reward's too).
         irae_worst_grade: Worst irAE grade (0 none, 2 for grades 1-2, 3, 4, 5); env arms only
             (an open-loop arm has no irAEs: zeros).
         anti_pd1_discontinued: Anti-PD-1 stopped for good after an irAE; env arms only.
@@ -184,6 +187,25 @@ def survival_outcomes(
     return os_days, os_event, np.minimum(pfs_days, os_days), pfs_event, best
 
 
+def toxic_days_before(t: np.ndarray, toxic: np.ndarray, pfs_days: np.ndarray) -> np.ndarray:
+    """Days with grade >= 3 toxicity before progression: Q-TWiST's TOX.
+
+    Args:
+        t: Output days, shape ``(n_times,)``; interval ``k`` is ``(t[k], t[k + 1]]``.
+        toxic: 1 where interval ``k`` had grade >= 3 toxicity, ``(n_patients, n_times - 1)``
+            (0 after death).
+        pfs_days: Progression-free survival (days); only the part of an interval before it
+            counts.
+
+    Returns:
+        Toxic days per patient, at most ``pfs_days``.
+    """
+    t = np.asarray(t, dtype=float)
+    pfs = np.asarray(pfs_days, dtype=float)[:, None]
+    before = np.clip(np.minimum(t[None, 1:], pfs) - t[None, :-1], 0.0, None)
+    return np.sum(np.asarray(toxic, dtype=float) * before, axis=1)
+
+
 def schedule_doses(
     schedule: list, os_days: np.ndarray, n_weeks: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -225,6 +247,7 @@ def trajectory_outcomes(
     params: np.ndarray,
     os_days: np.ndarray,
     os_event: np.ndarray,
+    pfs_days: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cure, worst neutropenia grade, fraction of time hot and toxic days of trajectories.
 
@@ -235,6 +258,8 @@ def trajectory_outcomes(
         params: Each patient's parameters, ``(n_patients, n_parameters)`` (kernel order).
         os_days: Overall survival (days): only outputs before death count.
         os_event: Death flags.
+        pfs_days: Progression-free survival (days): toxic days count before it only
+            (`toxic_days_before`); None: until death.
 
     Returns:
         ``(cured, worst_grade, fraction_hot, tox_days)`` per patient (see `ArmOutcomes`).
@@ -247,6 +272,6 @@ def trajectory_outcomes(
     hot = clinical.hotness(y, params) >= clinical.HOT_THRESHOLD
     lived = alive[:, 1:]
     fraction_hot = (hot[:, 1:] & lived).sum(axis=1) / np.maximum(lived.sum(axis=1), 1)
-    dt = np.diff(t, prepend=t[0])
-    tox_days = ((anc < 1.0) & alive).astype(float) @ dt
+    end = np.full(np.shape(os_days), np.inf) if pfs_days is None else pfs_days
+    tox_days = toxic_days_before(t, ((anc < 1.0) & alive)[:, 1:], end)
     return cured, worst, fraction_hot, tox_days

@@ -34,7 +34,7 @@ __all__ = ["TRIAL_ENV_IDS", "run_schedule", "run_trial"]
 
 def run_trial(
     policies: dict[str, Any],
-    env_id: str = "tme/TumorImmune-v1",
+    env_id: str = "tme/TumorImmune-v2",
     split: str = "test",
     n_patients: int = 500,
     seed: int = 0,
@@ -134,7 +134,7 @@ def run_schedule(
         t, burden, imaging_days, os_days=os_days, os_event=os_event
     )
     cured, worst, fraction_hot, tox_days = trajectory_outcomes(
-        t, res.y, res.state_names, params, os_days, os_event
+        t, res.y, res.state_names, params, os_days, os_event, pfs_days
     )
     totals, weekly = schedule_doses(schedule, os_days, int(np.ceil(t[-1] / WEEK_DAYS)))
     return ArmOutcomes(

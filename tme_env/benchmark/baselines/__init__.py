@@ -48,7 +48,7 @@ __all__ = [
 BEST_FIXED_FILE = Path(__file__).with_name("best_fixed.json")
 
 
-def best_fixed_schedule(task: str = "tme/TumorImmuneClinical-v1") -> FixedSchedule:
+def best_fixed_schedule(task: str = "tme/TumorImmuneClinical-v2") -> FixedSchedule:
     """The best fixed schedule of the committed search, reading ``task``'s observation.
 
     The search ran once, in the clinical env (``experiments/leaderboard.py search``, whose
@@ -74,7 +74,7 @@ def best_fixed_schedule(task: str = "tme/TumorImmuneClinical-v1") -> FixedSchedu
 class _BestFixed(FixedSchedule):
     """The committed best fixed schedule of the class's ``task``, built without arguments."""
 
-    task = "tme/TumorImmuneClinical-v1"
+    task = "tme/TumorImmuneClinical-v2"
 
     def __init__(self) -> None:
         """The committed schedule's settings (`best_fixed_schedule`)."""
@@ -86,10 +86,10 @@ class _BestFixed(FixedSchedule):
 class BestFixedClinical(_BestFixed):
     """`best_fixed_schedule` of the clinical task, as a class (for ``--policy module:attr``)."""
 
-    task = "tme/TumorImmuneClinical-v1"
+    task = "tme/TumorImmuneClinical-v2"
 
 
 class BestFixedFull(_BestFixed):
     """`best_fixed_schedule` of the full task, as a class (for ``--policy module:attr``)."""
 
-    task = "tme/TumorImmune-v1"
+    task = "tme/TumorImmune-v2"

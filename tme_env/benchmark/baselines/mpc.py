@@ -39,7 +39,7 @@ from tme_env.envs.core import TumorImmuneCore
 from tme_env.envs.observation import CLINICAL_OBSERVATION
 from tme_env.models.tme import STATE_NAMES
 from tme_env.regimens.family import FixedSchedule
-from tme_env.trials.outcomes import carry_last_burden, survival_outcomes
+from tme_env.trials.outcomes import carry_last_burden, survival_outcomes, toxic_days_before
 
 __all__ = ["CANDIDATES", "OracleMPC"]
 
@@ -182,8 +182,13 @@ class OracleMPC:
         rows = np.repeat(slots, n_c)  # rollout j copies slot rows[j] with candidate j % n_c
         m = rows.size
         cand = np.tile(np.arange(n_c), slots.size)
-        for src, dst in zip(core.state, roll.state, strict=True):
+        # `state_arrays`: y, last doses, measurements (a row per slot), then the float and int
+        # rows (a row per field, a column per slot).
+        y, last, measured, f_rows, i_rows = core.state_arrays
+        for src, dst in zip((y, last, measured), roll.state_arrays[:3], strict=True):
             dst[:m] = src[rows]
+        for src, dst in zip((f_rows, i_rows), roll.state_arrays[3:], strict=True):
+            dst[:, :m] = src[:, rows]
         roll.stepper.params[:m] = core.stepper.params[rows]
         roll.stepper.h_carry[:m] = core.stepper.h_carry[rows]
         rngs = [np.random.default_rng((self.seed, int(r), k, int(c)))
@@ -195,7 +200,7 @@ class OracleMPC:
         burden[:, : k + 1] = history[rows, : k + 1]
         death = np.full(m, np.nan)
         cured = np.zeros(m, dtype=bool)
-        tox = np.zeros(m)
+        tox = np.zeros((m, self._steps))  # 1 for a step with grade >= 3 toxicity
         end = self._steps if self.lookahead is None else min(
             self._steps, k + self.cycle + self.lookahead)  # fmt: skip
         doses = np.zeros((roll.n, 3))
@@ -211,7 +216,7 @@ class OracleMPC:
             _, terminated, info = roll.step(doses, rngs, active=active)
             a = active[:m]
             burden[a, step + 1] = info["imaging_tumour_cells"][:m][a]
-            tox[a] += self._dt * info["grade3_toxicity"][:m][a]
+            tox[a, step] = info["grade3_toxicity"][:m][a]
             died = a & ((info["dead"][:m] > 0) | (info["toxic_death"][:m] > 0))
             death[died] = info["day"][:m][died]
             cured |= a & (info["cured"][:m] > 0)
@@ -228,11 +233,15 @@ class OracleMPC:
 
     def _q_twist(self, burden: np.ndarray, death: np.ndarray, cured: np.ndarray,
                  tox: np.ndarray, end: int) -> np.ndarray:  # fmt: skip
-        """Quality-adjusted days of each rollout up to step ``end`` (as the trial scores)."""
+        """Quality-adjusted days of each rollout up to step ``end`` (as the trial scores).
+
+        ``tox`` flags the steps with grade >= 3 toxicity; TOX is their time before progression.
+        """
         filled = carry_last_burden(burden[:, : end + 1], cured)
         horizon = end * self._dt
         event = ~np.isnan(death)
         os_days = np.where(event, death, horizon)
         os_days, event, pfs, _, _ = survival_outcomes(self._t[: end + 1], np.maximum(filled, 1.0),
                                                       os_days=os_days, os_event=event)  # fmt: skip
-        return clinical.q_twist_days(os_days, pfs, tox)
+        tox_days = toxic_days_before(self._t[: end + 1], tox[:, :end], pfs)
+        return clinical.q_twist_days(os_days, pfs, tox_days)

@@ -146,7 +146,7 @@ def _mean_q(policies: dict[str, FixedSchedule], task: str, split: str, n: int,
 
 
 def search_fixed_schedule(
-    task: str = "tme/TumorImmuneClinical-v1",
+    task: str = "tme/TumorImmuneClinical-v2",
     n_trials: int = 150,
     n_train: int = 200,
     n_validation: int = 300,
