@@ -97,8 +97,12 @@ def reference_rhs(q: dict, u: dict):
         chemo_r = kill_c(q["chemo_kill_rate"] * q["chemo_resistant_kill_fraction"]) * r
         switch = q["switching_rate"] * (1.0 + q["chemo_induced_switching"] * kill_c(1.0)) * s
         damage = d / (q["damage_half_sat"] + d)
-        exhaust = q["exhaustion_rate"] * sup_exh * (1.0 - bk) * f_n * e
-        reinv = q["reinvigoration_rate"] * bk * x
+        tps = q["pdl1_tps"]  # the PD-1-blockable share rises with PD-L1 (model v2)
+        phi = q["pd1_blockable_floor"] + (1.0 - q["pd1_blockable_floor"]) * tps / (
+            tps + q["pd1_tps_half_sat"]
+        )
+        exhaust = q["exhaustion_rate"] * sup_exh * (1.0 - phi * bk) * f_n * e
+        reinv = q["reinvigoration_rate"] * phi * bk * x
         return [
             growth * s - chemo_s - dk * s - switch,
             growth * q["resistant_growth_factor"] * r - chemo_r
@@ -375,8 +379,11 @@ def _linear_ex(q: TMEParameters, n: float, bk: float, e0: float, x0: float, t: n
     """Closed-form E, X for a fixed tumour, no MDSCs, no damage, no chemo, constant blockade."""
     f_n = n / (n + q.exhaustion_half_sat)
     rec = q.effector_recruitment * n / (q.effector_recruitment_half_sat + n)
-    ex = q.exhaustion_rate * (1.0 - bk) * f_n
-    rv = q.reinvigoration_rate * bk
+    phi = q.pd1_blockable_floor + (1.0 - q.pd1_blockable_floor) * q.pdl1_tps / (
+        q.pdl1_tps + q.pd1_tps_half_sat
+    )
+    ex = q.exhaustion_rate * (1.0 - phi * bk) * f_n
+    rv = q.reinvigoration_rate * phi * bk
     mat = np.array([
         [-(q.effector_death_rate + q.effector_inactivation_rate * f_n + ex), rv, rec],
         [ex, -(rv + q.exhausted_death_rate), 0.0],

@@ -9,7 +9,7 @@ from tme_env import clinical, regimens
 from tme_env.regimens.crossover import KEYNOTE024_CROSSOVER, KEYNOTE189_CROSSOVER, Crossover
 from tme_env.trials.arms import run_arm
 
-ENV = "tme/TumorImmune-v1"
+ENV = "tme/TumorImmune-v2"
 
 
 def test_rates_are_the_papers():
