@@ -35,7 +35,7 @@ class TMEParameters(ModelParameters):
 
     # --- tumour -------------------------------------------------------------------------
     growth_rate: float = param(
-        0.011277, unit="1/day", source=_PI,
+        0.0115047, unit="1/day", source=_PI,
         description="Gompertz growth rate g_S of the chemo-sensitive clone",
     )  # fmt: skip
     carrying_capacity: float = param(
@@ -59,7 +59,7 @@ class TMEParameters(ModelParameters):
     )  # fmt: skip
     # --- chemotherapy ---------------------------------------------------------------------
     chemo_kill_rate: float = param(
-        0.849788, unit="1/day", source=_PI,
+        0.656594, unit="1/day", source=_PI,
         description="maximal chemotherapy kill rate of sensitive tumour cells k_chemo",
     )  # fmt: skip
     chemo_resistant_kill_fraction: float = param(
@@ -84,7 +84,7 @@ class TMEParameters(ModelParameters):
     )  # fmt: skip
     # --- effector T cells -----------------------------------------------------------------
     effector_kill_rate: float = param(
-        0.0979901, unit="1/day", source=_PI,
+        0.0945746, unit="1/day", source=_PI,
         description="maximal CD8+ kill rate d_E of the ratio-dependent law",
     )  # fmt: skip
     effector_kill_exponent: float = param(
@@ -101,7 +101,7 @@ class TMEParameters(ModelParameters):
         description="ratio scale s_E of the kill law",
     )  # fmt: skip
     effector_recruitment: float = param(
-        5.49901e+09, unit="cells/day", source=_PI,
+        5.42006e+09, unit="cells/day", source=_PI,
         description="maximal antigen-driven effector recruitment rho_E",
     )  # fmt: skip
     effector_recruitment_half_sat: float = param(
@@ -113,7 +113,7 @@ class TMEParameters(ModelParameters):
         description="tumour size of half-maximal effector recruitment k_E",
     )  # fmt: skip
     icd_recruitment: float = param(
-        1e9, unit="cells/day",
+        1.58438e+09, unit="cells/day",
         source=(
             _PI + "; immunogenic cell death primes T cells through antigen release "
             "(Galluzzi et al., Nat Rev Immunol 2017 [M]), why chemotherapy adds to anti-PD-1"
@@ -129,11 +129,11 @@ class TMEParameters(ModelParameters):
         description="maximal irreversible inactivation q_E of effectors by tumour",
     )  # fmt: skip
     exhaustion_rate: float = param(
-        0.985017, unit="1/day", source=_PI,
+        1.05683, unit="1/day", source=_PI,
         description="maximal PD-1-mediated exhaustion rate x_E of active effectors",
     )  # fmt: skip
     exhaustion_half_sat: float = param(
-        3e9, unit="cells",
+        5.66595e+09, unit="cells",
         source=(
             _PI + "; exhaustion grows with the antigen load (chronic stimulation: Wherry, Nat "
             "Immunol 2011 [M]), which is what lets immune control outlast anti-PD-1"
@@ -141,7 +141,7 @@ class TMEParameters(ModelParameters):
         description="tumour size of half-maximal exhaustion/inactivation K_ex",
     )  # fmt: skip
     reinvigoration_rate: float = param(
-        0.0685301, unit="1/day", source=_PI,
+        0.0767746, unit="1/day", source=_PI,
         description="rate at which PD-1 blockade reinvigorates exhausted cells",
     )  # fmt: skip
     exhausted_death_rate: float = param(
@@ -214,7 +214,7 @@ class TMEParameters(ModelParameters):
         description="functional MDSCs halving effector recruitment M50_recruit",
     )  # fmt: skip
     mdsc_half_suppression_kill: float = param(
-        6.79526e+08, unit="cells", source=_PI,
+        6.59554e+08, unit="cells", source=_PI,
         description="functional MDSCs halving effector killing M50_kill",
     )  # fmt: skip
     # --- anti-PD-1 ------------------------------------------------------------------------
@@ -338,7 +338,7 @@ class TMEParameters(ModelParameters):
         description="PD-L1 tumour proportion score TPS",
     )  # fmt: skip
     pd1_blockable_floor: float = param(
-        0.35, unit="-", upper=1.0,
+        0.405409, unit="-", upper=1.0,
         source=(
             "calibrated: model-v2 panel (KEYNOTE-024 and the FDA pooled chemo-IO vs IO "
             "strata). At TPS 0 T-cell dysfunction runs mostly through other routes "
@@ -347,17 +347,17 @@ class TMEParameters(ModelParameters):
         description="share phi_0 of PD-1 exhaustion that anti-PD-1 can block at TPS 0",
     )  # fmt: skip
     pd1_tps_half_sat: float = param(
-        0.10, unit="fraction of tumour cells",
+        0.0906455, unit="fraction of tumour cells",
         source=(
-            "assumed: tumour PD-L1 is the ligand anti-PD-1 blocks (adaptive immune "
-            "resistance, Taube et al. Sci Transl Med 2012 [M]); half the TPS-dependent "
-            "share at TPS 10%"
+            "calibrated: the model-v2 trial panel (experiments/calibrate_tme.py); tumour "
+            "PD-L1 is the ligand anti-PD-1 blocks (adaptive immune resistance, Taube et al. "
+            "Sci Transl Med 2012 [M])"
         ),
         description="TPS of half the TPS-dependent blockable share tps50",
     )  # fmt: skip
     # --- death hazard (model v2) -------------------------------------------------------------
     death_hazard_rate: float = param(
-        5e-4, unit="1/day",
+        0.000416447, unit="1/day",
         source=(
             "calibrated: model-v2 panel (early deaths, landmark OS). Tumour size is "
             "prognostic of OS under any treatment in NSCLC tumour-growth/OS models (Wang et "

@@ -123,9 +123,9 @@ CORRELATIONS: dict[tuple[str, str], float] = {
 #: Tumour burden at presentation (cells): log-normal, median 3e10 (~30 cm^3 of disease),
 #: sigma 0.7, resampled until within [2e9, 3e11] (detectable by imaging, below ~1/3 lethal).
 BURDEN_MEDIAN, BURDEN_SIGMA, BURDEN_RANGE = 3e10, 0.7, (2e9, 3e11)
-#: Resistant fraction at presentation: log-normal, median 0.00044 (calibrated: KEYNOTE-189,
-#: experiments/calibrate_tme.py), sigma 1.0, capped at 0.2.
-RESISTANT_MEDIAN, RESISTANT_SIGMA, RESISTANT_MAX = 0.000440075, 1.0, 0.2
+#: Resistant fraction at presentation: log-normal, median calibrated to the model-v2 trial
+#: panel (experiments/calibrate_tme.py), sigma 1.0, capped at 0.2.
+RESISTANT_MEDIAN, RESISTANT_SIGMA, RESISTANT_MAX = 0.000454099, 1.0, 0.2
 #: z-score above which a patient is a "strong" chemo-induced MDSC responder (top quartile).
 STRONG_RESPONDER_Z = 0.6745
 
