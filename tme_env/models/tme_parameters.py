@@ -235,11 +235,11 @@ class TMEParameters(ModelParameters):
         description="anti-PD-1 level giving half-maximal PD-1 occupancy A50",
     )  # fmt: skip
     irae_rate: float = param(
-        0.00061098, unit="1/day",
+        0.00085246627, unit="1/day",
         source=(
             "calibrated: immune-mediated AEs in 23.7% of patients on pembrolizumab "
             "monotherapy (pooled, PMC11227881) by experiments/irae_calibration.py (Brent, "
-            "300 train patients); KEYNOTE-189 then gives 22.7% (22.7% [M])"
+            "300 train patients, model v2); KEYNOTE-189 then gives 27.3% (22.7% [M])"
         ),
         description="irAE hazard at full exposure, median susceptibility, presentation immunity",
     )  # fmt: skip
