@@ -24,8 +24,8 @@ def offline_rl():
 
 
 @pytest.fixture(scope="module")
-def v1_study():
-    return _script("v1_study")
+def model_study():
+    return _script("model_study")
 
 
 def test_offline_rl_keeps_tables_whose_run_time_alone_changed(tmp_path, offline_rl):
@@ -48,15 +48,15 @@ def test_offline_rl_keeps_tables_whose_run_time_alone_changed(tmp_path, offline_
     assert offline_rl.write_unless_only_timing(new, "x; 1.0 min.\n") and new.exists()
 
 
-def test_v1_study_keeps_json_whose_elapsed_time_alone_changed(tmp_path, v1_study):
-    js = tmp_path / "v1_study.json"
+def test_model_study_keeps_json_whose_elapsed_time_alone_changed(tmp_path, model_study):
+    js = tmp_path / "model_study.json"
     old = {"knockouts": {"a": 1.0}, "elapsed_s": 150.37, "oracle": {"gain": 0.5}}
     js.write_text(json.dumps(old, indent=2) + "\n")
     same = {**old, "elapsed_s": 164.0}
-    assert not v1_study.write_unless_only_timing(js, json.dumps(same, indent=2) + "\n")
+    assert not model_study.write_unless_only_timing(js, json.dumps(same, indent=2) + "\n")
     assert json.loads(js.read_text())["elapsed_s"] == 150.37
     changed = {**same, "oracle": {"gain": 0.6}}
-    assert v1_study.write_unless_only_timing(js, json.dumps(changed, indent=2) + "\n")
+    assert model_study.write_unless_only_timing(js, json.dumps(changed, indent=2) + "\n")
     assert json.loads(js.read_text()) == changed
 
 

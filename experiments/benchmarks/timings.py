@@ -64,7 +64,7 @@ COMMANDS = (
     Command("trial_figures", "python experiments/trial_figures.py --out {out}"),
     Command("benchmark_simulator", "python experiments/benchmarks/simulator.py"),
     Command("benchmark_envs", "python experiments/benchmarks/envs.py"),
-    Command("v1_study", "python experiments/v1_study.py --out {out}"),
+    Command("model_study", "python experiments/model_study.py --out {out}"),
     Command("tests", "python -m pytest -q -p no:cacheprovider", long=True),
     Command("adaptivity_study", "python experiments/adaptivity_study.py --out {out}", long=True),
     Command("depillis_literature", "python experiments/depillis_literature.py", long=True),

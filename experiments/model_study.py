@@ -1,10 +1,10 @@
-"""Model v1 study: does the mechanism carry the harm, and does adaptive treatment pay?
+"""Model study (v2): does the mechanism carry the harm, and does adaptive treatment pay?
 
 Every figure is measured, none is tuned to come out one way:
 
 1. **Knockouts** (open-loop MTD chemotherapy, ``validation`` split): switching off each MDSC
    term (T-cell suppression: recruitment, killing and exhaustion; damage-driven recruitment;
-   growth promotion, which v1 already sets to 0 for lack of a source) and the immune killing
+   growth promotion, which the model sets to 0 for lack of a source) and the immune killing
    of the resistant clone, the change in RMST and in median PFS (time to relapse).
 2. **No trivial optimum**: the 36 fixed schedules of `tme_env.regimens.family.FixedSchedule`
    (chemo 0/4/6 cycles x anti-PD-1 weekly/q3w/q6w/none x inhibitor continuous/chemo
@@ -22,9 +22,9 @@ Every figure is measured, none is tuned to come out one way:
 
 Usage::
 
-    python experiments/v1_study.py [--train 150] [--test 300] [--out experiments/figures] [--quick]
+    python experiments/model_study.py [--train 150] [--test 300] [--out experiments/figures] [--quick]
 
-Writes ``v1_study.json`` and ``v1_study.md`` atomically; a JSON file that differs from the new
+Writes ``model_study.json`` and ``model_study.md`` atomically; a JSON file that differs from the new
 one only in its run time (``elapsed_s``) is kept, so a rerun leaves the tracked files alone.
 """
 
@@ -80,7 +80,7 @@ def knockouts(n: int) -> dict:
     """RMST and median PFS of open-loop MTD chemo with each mechanism switched off."""
     base = TMEParameters()
     variants = {
-        "v1 model": {},
+        "v2 model": {},
         "no MDSC suppression of T cells": {
             "mdsc_half_suppression_recruit": 1e30, "mdsc_half_suppression_kill": 1e30,
             "mdsc_exhaustion_promotion": 0.0,
@@ -219,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear st
 
     os.makedirs(args.out, exist_ok=True)
     json_text = json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n"
-    if not write_unless_only_timing(os.path.join(args.out, "v1_study.json"), json_text):
-        print("  v1_study.json kept: only its run time (elapsed_s) differs")
-    lines = ["# Model v1 study (`python experiments/v1_study.py`)", "",
+    if not write_unless_only_timing(os.path.join(args.out, "model_study.json"), json_text):
+        print("  model_study.json kept: only its run time (elapsed_s) differs")
+    lines = ["# Model study, model v2 (`python experiments/model_study.py`)", "",
              f"Clinical env `{CLINICAL_ENV_ID}`, 5-year horizon; search on {args.train} train "
              f"patients, evaluation on {args.test} test patients; Q-TWiST in months.", "",
              "## Knockouts (open-loop MTD chemotherapy, validation)", "",
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one linear st
     lines += ["", "## Sequencing (delayed minus concurrent anti-PD-1, Q-TWiST)", ""]
     lines += [f"- {k} ({v['patients']}): {v['delayed_minus_concurrent_months']:+.2f} mo"
               for k, v in groups.items()]
-    md = os.path.join(args.out, "v1_study.md")
+    md = os.path.join(args.out, "model_study.md")
     with open(md + ".tmp", "w") as fh:
         fh.write("\n".join(lines) + "\n")
     os.replace(md + ".tmp", md)
