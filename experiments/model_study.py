@@ -22,10 +22,11 @@ Every figure is measured, none is tuned to come out one way:
 
 Usage::
 
-    python experiments/model_study.py [--train 150] [--test 300] [--out experiments/figures] [--quick]
+    python experiments/model_study.py [--train 150] [--test 300] [--out experiments/figures]
+        [--quick]
 
-Writes ``model_study.json`` and ``model_study.md`` atomically; a JSON file that differs from the new
-one only in its run time (``elapsed_s``) is kept, so a rerun leaves the tracked files alone.
+Writes ``model_study.json`` and ``model_study.md`` atomically; a JSON file that differs from
+the new one only in its run time (``elapsed_s``) is kept, so a rerun leaves the tracked files alone.
 """
 
 from __future__ import annotations
