@@ -56,6 +56,19 @@ def _entries_match_files(run: Path) -> None:
 
 
 # --- fast: the pieces -------------------------------------------------------------------------
+@pytest.fixture
+def python_sigint():
+    """Python's own Ctrl-C handler for the test, whatever this process inherited.
+
+    A shell without job control starts background commands with SIGINT ignored (``cmd &``),
+    and a test of what Ctrl-C does needs the handler a terminal gives Python.
+    """
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("python_sigint")
 def test_ctrl_c_waits_for_the_end_of_a_deferred_block():
     before = signal.getsignal(signal.SIGINT)
     reached = False
@@ -73,6 +86,7 @@ class _Saver:
         Path(path).write_bytes(b"weights")
 
 
+@pytest.mark.usefixtures("python_sigint")
 def test_ctrl_c_between_moving_a_model_in_and_its_checksum_waits(tmp_path, monkeypatch):
     import tme_env.io as io
 
