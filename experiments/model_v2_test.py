@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import quick  # experiments/quick.py: the --quick flag
 
 from tme_env import regimens
@@ -32,6 +31,7 @@ from tme_env.io import atomic_write_json, atomic_write_text
 from tme_env.patients import cohort
 from tme_env.trials import run_trial
 from tme_env.trials.survival import cox_hazard_ratio, km_median
+from tme_env.validation.run import stratum_mask
 
 ARMS = ("mtd-chemo", "pembrolizumab", "chemo-ici-concurrent", "pdl1-guided")
 CONTRASTS = (
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for a, b in CONTRASTS:
         for s in STRATA:
-            m = np.ones(strata.size, bool) if s == "all" else strata == s
+            m = stratum_mask(strata, s)
             if not m.any():
                 continue
             xa, xb = result.arms[a], result.arms[b]

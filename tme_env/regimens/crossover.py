@@ -65,10 +65,6 @@ class Crossover:
         """The wrapped regimen and the rate."""
         return f"Crossover({self.regimen!r}, rate={self.rate:.3f})"
 
-    def reset_draws(self) -> None:
-        """Restart the crossover draws from the seed (a new trial: the same patients cross)."""
-        self._rng = np.random.default_rng(self.seed)
-
     def new_state(self, n: int) -> dict[str, np.ndarray]:
         """The regimen's bookkeeping plus the progression and crossover records."""
         state = self.regimen.new_state(n)

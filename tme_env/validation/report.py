@@ -25,6 +25,7 @@ from tme_env.io import atomic_write_json, atomic_write_text
 from tme_env.trials.outcomes import ArmOutcomes
 from tme_env.trials.plots import save_figure
 from tme_env.validation.panel import LANDMARK_MONTHS, PANEL
+from tme_env.validation.run import stratum_mask
 
 __all__ = ["KM_PAIRS", "plot_forest", "plot_km_pairs", "summary_line", "write_validation"]
 
@@ -137,7 +138,7 @@ def plot_km_pairs(arms: dict[str, ArmOutcomes], strata: np.ndarray) -> Any:
     nrow = max(1, math.ceil(len(pairs) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(11, 3.8 * nrow), squeeze=False)
     for ax, (title, stratum, names, medians) in zip(axes.flat, pairs, strict=False):
-        mask = np.ones(strata.size, bool) if stratum == "all" else strata == stratum
+        mask = stratum_mask(strata, stratum)
         for name, colour in zip(names, ("tab:blue", "tab:orange"), strict=True):
             arm = arms[name]
             km = KaplanMeierFitter().fit(arm.os_days[mask] / DAYS_PER_MONTH,

@@ -27,8 +27,10 @@ import numpy as np
 from tme_env import regimens
 from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.envs import DEFAULT_ENV_ID
+from tme_env.envs.label import MAX_ANTI_PD1_DOSES
 from tme_env.patients import Cohort, cohort
 from tme_env.regimens.crossover import KEYNOTE024_CROSSOVER, KEYNOTE189_CROSSOVER, Crossover
+from tme_env.regimens.policies import CYCLE_DAYS
 from tme_env.trials.arms import run_arm
 from tme_env.trials.outcomes import ArmOutcomes
 from tme_env.trials.survival import hazard_ratio, km_median, survival_at
@@ -38,8 +40,8 @@ __all__ = ["PANEL_ARMS", "model_value", "panel_policies", "panel_rows", "run_pan
 
 #: The panel's arms, in report order.
 PANEL_ARMS = ("chemo-pembro", "kn189-chemo", "kn024-chemo", "pembro", "no-treatment")
-#: 35 anti-PD-1 doses q3w: the last is given on day 34 x 21.
-_CAP_DAY = 34 * 21.0
+#: The label's anti-PD-1 course q3w: the last dose is given on day (35 - 1) x 21.
+_CAP_DAY = (MAX_ANTI_PD1_DOSES - 1) * CYCLE_DAYS
 
 
 def panel_policies(seed: int = 0) -> dict[str, Any]:
@@ -90,6 +92,11 @@ def run_panel(
     return out, patients.phenotype("pdl1_stratum")
 
 
+def stratum_mask(strata: np.ndarray, stratum: str) -> np.ndarray:
+    """The patients of a PD-L1 stratum (``"all"``: every patient)."""
+    return np.ones(strata.size, dtype=bool) if stratum == "all" else strata == stratum
+
+
 def _select(arm: ArmOutcomes, mask: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "os": arm.os_days[mask], "os_e": arm.os_event[mask], "pfs": arm.pfs_days[mask],
@@ -110,7 +117,7 @@ def _arm_figure(d: dict[str, np.ndarray], figure: str) -> float:
         return 100.0 * survival_at(d["os"], d["os_e"], month * DAYS_PER_MONTH)
     if figure == "os_after_cap_36":
         # Completers: 35 doses given and alive at the last one; OS 3 years later.
-        done = d["pd1"] >= 35 - 1e-9
+        done = d["pd1"] >= MAX_ANTI_PD1_DOSES - 1e-9
         if not done.any():
             return float("nan")
         t = d["os"][done] - _CAP_DAY
@@ -122,7 +129,7 @@ def model_value(
     target: Target, arms: dict[str, ArmOutcomes], strata: np.ndarray
 ) -> float:
     """The model's value of one target (NaN when the stratum has no patient)."""
-    mask = np.ones(strata.size, dtype=bool) if target.stratum == "all" else strata == target.stratum
+    mask = stratum_mask(strata, target.stratum)
     if not mask.any():
         return float("nan")
     if " vs " in target.arm:
@@ -160,7 +167,7 @@ def landmark_rows(arms: dict[str, ArmOutcomes], strata: np.ndarray) -> list[dict
     rows = []
     for name, arm in arms.items():
         for stratum in ("all", *sorted(set(strata.tolist()))):
-            mask = np.ones(strata.size, bool) if stratum == "all" else strata == stratum
+            mask = stratum_mask(strata, stratum)
             d = _select(arm, mask)
             row = {"arm": name, "stratum": stratum, "n": int(mask.sum())}
             for m in LANDMARK_MONTHS:
@@ -170,4 +177,4 @@ def landmark_rows(arms: dict[str, ArmOutcomes], strata: np.ndarray) -> list[dict
     return rows
 
 
-__all__ += ["CHECKS", "landmark_rows"]
+__all__ += ["CHECKS", "landmark_rows", "stratum_mask"]
