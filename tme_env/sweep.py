@@ -56,12 +56,10 @@ from typing import Any
 
 import numpy as np
 import yaml
-from gymnasium import spaces
 
 from tme_env import regimens
 from tme_env.agents.algos import ALGOS, check_hyperparams, read_yaml
 from tme_env.agents.config import TRAIN_ENV_IDS, check_algo_env
-from tme_env.agents.loader import load_sb3_model
 from tme_env.envs import ENV_IDS
 from tme_env.envs.config import MAX_COHORT_SIZE
 from tme_env.io import atomic_write_text
@@ -258,7 +256,7 @@ def _trainable(config: dict[str, Any], sweep: dict[str, Any]) -> dict[str, Any]:
     import torch  # deferred: heavy, and needed only in a Tune worker
     from ray import tune  # deferred: ray is an optional extra ([ray])
 
-    from tme_env.agents.callbacks import DiscreteDoses  # deferred: imports SB3 and torch
+    from tme_env.agents.agent import load_policy  # deferred: imports SB3 and torch
     from tme_env.agents.train import TrainConfig, train  # deferred: imports SB3 and torch
 
     torch.set_num_threads(int(sweep["cpus_per_trial"]))
@@ -273,14 +271,12 @@ def _trainable(config: dict[str, Any], sweep: dict[str, Any]) -> dict[str, Any]:
         algo=algo, env_id=sweep["env"], timesteps=int(config["timesteps"]),
         seed=int(config["seed"]), config_file=config_file, out=sweep["runs"],
         eval_every=int(sweep["eval_every"]), eval_patients=int(sweep["eval_patients"]),
-        progress=False,
+        progress=False, torch_threads=int(sweep["cpus_per_trial"]),
     ))  # fmt: skip
     observation = ENV_IDS[sweep["env"]].get("observation", "full")
     policies = {name: regimens.get(name, observation=observation) for name in regimens.available()}
-    model = load_sb3_model(str(run / "model.zip"))  # weights and JSON: nothing unpickled
-    if isinstance(model.action_space, spaces.Discrete):
-        model = DiscreteDoses(model)
-    policies[algo] = model
+    # weights and JSON, nothing unpickled; its normalisation and dose levels applied
+    policies[algo] = load_policy(run / "model.zip")
     # The trial env with the observation the policy was trained on (Discrete: the full one).
     trial_env = next(e for e in TRIAL_ENV_IDS
                      if ENV_IDS[e].get("observation", "full") == observation)  # fmt: skip

@@ -18,7 +18,13 @@ marked SB3 do):
 * `tme_env.agents.loader`: `load_sb3_model`, which loads a trained ``.zip`` with the
   algorithm its run folder's ``config.yml`` records, without unpickling anything unless
   ``trusted``;
-* `tme_env.agents.zoo`: our hyperparameters in rl_zoo3's format.
+* `tme_env.agents.zoo`: our hyperparameters in rl_zoo3's format;
+* `tme_env.agents.normalize`: observation normalisation stored inside the model file and
+  applied by every loader (`NormalizedModel`);
+* `tme_env.agents.cycle` (SB3): the per-cycle training variant (one decision per 21-day
+  cycle), scored on the weekly task;
+* `tme_env.agents.agent`: a model or a published agent folder (``agents/<name>/``) as the
+  benchmark scores it (`load_agent`, `load_policy`).
 
 The package ships only the default hyperparameters; the tuned and rl_zoo3-format files are
 published in the repository's top-level ``agents/`` folder (see its README).
@@ -31,12 +37,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tme_env.agents.agent import load_agent, load_policy
 from tme_env.agents.loader import load_sb3_model
 
 if TYPE_CHECKING:
     from tme_env.agents.vec_env import TumorImmuneSB3VecEnv
 
-__all__ = ["hide_gym_notice", "load_sb3_model", "make_sb3_vec_env"]
+__all__ = ["hide_gym_notice", "load_agent", "load_policy", "load_sb3_model", "make_sb3_vec_env"]
 
 
 def hide_gym_notice() -> None:

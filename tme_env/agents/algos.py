@@ -48,8 +48,10 @@ HYPERPARAMS = Path(__file__).parent / "hyperparams"
 ALGOS = ("ppo", "a2c", "sac", "td3", "dqn", "recurrentppo")
 #: The algorithms that train on the discrete env (``tme/TumorImmuneDiscrete-v2``).
 DISCRETE_ALGOS = ("dqn",)
-#: Keys of the YAML blocks that are not constructor arguments.
-_EXTRA_KEYS = {"n_envs": int}
+#: Keys of the YAML blocks that are not constructor arguments: the number of envs, and
+#: ``normalize`` (SB3's `VecNormalize` around the training envs, as rl_zoo3's key: ``true``
+#: or a mapping; `tme_env.agents.normalize.normalize_settings`).
+_EXTRA_KEYS = {"n_envs": int, "normalize": None}
 #: Constructor arguments that ``tme train`` sets itself: not hyperparameters.
 _SET_BY_TRAIN = ("self", "policy", "env", "seed", "device", "tensorboard_log", "verbose")
 #: Numeric hyperparameters whose default is an int but that take any number.
@@ -165,6 +167,11 @@ def check_hyperparams(algo: str, block: Any, source: str) -> None:
 
 
 def _check_key(algo: str, sig: dict, key: str, value: Any, path: str) -> None:
+    if key == "normalize":
+        from tme_env.agents.normalize import normalize_settings
+
+        normalize_settings(value, 0.99, f"{path}: hyperparameter 'normalize'")
+        return
     if key in _EXTRA_KEYS:
         expected: type | None = _EXTRA_KEYS[key]
     elif key in sig and key not in _SET_BY_TRAIN and not str(key).startswith("_"):

@@ -11,10 +11,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 from tme_env import regimens
-from tme_env.agents.blind import Blinded
+from tme_env.agents.normalize import current_policy, save_model
 from tme_env.clinical import DAYS_PER_MONTH
 from tme_env.envs import DISCRETE_LEVELS
-from tme_env.io import atomic_save_model, atomic_write_json
+from tme_env.io import atomic_write_json
 from tme_env.trials import TrialResult, run_trial, summarise, survival_at
 
 __all__ = ["AtomicCheckpointCallback", "ClinicalEvalCallback", "DiscreteDoses", "TqdmCallback"]
@@ -72,10 +72,16 @@ class ClinicalEvalCallback(BaseCallback):
     """
 
     def __init__(self, env_id: str, run_dir: Path, eval_every: int, n_patients: int,
-                 seed: int, blind: tuple[str, ...] = ()) -> None:  # fmt: skip
-        """See the class docstring (``blind``: fields the policy is shown as 0)."""
+                 seed: int, blind: tuple[str, ...] = (),
+                 cycle_weeks: int | None = None) -> None:  # fmt: skip
+        """See the class docstring.
+
+        ``blind``: fields the policy is shown as 0; ``cycle_weeks``: a per-cycle model,
+        scored weekly (`tme_env.agents.cycle`).
+        """
         super().__init__()
         self.blind = tuple(blind)
+        self.cycle_weeks = cycle_weeks
         self.trial_env = (
             "tme/TumorImmuneClinical-v2" if "Clinical" in env_id else "tme/TumorImmune-v2"
         )
@@ -116,10 +122,12 @@ class ClinicalEvalCallback(BaseCallback):
         survival at ``m`` months, `SURVIVAL_MONTHS`).
         """
         ref = self._regimen_arms()
+        from tme_env.agents.agent import scoring_policy  # deferred: it imports this module
+
         name = type(model).__name__.lower()
-        policy = DiscreteDoses(model) if self.discrete else model
-        if self.blind:
-            policy = Blinded(policy, self.blind, self.trial_env)
+        # the training statistics, a discrete model's levels, the cycle, the blinded fields
+        policy = scoring_policy(current_policy(model), {"blind": self.blind,
+                                "cycle_weeks": self.cycle_weeks}, self.trial_env)  # fmt: skip
         agent = run_trial({name: policy}, env_id=self.trial_env, split="validation",
                           n_patients=self.n_patients, seed=self.seed)  # fmt: skip
         arm = agent.arms[name]
@@ -162,7 +170,7 @@ class ClinicalEvalCallback(BaseCallback):
         score = row["benchmark_score"]
         if np.isfinite(score) and score > self.best_score:
             self.best_score = score
-            atomic_save_model(self.model, self.run_dir / "best_model.zip", self.run_dir)
+            save_model(self.model, self.run_dir / "best_model.zip", self.run_dir)
         return True
 
 
@@ -184,7 +192,7 @@ class AtomicCheckpointCallback(BaseCallback):
     def _on_step(self) -> bool:
         if self.n_calls % self.save_freq == 0:
             path = self.run_dir / "checkpoints" / f"model_{self.num_timesteps}_steps.zip"
-            atomic_save_model(self.model, path, self.run_dir)
+            save_model(self.model, path, self.run_dir)
         return True
 
 

@@ -74,6 +74,11 @@ class TrainConfig:
         blind: Clinical observation fields the agent never sees (they read 0 in training
             and in every evaluation; `tme_env.agents.blind`), e.g. ``MONITORING`` for the
             value-of-information ablation. Recorded in ``config.yml``.
+        torch_threads: Torch's intra-op threads (``torch.set_num_threads``). The policies
+            are small MLPs, for which one thread is fastest: more threads add
+            synchronisation and take cores from the simulator.
+        cycle_weeks: Train the per-cycle variant: one decision per this many weeks (3: the
+            21-day cycle; `tme_env.agents.cycle`), scored on the weekly task. None: weekly.
     """
 
     algo: str = "ppo"
@@ -89,6 +94,8 @@ class TrainConfig:
     run_dir: str | None = None
     progress: bool = True
     blind: tuple[str, ...] = ()
+    torch_threads: int = 1
+    cycle_weeks: int | None = None
 
     @property
     def eval_interval(self) -> int:
@@ -107,9 +114,10 @@ class TrainConfig:
         """
         check_algo_env(self.algo, self.env_id)
         for name, least in (("timesteps", 1), ("seed", 0), ("eval_every", 1),
-                            ("eval_patients", 1), ("checkpoint_every", 1)):  # fmt: skip
+                            ("eval_patients", 1), ("checkpoint_every", 1),
+                            ("torch_threads", 1), ("cycle_weeks", 1)):  # fmt: skip
             v = getattr(self, name)
-            if v is None and name == "eval_every":
+            if v is None and name in ("eval_every", "cycle_weeks"):
                 continue
             if isinstance(v, bool) or not isinstance(v, int) or v < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {v!r}")

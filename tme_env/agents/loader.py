@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from tme_env.agents.algos import ALGOS, algo_class, policy_name
+from tme_env.agents.normalize import NormalizedModel, read_normalization
 from tme_env.envs import ENV_IDS, spaces_of
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ def model_info(path: str | Path) -> dict[str, Any]:
     Returns:
         ``{"algo", "env_id" (from the run folder, or None), "blind" (the observation fields
         the run blinded, `tme_env.agents.blind`), "observation_shape", "action_space"
-        ("Box" or "Discrete", or None)}``.
+        ("Box" or "Discrete", or None), "normalized" (it carries normalisation statistics,
+        `tme_env.agents.normalize`)}``.
 
     Raises:
         ValueError: As `model_algo`.
@@ -133,6 +135,7 @@ def model_info(path: str | Path) -> dict[str, Any]:
         "blind": list(train.get("blind") or []),
         "observation_shape": tuple(shape) if isinstance(shape, list) else None,
         "action_space": "Discrete" if "Discrete" in kind else ("Box" if "Box" in kind else None),
+        "normalized": read_normalization(path) is not None,
     }
 
 
@@ -177,6 +180,11 @@ def load_sb3_model(path: str | Path, trusted: bool = False) -> BaseAlgorithm:
     module docstring): the model predicts as a full load's would, but its schedules and
     buffers are the constructor's, so train only a trusted, fully loaded model.
 
+    A model trained on normalised observations (its archive carries the statistics,
+    `tme_env.agents.normalize.ENTRY`) comes back as a
+    `tme_env.agents.normalize.NormalizedModel`: its ``predict`` normalises the observation
+    as training did, and every other attribute is the model's.
+
     Args:
         path: The model ``.zip``.
         trusted: Do SB3's full load (``--trust-model``): it unpickles the file, which runs
@@ -191,9 +199,14 @@ def load_sb3_model(path: str | Path, trusted: bool = False) -> BaseAlgorithm:
     path = str(path)
     data = _archive_data(path)  # a clean error for a missing file or a non-archive
     algo = model_algo(path)
+    normalization = read_normalization(path)
     if trusted:
-        return algo_class(algo).load(path, device="cpu")
-    return _load_without_pickle(path, algo, data)
+        model = algo_class(algo).load(path, device="cpu")
+    else:
+        model = _load_without_pickle(path, algo, data)
+    if normalization is not None and normalization.norm_obs:
+        return NormalizedModel(model, normalization)  # type: ignore[return-value]
+    return model
 
 
 def _refusal(path: str, reason: str) -> UntrustedModelError:

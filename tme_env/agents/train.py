@@ -44,6 +44,7 @@ whole model with SB3, which unpickles the file and runs any code inside it: it n
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import subprocess
 import sys
@@ -52,9 +53,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from stable_baselines3.common.vec_env import VecNormalize
 from torch.utils.tensorboard import SummaryWriter
 
 from tme_env import __version__
@@ -63,6 +66,12 @@ from tme_env.agents.blind import BlindObservation, blind_columns
 from tme_env.agents.callbacks import AtomicCheckpointCallback, ClinicalEvalCallback, TqdmCallback
 from tme_env.agents.config import TrainConfig
 from tme_env.agents.loader import require_trust
+from tme_env.agents.normalize import (
+    normalize_settings,
+    read_normalization,
+    restore_vec_normalize,
+    save_model,
+)
 from tme_env.agents.resume import (
     checkpoint_path,
     record_missing_checksums,
@@ -71,7 +80,7 @@ from tme_env.agents.resume import (
     truncate_run,
 )
 from tme_env.agents.vec_env import make_sb3_vec_env
-from tme_env.io import atomic_save_model, atomic_write_json, atomic_write_text, deferred_signals
+from tme_env.io import atomic_write_json, atomic_write_text, deferred_signals
 
 __all__ = ["TrainConfig", "TrainingInterrupted", "train"]
 
@@ -137,9 +146,21 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
     if resume is not None and cfg.config_file is None:  # the run's own number of envs
         recorded = recorded_config(resume).get("hyperparameters") or {}
         n_envs = int(recorded.get("n_envs", n_envs))
-    venv = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed)
+    norm = normalize_settings(hyper.pop("normalize", None), _gamma(cfg.algo, hyper))
+    torch.set_num_threads(cfg.torch_threads)
+    venv = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=cfg.seed,
+                            cycle_weeks=cfg.cycle_weeks)  # fmt: skip
     if cfg.blind:
         venv = BlindObservation(venv, blind_columns(cfg.env_id, cfg.blind))
+    saved = read_normalization(resume) if resume is not None else None
+    if saved is not None and norm is None:  # a resumed model keeps its own normalisation
+        norm = {"norm_obs": saved.norm_obs, "norm_reward": saved.norm_reward,
+                "clip_obs": saved.clip_obs, "clip_reward": saved.clip_reward,
+                "gamma": saved.gamma}  # fmt: skip
+    if norm is not None:  # outside the blinding: a blinded column is a constant 0
+        venv = VecNormalize(venv, **norm)
+        if saved is not None:
+            restore_vec_normalize(venv, saved)
     cls = algo_class(cfg.algo)
     policy = policy_name(cfg.algo)
     if resume is not None:
@@ -150,7 +171,7 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
         except (AssertionError, ValueError, TypeError) as exc:
             where = f" (after {cfg.config_file})" if cfg.config_file else ""
             raise ValueError(f"{cfg.algo} rejects the hyperparameters{where}: {exc}") from None
-    run, fresh = _run_folder(cfg, hyper, n_envs)
+    run, fresh = _run_folder(cfg, hyper, n_envs, norm)
     start = int(model.num_timesteps)
     if resume is not None and not fresh:
         _cut_back(run, start)
@@ -165,7 +186,8 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
                     "started": run.name.split("__")[-1]}  # fmt: skip
             atomic_write_json(run / "meta.json", meta)
         evaluator = ClinicalEvalCallback(cfg.env_id, run, cfg.eval_interval, cfg.eval_patients,
-                                         cfg.seed, blind=cfg.blind)  # fmt: skip
+                                         cfg.seed, blind=cfg.blind,
+                                         cycle_weeks=cfg.cycle_weeks)  # fmt: skip
         callbacks = [
             evaluator,
             AtomicCheckpointCallback(max(cfg.checkpoint_every // n_envs, 1), run),
@@ -184,7 +206,7 @@ def train(cfg: TrainConfig, trusted: bool = False) -> Path:
             if isinstance(cb, TqdmCallback):
                 cb.close()
         raise _save_interrupted(model, run) from None
-    atomic_save_model(model, run / "model.zip", run)
+    save_model(model, run / "model.zip", run)
     final = evaluator.final_evaluation(model)
     atomic_write_json(run / "evaluation.json", final)
     return run
@@ -200,8 +222,8 @@ def _save_interrupted(model: Any, run: Path) -> TrainingInterrupted:
     checkpoint = checkpoint_path(run, steps)
     try:
         with deferred_signals():
-            atomic_save_model(model, checkpoint, run)
-            atomic_save_model(model, run / "model.zip", run)
+            save_model(model, checkpoint, run)
+            save_model(model, run / "model.zip", run)
     except KeyboardInterrupt:
         pass  # the held Ctrl-C, delivered once both files and their entries were written
     remaining = max(int(getattr(model, "_total_timesteps", steps)) - steps, 0)
@@ -225,7 +247,15 @@ def _tb_folder(run: Path) -> Path:
     return run / f"tb_{max(numbered, default=1)}"
 
 
-def _run_folder(cfg: TrainConfig, hyper: dict[str, Any], n_envs: int) -> tuple[Path, bool]:
+def _gamma(algo: str, hyper: dict[str, Any]) -> float:
+    """The run's discount: the hyperparameter, or the algorithm's own default."""
+    if "gamma" in hyper:
+        return float(hyper["gamma"])
+    return float(inspect.signature(algo_class(algo).__init__).parameters["gamma"].default)
+
+
+def _run_folder(cfg: TrainConfig, hyper: dict[str, Any], n_envs: int,
+                norm: dict[str, Any] | None = None) -> tuple[Path, bool]:  # fmt: skip
     """The run folder (a new one, or ``cfg.run_dir``) and whether it is new."""
     if cfg.run_dir is not None:
         return Path(cfg.run_dir), False
@@ -242,7 +272,9 @@ def _run_folder(cfg: TrainConfig, hyper: dict[str, Any], n_envs: int) -> tuple[P
             run = base.with_name(f"{base.name}-{k}")
     atomic_write_text(run / "config.yml", yaml.safe_dump(
         {"train": {**cfg.__dict__, "blind": list(cfg.blind)},
-         "hyperparameters": {**hyper, "n_envs": n_envs}}, sort_keys=False
+         "hyperparameters": {**hyper, "n_envs": n_envs,
+                             **({"normalize": {k: v for k, v in norm.items() if k != "gamma"}}
+                                if norm else {})}}, sort_keys=False
     ))  # fmt: skip
     return run, True
 

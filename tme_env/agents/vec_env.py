@@ -133,9 +133,13 @@ class TumorImmuneSB3VecEnv(VecEnv):
 
 
 def make_sb3_vec_env(
-    env_id: str, n_envs: int, seed: int | None = None, **env_kwargs: Any
+    env_id: str, n_envs: int, seed: int | None = None, cycle_weeks: int | None = None,
+    **env_kwargs: Any,
 ) -> TumorImmuneSB3VecEnv:
     """Build the SB3 ``VecEnv`` of a registered ``tme/`` id over the batched kernel.
+
+    ``cycle_weeks``: one agent step per this many weeks (`tme_env.agents.cycle.CycleVecEnv`,
+    the per-cycle training variant); None steps weekly.
 
     >>> from tme_env.agents import make_sb3_vec_env
     >>> venv = make_sb3_vec_env("tme/TumorImmune-v2", n_envs=8, seed=0)
@@ -147,6 +151,11 @@ def make_sb3_vec_env(
     _entry, vector_entry, steps, id_kwargs = REGISTRY[env_id]
     kwargs = {**id_kwargs, **env_kwargs}
     kwargs.setdefault("max_episode_steps", steps)
+    if cycle_weeks is not None:
+        from tme_env.agents.cycle import CycleVecEnv  # a subclass of this module's
+
+        return CycleVecEnv(n_envs, seed=seed, vector_class=load_env_creator(vector_entry),
+                           cycle_weeks=cycle_weeks, **kwargs)  # fmt: skip
     return TumorImmuneSB3VecEnv(
         n_envs, seed=seed, vector_class=load_env_creator(vector_entry), **kwargs
     )

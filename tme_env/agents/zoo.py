@@ -11,6 +11,11 @@ those two keys; the files it writes are published in the repository's top-level
     python -m rl_zoo3.train --algo ppo --env tme/TumorImmune-v2 --gym-packages tme_env \\
         -conf agents/hyperparams/zoo/ppo.yml --num-threads 1
 
+Our ``normalize`` key is rl_zoo3's own (``true``, or a mapping written as the string of
+``VecNormalize`` keyword arguments rl_zoo3 evaluates); rl_zoo3 then keeps the statistics in
+its ``vecnormalize.pkl`` beside the model, where ``tme train`` stores them inside the model
+file (`tme_env.agents.normalize`).
+
 rl_zoo3 builds its own ``DummyVecEnv`` of ``gym.make`` copies, not our batched VecEnv, so it
 trains several times slower than ``tme train`` at the same settings.
 """
@@ -60,10 +65,14 @@ def zoo_hyperparams(algo: str) -> dict[str, dict[str, Any]]:
     if algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r}; available: {', '.join(ALGOS)}")
     policy = policy_name(algo)
-    return {
-        env_id: {"n_timesteps": TIMESTEPS[algo], "policy": policy, **load_hyperparams(algo, env_id)}
-        for env_id in _env_ids(algo)
-    }
+    out = {}
+    for env_id in _env_ids(algo):
+        hyper = load_hyperparams(algo, env_id)
+        if isinstance(hyper.get("normalize"), dict):  # rl_zoo3 evaluates a string of kwargs
+            hyper["normalize"] = "dict(" + ", ".join(f"{k}={v!r}" for k, v in
+                                                     hyper["normalize"].items()) + ")"  # fmt: skip
+        out[env_id] = {"n_timesteps": TIMESTEPS[algo], "policy": policy, **hyper}
+    return out
 
 
 def write_zoo_files(out_dir: str | Path) -> list[Path]:

@@ -5,10 +5,14 @@ are the seeds of one submission; without a name, a regimen is named after itself
 after its algorithm, ``module:attr`` after ``attr``):
 
 * a standard regimen name (`tme_env.regimens.available`);
+* an agent folder (``agents/<name>``, `tme_env.agents.agent`): every seed, one submission
+  named after the agent (`run_benchmark` expands it; alone, `resolve_policy` takes its first
+  seed), or a seed or run folder (its ``model.zip``);
 * a path to an SB3 ``.zip`` (any algorithm; `tme_env.agents.load_sb3_model`, which unpickles
   nothing unless ``trusted``: it reads the weights and the JSON fields, and refuses a file
-  it cannot rebuild from them); a discrete-action model (DQN on
-  ``tme/TumorImmuneDiscrete-v2``) is scored on the full task through its dose levels;
+  it cannot rebuild from them), scored as its run recorded (`tme_env.agents.scoring_policy`:
+  its observation normalisation, a discrete model's dose levels, a per-cycle model's weekly
+  schedule, the blinded fields);
 * ``package.module:attr`` (``attr`` may be dotted): an object with SB3's ``predict``; a class
   is instantiated without arguments. Importing the module runs its code, as any Python
   import does, and ``trusted`` does not guard it: name only code you trust.
@@ -31,7 +35,8 @@ import numpy as np
 from gymnasium import spaces
 
 from tme_env import regimens
-from tme_env.agents.loader import load_sb3_model, model_info
+from tme_env.agents.agent import model_path
+from tme_env.agents.loader import load_sb3_model, model_info, recorded_train
 from tme_env.benchmark.protocol import BENCHMARK_ENV_IDS, SUBMISSION_NAME
 from tme_env.envs import ENV_IDS, spaces_of
 from tme_env.envs.vector import TumorImmuneVectorEnv
@@ -135,7 +140,7 @@ def resolve_policy(spec: str, env_id: str, trusted: bool = False) -> tuple[str, 
     if target in regimens.available():
         policy: Any = regimens.get(target, observation=BENCHMARK_ENV_IDS[env_id])
         default = target
-    elif target.endswith(".zip") or Path(target).is_file():
+    elif target.endswith(".zip") or Path(target).is_file() or _is_model_folder(target):
         policy, default = _load_model(spec, target, env_id, trusted)
     elif ":" in target:
         default, policy = _import_object(target)
@@ -149,10 +154,17 @@ def resolve_policy(spec: str, env_id: str, trusted: bool = False) -> tuple[str, 
     return name or default, policy
 
 
-def _load_model(spec: str, path: str, env_id: str, trusted: bool) -> tuple[Any, str]:
-    # deferred: these modules import stable-baselines3 and torch (seconds; tme --help stays fast)
-    from tme_env.agents.callbacks import DiscreteDoses
+def _is_model_folder(target: str) -> bool:
+    """An agent folder (its first seed) or a folder holding ``model.zip`` (a seed, a run)."""
+    p = Path(target)
+    return p.is_dir() and ((p / "agent.json").is_file() or (p / "model.zip").is_file())
 
+
+def _load_model(spec: str, path: str, env_id: str, trusted: bool) -> tuple[Any, str]:
+    # deferred: this module imports stable-baselines3 and torch (seconds; tme --help stays fast)
+    from tme_env.agents.agent import scoring_policy
+
+    path = str(model_path(path))
     try:
         info = model_info(path)  # read without unpickling: refuse a mismatch before loading
     except ValueError as exc:
@@ -165,10 +177,5 @@ def _load_model(spec: str, path: str, env_id: str, trusted: bool) -> tuple[Any, 
         )
     model = load_sb3_model(path, trusted=trusted)
     check_spaces(spec, model, env_id)
-    policy = DiscreteDoses(model) if isinstance(model.action_space, spaces.Discrete) else model
-    blind = info.get("blind") or ()
-    if blind:  # trained on blinded observations: scored on them too
-        from tme_env.agents.blind import Blinded  # deferred: imports stable-baselines3 and torch
-
-        policy = Blinded(policy, blind, env_id)
-    return policy, info["algo"]
+    # a discrete model's dose levels, a per-cycle model's weeks, the blinded fields
+    return scoring_policy(model, recorded_train(path), env_id), info["algo"]

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from tme_env import regimens
+from tme_env.agents.agent import expand_spec
 from tme_env.agents.loader import recorded_train
 from tme_env.benchmark.leaderboard import MARKDOWN_HEADER, leaderboard_row, markdown_row
 from tme_env.benchmark.policies import check_spaces, probe, resolve_policy, split_spec
@@ -84,6 +85,8 @@ def _group(
                 raise ValueError(f"submission name {name!r}: use letters, digits and _.+-")
             if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
                 items = [items]
+            items = [s for item in items
+                     for s in (expand_spec(item) if isinstance(item, str) else [item])]
             for item in items:
                 if isinstance(item, str):
                     pair = (item, resolve_policy(item, env_id, trusted)[1])
@@ -96,7 +99,7 @@ def _group(
     else:
         if isinstance(policies, str):
             policies = [policies]
-        for spec in policies:
+        for spec in [s for given in policies for s in expand_spec(given)]:
             name, policy = resolve_policy(spec, env_id, trusted)
             groups.setdefault(name, []).append((spec, policy))
     if not groups or not all(groups.values()):

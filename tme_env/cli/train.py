@@ -60,6 +60,11 @@ def add_train_parser(sub: Any) -> None:
     p_train.add_argument("--blind", action="append", default=None, metavar="FIELD",
                          help="a clinical observation field the agent never sees (repeat; "
                               "'monitoring' = the MDSC assay and the biopsy)")  # fmt: skip
+    p_train.add_argument("--cycle-weeks", type=int_at_least(1), default=None, metavar="WEEKS",
+                         help="the per-cycle variant: one decision per WEEKS weeks (3: the "
+                              "21-day cycle), scored on the weekly task")  # fmt: skip
+    p_train.add_argument("--torch-threads", type=int_at_least(1), default=1,
+                         help="torch threads (1: fastest for the small MLPs)")  # fmt: skip
     p_train.set_defaults(func=cmd_train)
 
 
@@ -70,7 +75,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         timesteps=args.timesteps, seed=0 if args.seed is None else args.seed,
         config_file=args.config, out=args.out or "runs", eval_every=args.eval_every,
         eval_patients=args.eval_patients, checkpoint_every=args.checkpoint_every,
-        resume=args.resume, blind=_blind_fields(args.blind),
+        resume=args.resume, blind=_blind_fields(args.blind), cycle_weeks=args.cycle_weeks,
+        torch_threads=args.torch_threads,
     )  # fmt: skip
     if args.resume is not None:
         _resume_defaults(args, cfg)
@@ -153,6 +159,8 @@ def _resume_defaults(args: argparse.Namespace, cfg: Any) -> None:
         cfg.seed = recorded["seed"]
     if not args.blind and recorded.get("blind"):
         cfg.blind = tuple(recorded["blind"])
+    if args.cycle_weeks is None and recorded.get("cycle_weeks"):
+        cfg.cycle_weeks = int(recorded["cycle_weeks"])
     if args.out is None:
         cfg.run_dir = str(run)
         cfg.out = str(run.parent)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gymnasium import spaces
-
 from tme_env import regimens
-from tme_env.agents.loader import load_sb3_model, model_info
+from tme_env.agents.agent import model_path
+from tme_env.agents.loader import model_info
 from tme_env.cli.args import ONE_BATCH, int_at_least, int_in_range
 from tme_env.envs import ENV_IDS
 from tme_env.envs.config import MAX_COHORT_SIZE
@@ -36,7 +35,8 @@ def add_trial_parser(sub: Any) -> None:
     p_trial.add_argument("--env", default="tme/TumorImmune-v2", help="environment id")
     p_trial.add_argument("--policies", default="all", help="comma-separated regimens, or all")
     p_trial.add_argument("--model", action="append", default=[],
-                         help="trained SB3 model .zip (arm named after its algorithm)")  # fmt: skip
+                         help="trained SB3 model .zip or agent folder (arm named after its "
+                              "algorithm)")  # fmt: skip
     p_trial.add_argument("--split", default="test", help="cohort split (train/validation/test)")
     p_trial.add_argument("--n-patients", type=int_at_least(1), default=500,
                          help="patients per arm")  # fmt: skip
@@ -61,7 +61,9 @@ def add_trial_parser(sub: Any) -> None:
 def add_evaluate_parser(sub: Any) -> None:
     """Add ``tme evaluate`` to the sub-parsers ``sub``."""
     p_eval = sub.add_parser("evaluate", help="virtual trial of a trained model vs the regimens")
-    p_eval.add_argument("--model", action="append", required=True, help="trained model .zip")
+    p_eval.add_argument("--model", action="append", required=True,
+                        help="trained model .zip, or an agent folder (agents/NAME: its first "
+                             "seed; agents/NAME/seed_K: seed K)")  # fmt: skip
     p_eval.add_argument("--env", default="tme/TumorImmune-v2", help="environment id")
     p_eval.add_argument("--split", default="test", help="cohort split")
     p_eval.add_argument("--n-patients", type=int_in_range(1, MAX_COHORT_SIZE, ONE_BATCH),
@@ -101,7 +103,8 @@ def _check_trial(args: argparse.Namespace) -> tuple[list[str], dict[str, str], A
         raise ValueError(f"--policies: a regimen is listed twice: {args.policies!r}")
     obs_shape = (len(_observation_fields(args.env)),)
     models: dict[str, str] = {}
-    for path in args.model:
+    for given in args.model:
+        path = str(model_path(given))  # an agent folder: its first seed
         try:
             info = model_info(path)
         except ValueError as exc:
@@ -142,11 +145,9 @@ def cmd_trial(args: argparse.Namespace) -> int:
         policies = {name: regimens.get(name, observation=observation) for name in names}
         for arm, path in models.items():
             # deferred: imports stable-baselines3 and torch (seconds; tme --help stays fast)
-            from tme_env.agents.callbacks import DiscreteDoses
+            from tme_env.agents.agent import load_policy
 
-            model = load_sb3_model(path, trusted=args.trust_model)
-            discrete = isinstance(model.action_space, spaces.Discrete)
-            policies[arm] = DiscreteDoses(model) if discrete else model
+            policies[arm] = load_policy(path, trusted=args.trust_model, task=args.env)
         reference = args.reference or (
             "mtd-chemo" if "mtd-chemo" in policies else next(iter(policies))
         )
