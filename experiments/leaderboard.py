@@ -1,6 +1,6 @@
 """The benchmark leaderboard (protocol ``tme-benchmark-1``, ``BENCHMARK.md``), end to end.
 
-Three stages, each resumable (a finished piece leaves a marker file and is reused):
+Four stages, each resumable (a finished piece leaves a marker file and is reused):
 
 1. ``train``: the RL baselines, every seed (`RL_BASELINES`): PPO, A2C, SAC, TD3 on the full
    observation, DQN on the discrete variant, PPO and RecurrentPPO on the clinical
@@ -14,10 +14,12 @@ Three stages, each resumable (a finished piece leaves a marker file and is reuse
    means copying it over ``tme_env/benchmark/baselines/best_fixed.json`` in a commit).
 3. ``score``: `tme_env.benchmark.run_benchmark` on the test split for every baseline of a
    task, then ``leaderboard.md`` / ``leaderboard.json`` and the performance-profile figure.
+4. ``publish``: every learned baseline, all its seeds, as a trained reference agent in the
+   repository's ``agents/<name>/`` (`publish_stage`).
 
 Usage::
 
-    python experiments/leaderboard.py [train] [search] [score] [--seeds 5] [--quick]
+    python experiments/leaderboard.py [train] [search] [score] [publish] [--seeds 5] [--quick]
 
 ``--quick`` shrinks every budget and patient count, with one seed (unless ``--seeds`` says
 otherwise); its results and leaderboard go under ``$TMPDIR/tme-quick/leaderboard/`` (unless
@@ -56,11 +58,14 @@ class RLBaseline:
         algo: `tme_env.agents.algos.ALGOS` entry.
         train_env: The env it trains on.
         task: The benchmark task it is scored on.
-        steps: Training budget per seed (environment steps).
+        steps: Training budget per seed, in simulated weekly env steps (a per-cycle agent
+            makes ``steps // cycle_weeks`` decisions).
         blind: Clinical observation fields it never sees.
         config: Hyperparameter file (`tme train --config`): the tuned one of
             ``experiments/tune_agents.py`` (``agents/hyperparams/tuned/``), or None for the
             package defaults.
+        cycle_weeks: The per-cycle variant (`tme_env.agents.cycle`): one decision per this
+            many weeks; None: weekly.
     """
 
     name: str
@@ -70,16 +75,26 @@ class RLBaseline:
     steps: int
     blind: tuple[str, ...] = field(default=())
     config: str | None = None
+    cycle_weeks: int | None = None
+
+    @property
+    def decisions(self) -> int:
+        """Agent steps of the budget (``steps`` weeks, one decision per cycle if per-cycle)."""
+        return -(-self.steps // (self.cycle_weeks or 1))
 
 
 def rl_baselines() -> list[RLBaseline]:
-    """The learned baselines and their budgets (the protocol's 1M where the machine allows).
+    """The learned baselines and their budgets (1M simulated weeks; a 3M track, section 3).
 
-    SAC and TD3 (one gradient step per 8 vector steps) and RecurrentPPO (an LSTM) run 5-40x
-    slower per step than PPO on this 2-core machine; their budgets are below the protocol's
-    and their rows say so (`tme_env.benchmark` marks them ``meets_protocol: false``). PPO,
-    A2C and DQN use the hyperparameters tuned on validation by ``experiments/tune_agents.py``
-    (the blinded PPO those of the unblinded one); SAC, TD3 and RecurrentPPO the defaults.
+    The protocol's track is 1M simulated weeks; the per-cycle PPO also runs a 3M track
+    (``ppo-clinical-cycle-3m``; `BENCHMARK.md` section 3).
+
+    Every run normalises its observations (the package default, `tme_env.agents.normalize`).
+    PPO on the clinical observation, weekly and per cycle, uses the settings the agents
+    study selected on validation (``experiments/agents_study.py``, ``figures/agents.md``);
+    PPO and A2C on the full observation and DQN those of the v1 optuna search
+    (``experiments/tune_agents.py``). SAC, TD3 and RecurrentPPO, 5-40x slower per step than
+    PPO on this 2-core machine, were not re-run on v2 (``figures/agents.md``).
     """
     from tme_env.agents.blind import MONITORING
 
@@ -90,23 +105,25 @@ def rl_baselines() -> list[RLBaseline]:
         return str(tuned / f"{name}.yml")
 
     return [
-        RLBaseline("ppo", "ppo", FULL, FULL, million, config=cfg("ppo-full")),
-        RLBaseline("a2c", "a2c", FULL, FULL, million, config=cfg("a2c-full")),
-        RLBaseline("dqn", "dqn", "tme/TumorImmuneDiscrete-v2", FULL, million,
-                   config=cfg("dqn-discrete")),
-        RLBaseline("sac", "sac", FULL, FULL, 200_000),
-        RLBaseline("td3", "td3", FULL, FULL, 200_000),
+        RLBaseline("ppo-clinical-cycle", "ppo", CLINICAL, CLINICAL, million,
+                   config=cfg("ppo-clinical-cycle"), cycle_weeks=3),
+        RLBaseline("ppo-clinical-cycle-3m", "ppo", CLINICAL, CLINICAL, 3 * million,
+                   config=cfg("ppo-clinical-cycle-3m"), cycle_weeks=3),
+        RLBaseline("ppo-clinical-cycle-blind", "ppo", CLINICAL, CLINICAL, million, MONITORING,
+                   config=cfg("ppo-clinical-cycle"), cycle_weeks=3),
         RLBaseline("ppo-clinical", "ppo", CLINICAL, CLINICAL, million,
                    config=cfg("ppo-clinical")),
         RLBaseline("ppo-clinical-blind", "ppo", CLINICAL, CLINICAL, million, MONITORING,
                    config=cfg("ppo-clinical")),
-        RLBaseline("recurrentppo", "recurrentppo", CLINICAL, CLINICAL, 100_000),
-        RLBaseline("recurrentppo-blind", "recurrentppo", CLINICAL, CLINICAL, 100_000, MONITORING),
-    ]
+        RLBaseline("ppo", "ppo", FULL, FULL, million, config=cfg("ppo-full")),
+        RLBaseline("a2c", "a2c", FULL, FULL, million, config=cfg("a2c-full")),
+        RLBaseline("dqn", "dqn", "tme/TumorImmuneDiscrete-v2", FULL, million,
+                   config=cfg("dqn-discrete")),
+    ]  # fmt: skip
 
 
 def _quick(b: RLBaseline) -> RLBaseline:
-    return RLBaseline(b.name, b.algo, b.train_env, b.task, 2_048, b.blind, b.config)
+    return dataclasses.replace(b, steps=2_048)
 
 
 def _marker_name(b: RLBaseline, seed: int) -> str:
@@ -133,7 +150,8 @@ def train_stage(seeds: int, root: Path, quick: bool, only: list[str] | None = No
             if trained_model(b, seed, root) is not None:
                 continue
             t0 = time.perf_counter()
-            run = train(TrainConfig(algo=b.algo, env_id=b.train_env, timesteps=b.steps,
+            run = train(TrainConfig(algo=b.algo, env_id=b.train_env, timesteps=b.decisions,
+                                    cycle_weeks=b.cycle_weeks,
                                     seed=seed, out=str(root / "runs"), eval_every=10**12,
                                     eval_patients=4 if quick else 50, checkpoint_every=10**9,
                                     progress=False, blind=b.blind,
@@ -141,8 +159,9 @@ def train_stage(seeds: int, root: Path, quick: bool, only: list[str] | None = No
             wall = time.perf_counter() - t0
             atomic_write_json(root / "runs" / _marker_name(b, seed),
                               {"model": str(run / "model.zip"), "wall_s": wall})  # fmt: skip
-            print(f"[train] {b.name} seed {seed}: {b.steps:,} steps in {wall:.0f} s "
-                  f"({b.steps / wall:,.0f} steps/s)", flush=True)  # fmt: skip
+            print(f"[train] {b.name} seed {seed}: {b.steps:,} weeks ({b.decisions:,} "
+                  f"decisions) in {wall:.0f} s ({b.steps / wall:,.0f} weeks/s)",
+                  flush=True)  # fmt: skip
 
 
 TASKS = (CLINICAL, FULL)
@@ -185,11 +204,13 @@ def search_stage(root: Path, quick: bool) -> dict:
 
 
 def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
-                tasks: list[str] | None = None) -> None:  # fmt: skip
+                tasks: list[str] | None = None, rescore_oracle: bool = False) -> None:  # fmt: skip
     """Score every baseline of each task on the test split; write the leaderboard.
 
     Each task's results are kept in ``ROOT/scored__<task>.pkl``; with ``tasks`` given, the
-    other tasks are read from there (scored earlier by this script) instead of re-run.
+    other tasks are read from there (scored earlier by this script) instead of re-run. The
+    oracle's arm (the slowest: rollouts at every cycle) is reused from there when the best
+    fixed schedule it plans around is the same, unless ``rescore_oracle``.
     """
     import pickle
 
@@ -238,16 +259,146 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
         print(f"[score] {task}: {len(main.trial.arms)} arms x {n_patients} patients in "
               f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
         t0 = time.perf_counter()
-        oracle = run_benchmark({"oracle-mpc": [OracleMPC(base=best, lookahead_weeks=lookahead)],
-                                "best-fixed": [best]},
-                               task, n_patients=n_oracle, seed=0,
-                               out=root / f"oracle__{task.replace('/', '_')}", overwrite=True,
-                               progress=True)  # fmt: skip
-        print(f"[score] {task}: oracle on {n_oracle} patients in "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
+        earlier = pickle.loads(cache.read_bytes()) if cache.exists() and not rescore_oracle \
+            else None  # fmt: skip
+        if earlier is not None and earlier["search"] == search:
+            oracle = earlier["oracle"]  # the same schedule: the oracle's arm is unchanged
+            print(f"[score] {task}: oracle reused from {cache}", flush=True)
+        else:
+            oracle = run_benchmark(
+                {"oracle-mpc": [OracleMPC(base=best, lookahead_weeks=lookahead)],
+                 "best-fixed": [best]}, task, n_patients=n_oracle, seed=0,
+                out=root / f"oracle__{task.replace('/', '_')}", overwrite=True,
+                progress=True)  # fmt: skip
+            print(f"[score] {task}: oracle on {n_oracle} patients in "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
         out[task] = {"main": main, "oracle": oracle, "search": search}
         atomic_write_bytes(cache, pickle.dumps(out[task]))
     write_leaderboard(out, folder, quick)
+
+
+#: Where the trained reference agents are published: the repository's ``agents/`` folder.
+AGENTS_OUT = ROOT.parent / "agents"
+
+
+def publish_stage(seeds: int, root: Path, quick: bool, out: Path | None = None) -> list[Path]:
+    """Publish every learned baseline with all its seeds as ``agents/<name>/``.
+
+    Each folder gets the model and ``config.yml`` of every seed
+    (`tme_env.agents.agent.write_agent_folder`), ``agent.json`` (algorithm, envs, budget,
+    hyperparameters, the committed leaderboard row) and a card (``README.md``). Needs the
+    ``score`` stage's ``leaderboard.json`` (the rows the cards quote).
+    """
+    import yaml
+
+    from tme_env.agents.agent import write_agent_folder
+
+    out = out or (Path(quick_scratch(root)) / "agents" if quick else AGENTS_OUT)
+    board = json.loads((ROOT / "leaderboard.json").read_text()) if not quick else {}
+    written = []
+    for b in [(_quick(b) if quick else b) for b in rl_baselines()]:
+        runs = {s: trained_model(b, s, root) for s in range(seeds)}
+        if any(m is None for m in runs.values()):
+            print(f"[publish] {b.name}: not every seed is trained; skipped", flush=True)
+            continue
+        row = next((r for r in board.get(b.task, {}).get("rows", [])
+                    if r["submission"] == b.name), None)  # fmt: skip
+        recorded = yaml.safe_load((runs[0].parent / "config.yml").read_text())
+        meta = {
+            "name": b.name, "algo": b.algo, "train_env": b.train_env, "task": b.task,
+            "training_weeks": b.steps, "decisions": b.decisions, "cycle_weeks": b.cycle_weeks,
+            "blind": list(b.blind), "hyperparameters": recorded["hyperparameters"],
+            "config_file": (str(Path(b.config).relative_to(ROOT.parent)) if b.config else None),
+            "leaderboard_row": row,
+            "command": _train_command(b, "SEED"),
+        }  # fmt: skip
+        folder = write_agent_folder(out / b.name, meta,
+                                    {s: m.parent for s, m in runs.items()},
+                                    _card(meta, seeds))  # fmt: skip
+        written.append(folder)
+        print(f"[publish] wrote {folder}", flush=True)
+    return written
+
+
+def quick_scratch(root: Path) -> Path:
+    """The quick run's scratch folder (beside its results)."""
+    return root.parent
+
+
+def _train_command(b: RLBaseline, seed: str) -> str:
+    argv = ["tme", "train", "--algo", b.algo, "--env", b.train_env, "--timesteps",
+            str(b.decisions), "--seed", seed]  # fmt: skip
+    if b.config:
+        argv += ["--config", str(Path(b.config).relative_to(ROOT.parent))]
+    if b.cycle_weeks:
+        argv += ["--cycle-weeks", str(b.cycle_weeks)]
+    if b.blind:
+        argv += ["--blind", "monitoring"]
+    return " ".join(argv)
+
+
+def _card(meta: dict[str, Any], seeds: int) -> str:
+    """The agent's card (``README.md``)."""
+    row = meta["leaderboard_row"]
+    if row:
+        score = (f"**{row['score_iqm']:.1f}** [{row['score_ci_low']:.1f}, "
+                 f"{row['score_ci_high']:.1f}] (IQM over {row['n_seeds']} seeds, 95% CI; seed "
+                 f"scores {', '.join(f'{s:.1f}' for s in row['seed_scores'])}); Q-TWiST "
+                 f"{row['q_twist_months']:.2f} months, "
+                 f"{row['q_twist_vs_best_standard_months']:+.2f} "
+                 f"[{row['q_twist_vs_best_standard_ci_low']:+.2f}, "
+                 f"{row['q_twist_vs_best_standard_ci_high']:+.2f}] vs the best standard "
+                 f"regimen ({row['best_standard']}); meets the protocol: "
+                 f"{'yes' if row['meets_protocol'] else 'no'}")  # fmt: skip
+    else:
+        score = "not scored yet"
+    hyper = "\n".join(f"| `{k}` | `{v}` |" for k, v in meta["hyperparameters"].items())
+    cycle = (f", one decision per {meta['cycle_weeks']}-week cycle "
+             "(`tme_env.agents.cycle`, scored on the weekly task)" if meta["cycle_weeks"]
+             else ", one decision per week")  # fmt: skip
+    blind = (f"; blinded fields (read 0 in training and scoring): {', '.join(meta['blind'])}"
+             if meta["blind"] else "")  # fmt: skip
+    return f"""# {meta['name']}
+
+A trained reference agent of the tme_env benchmark (`BENCHMARK.md`, protocol
+`tme-benchmark-1`), generated by `python experiments/leaderboard.py publish`; do not edit.
+
+- **Algorithm**: {meta['algo']} (stable-baselines3), trained on
+  `{meta['train_env']}`{cycle}{blind}.
+- **Task**: `{meta['task']}`.
+- **Budget**: {meta['training_weeks']:,} simulated weeks per seed ({meta['decisions']:,}
+  decisions), {seeds} seeds (0-{seeds - 1}), all published, the final model of each.
+- **Observation normalisation**: the running statistics are stored inside each `model.zip`
+  (entry `tme_normalization.json`) and applied by every loader.
+- **Hyperparameters**: `{meta['config_file']}` over the package defaults; the tuning that
+  chose them is described in `BENCHMARK.md` section 8.
+- **Test score** (500 test patients, trial seed 0): {score}.
+
+| hyperparameter | value |
+|---|---|
+{hyper}
+
+## Use it
+
+```bash
+tme benchmark --policy agents/{meta['name']}   # all seeds, one submission: its row
+tme evaluate --model agents/{meta['name']} --env {meta['task']}   # its first seed vs every regimen
+```
+
+```python
+from tme_env.agents import load_agent
+policy = load_agent("agents/{meta['name']}", seed=0)   # normalisation (and cycle) applied
+action, _ = policy.predict(obs, deterministic=True)
+```
+
+## Reproduce it
+
+```bash
+{meta['command'].replace('SEED', '0')}   # seeds 0-{seeds - 1}
+```
+
+(`python experiments/leaderboard.py train --only {meta['name']}` trains all seeds.)
+"""
 
 
 #: Leaderboard kinds (the "kind" column).
@@ -331,7 +482,9 @@ def write_leaderboard(out: dict[str, dict], folder: Path, quick: bool) -> None:
         o_row = next(r for r in oracle.rows if r["submission"] == "oracle-mpc")
         n_o = o_row["n_patients"]
         learned = [r for r in rows if r["submission"] in rl]
-        best_learned = learned[0]["submission"] if learned else None
+        tracks: dict[Any, str] = {}  # budget -> the best learned row of that track
+        for r in learned:
+            tracks.setdefault(r.get("training_steps"), r["submission"])
         lines += [f"## {task} ({main.rows[0]['observation']} observation, "
                   f"{main.rows[0]['n_patients']} test patients)", "", HEADER]
         lines += [_row_line(r, _kind(r["submission"], rl)) for r in rows]
@@ -342,13 +495,19 @@ def write_leaderboard(out: dict[str, dict], folder: Path, quick: bool) -> None:
         lines += [_row_line(r, _kind(r["submission"], rl)) for r in
                   sorted(oracle.rows, key=lambda r: -r["score_iqm"])]  # fmt: skip
         gaps = {"oracle-mpc - best-fixed": _gap(oracle, "oracle-mpc", "best-fixed")}
-        if best_learned:
-            gaps[f"best learned ({best_learned}) - best-fixed"] = _gap(main, best_learned,
-                                                                      "best-fixed")  # fmt: skip
+        for steps, name in sorted(tracks.items(), key=lambda kv: kv[0] or 0):
+            track = f"{steps:,} weeks" if steps else "budget unknown"
+            gaps[f"best learned at {track} ({name}) - best-fixed"] = _gap(main, name,
+                                                                         "best-fixed")  # fmt: skip
+            gaps[f"best learned at {track} ({name}) - immunotherapy-first"] = (
+                _gap(main, name, "immunotherapy-first") if "immunotherapy-first" in main.seeds
+                else None)  # fmt: skip
+            if gaps[f"best learned at {track} ({name}) - immunotherapy-first"] is None:
+                del gaps[f"best learned at {track} ({name}) - immunotherapy-first"]
         for rule in ("feedback-rule", "immunotherapy-first"):
             if rule in main.seeds:
                 gaps[f"{rule} - best-fixed"] = _gap(main, rule, "best-fixed")
-        for name in ("ppo-clinical", "recurrentppo"):
+        for name in ("ppo-clinical-cycle", "ppo-clinical", "recurrentppo"):
             if name in main.seeds and f"{name}-blind" in main.seeds:
                 gaps[f"{name} - {name}-blind (value of the monitoring)"] = _gap(
                     main, name, f"{name}-blind")  # fmt: skip
@@ -457,15 +616,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task", action="append", default=None, choices=TASKS,
                     help="score only this task (repeat); the others are read from their "
                          "earlier scoring")  # fmt: skip
+    ap.add_argument("--rescore-oracle", action="store_true",
+                    help="re-run the oracle's arm even if an earlier scoring has it")  # fmt: skip
     ap.add_argument("--root", default=None,
                     help="results folder (experiments/results/leaderboard)")  # fmt: skip
     ap.add_argument("--out", default=None, help="folder of leaderboard.md (experiments/)")
     args = quick.parse_args(ap, argv, __file__, sizes={"seeds": 1},
                             outputs={"root": "results", "out": "board"})  # fmt: skip
-    bad = sorted(set(args.stages) - {"train", "search", "score"})
+    bad = sorted(set(args.stages) - {"train", "search", "score", "publish"})
     if bad:
-        ap.error(f"unknown stage(s) {bad}; valid: train, search, score")
-    args.stages = args.stages or ["train", "search", "score"]
+        ap.error(f"unknown stage(s) {bad}; valid: train, search, score, publish")
+    args.stages = args.stages or ["train", "search", "score", "publish"]
     root = Path(args.root) if args.root else ROOT / "results" / "leaderboard"
     root.mkdir(parents=True, exist_ok=True)
     if "train" in args.stages:
@@ -474,7 +635,9 @@ def main(argv: list[str] | None = None) -> int:
         search_stage(root, args.quick)
     if "score" in args.stages:
         folder = Path(args.out) if args.out else ROOT
-        score_stage(args.seeds, root, args.quick, folder, args.task)
+        score_stage(args.seeds, root, args.quick, folder, args.task, args.rescore_oracle)
+    if "publish" in args.stages:
+        publish_stage(args.seeds, root, args.quick)
     return 0
 
 

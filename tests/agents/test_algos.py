@@ -15,8 +15,11 @@ from tme_env.envs import CLINICAL_ENV_ID, DEFAULT_ENV_ID, DISCRETE_ENV_ID
 
 #: The tuned hyperparameters of the leaderboard (experiments/tune_agents.py writes them).
 TUNED = Path(__file__).parents[2] / "agents" / "hyperparams" / "tuned"
-#: Tuned file -> (algorithm, env id) it was tuned for (tune_agents.SETTINGS).
+#: Tuned file -> (algorithm, env id) it was tuned for (tune_agents.SETTINGS; the clinical PPOs
+#: by experiments/agents_study.py).
 TUNED_FOR = {
+    "ppo-clinical-cycle": ("ppo", CLINICAL_ENV_ID),
+    "ppo-clinical-cycle-3m": ("ppo", CLINICAL_ENV_ID),
     "ppo-full": ("ppo", DEFAULT_ENV_ID),
     "a2c-full": ("a2c", DEFAULT_ENV_ID),
     "dqn-discrete": ("dqn", DISCRETE_ENV_ID),

@@ -76,9 +76,9 @@ def normalized_run(tmp_path_factory):
     cfg_file = out / "ppo.yml"
     cfg_file.write_text(yaml.safe_dump({"default": {
         "n_envs": 4, "n_steps": 16, "batch_size": 32, "normalize": {"norm_reward": False}}}))
-    run = train(TrainConfig(algo="ppo", env_id=ENV, timesteps=128, seed=1, config_file=str(cfg_file),
-                            out=str(out / "runs"), eval_patients=4, progress=False,
-                            checkpoint_every=64))  # fmt: skip
+    run = train(TrainConfig(algo="ppo", env_id=ENV, timesteps=128, seed=1,
+                            config_file=str(cfg_file), out=str(out / "runs"), eval_patients=4,
+                            progress=False, checkpoint_every=64))  # fmt: skip
     return run
 
 

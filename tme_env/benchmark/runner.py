@@ -168,14 +168,19 @@ def run_benchmark(
 
 
 def _recorded_steps(items: list[tuple[str, Any]]) -> int | None:
-    """The smallest training budget the seeds' model files record (None if any is unknown)."""
+    """The smallest training budget the seeds' model files record (None if any is unknown).
+
+    The budget is in simulated weekly env steps: a per-cycle model's decisions times its
+    ``cycle_weeks`` (`tme_env.agents.cycle`).
+    """
     steps = []
     for spec, _policy in items:
         target = split_spec(spec)[1]
-        recorded = recorded_train(target).get("timesteps") if target.endswith(".zip") else None
-        if not isinstance(recorded, int):
+        train = recorded_train(target) if target.endswith(".zip") else {}
+        recorded, cycle = train.get("timesteps"), train.get("cycle_weeks") or 1
+        if not isinstance(recorded, int) or not isinstance(cycle, int):
             return None
-        steps.append(recorded)
+        steps.append(recorded * cycle)
     return min(steps) if steps else None
 
 
