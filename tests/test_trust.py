@@ -120,9 +120,10 @@ def _same_actions(a: Any, b: Any, obs: np.ndarray, stochastic: bool) -> None:
 
 
 # --- the safe load is the full load's policy -------------------------------------------------
-@pytest.mark.parametrize("algo", ["ppo", "dqn", "a2c", "sac", "td3", "recurrentppo"])
+@pytest.mark.parametrize("algo", ["ppo", "dqn", "a2c", "sac", "td3", "recurrentppo", "tqc",
+                                  "qrdqn"])
 def test_a_safe_load_predicts_exactly_as_a_full_load(algo, tmp_path) -> None:  # noqa: ANN001
-    env_id = {"dqn": "tme/TumorImmuneDiscrete-v2",
+    env_id = {"dqn": "tme/TumorImmuneDiscrete-v2", "qrdqn": "tme/TumorImmuneDiscrete-v2",
               "a2c": "tme/TumorImmuneClinical-v2"}.get(algo, FULL)  # fmt: skip
     venv = make_sb3_vec_env(env_id, n_envs=2, seed=0, cohort_size=4)
     kwargs: dict[str, Any] = {
@@ -130,6 +131,8 @@ def test_a_safe_load_predicts_exactly_as_a_full_load(algo, tmp_path) -> None:  #
         "dqn": {"buffer_size": 512, "learning_starts": 32, "batch_size": 32},
         "sac": {"buffer_size": 64},
         "td3": {"buffer_size": 64},
+        "tqc": {"buffer_size": 64},
+        "qrdqn": {"buffer_size": 512, "learning_starts": 32, "batch_size": 32},
         # A class in policy_kwargs: SB3 pickles them all; the safe load names it from its list.
         "recurrentppo": {"n_steps": 16, "policy_kwargs": {"lstm_hidden_size": 8,
                                                           "activation_fn": torch.nn.ReLU}},
@@ -150,7 +153,7 @@ def test_a_safe_load_predicts_exactly_as_a_full_load(algo, tmp_path) -> None:  #
         assert type(safe) is type(full)
         assert safe.observation_space == full.observation_space
         assert safe.action_space == full.action_space
-        _same_actions(safe, full, obs, stochastic=algo != "dqn")
+        _same_actions(safe, full, obs, stochastic=algo not in ("dqn", "qrdqn"))
 
 
 # --- a crafted model.zip runs nothing without the trust flag ---------------------------------

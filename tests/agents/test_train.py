@@ -73,11 +73,13 @@ def test_resume_continues_the_step_count(tmp_path):
 @pytest.mark.parametrize(
     ("algo", "env_id"),
     [("a2c", "tme/TumorImmune-v2"), ("sac", "tme/TumorImmune-v2"), ("td3", "tme/TumorImmune-v2"),
-     ("dqn", "tme/TumorImmuneDiscrete-v2"), ("recurrentppo", "tme/TumorImmuneClinical-v2")],
+     ("dqn", "tme/TumorImmuneDiscrete-v2"), ("recurrentppo", "tme/TumorImmuneClinical-v2"),
+     ("tqc", "tme/TumorImmune-v2"), ("qrdqn", "tme/TumorImmuneDiscrete-v2")],
 )  # fmt: skip
 def test_each_algorithm_trains(tmp_path, algo, env_id):
     small = tmp_path / "small.yml"
     overrides = {"sac": {"learning_starts": 200}, "td3": {"learning_starts": 200},
+                 "tqc": {"learning_starts": 200}, "qrdqn": {"learning_starts": 200},
                  "dqn": {"learning_starts": 200}, "recurrentppo": {"n_envs": 8, "n_steps": 32,
                                                                    "batch_size": 128}}  # fmt: skip
     small.write_text(yaml.safe_dump({"default": overrides.get(algo, {})}))

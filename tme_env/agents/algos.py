@@ -45,9 +45,11 @@ __all__ = [
 #: The package's default hyperparameters, ``<algo>.yml`` each (package data).
 HYPERPARAMS = Path(__file__).parent / "hyperparams"
 #: Algorithms and the environments they can train on.
-ALGOS = ("ppo", "a2c", "sac", "td3", "dqn", "recurrentppo")
+ALGOS = ("ppo", "a2c", "sac", "td3", "dqn", "recurrentppo", "tqc", "qrdqn")
 #: The algorithms that train on the discrete env (``tme/TumorImmuneDiscrete-v2``).
-DISCRETE_ALGOS = ("dqn",)
+DISCRETE_ALGOS = ("dqn", "qrdqn")
+#: The algorithms of sb3-contrib: our name -> its class name.
+CONTRIB = {"recurrentppo": "RecurrentPPO", "tqc": "TQC", "qrdqn": "QRDQN"}
 #: Keys of the YAML blocks that are not constructor arguments: the number of envs, and
 #: ``normalize`` (SB3's `VecNormalize` around the training envs, as rl_zoo3's key: ``true``
 #: or a mapping; `tme_env.agents.normalize.normalize_settings`).
@@ -84,10 +86,10 @@ BOUNDS: dict[str, tuple[float | None, float | None, bool, bool]] = {
 
 def algo_class(algo: str) -> type:
     """The SB3 (or sb3-contrib) class of ``algo``, one of `ALGOS` (imports SB3)."""
-    if algo == "recurrentppo":
-        from sb3_contrib import RecurrentPPO  # deferred: sb3-contrib and torch are heavy
+    if algo in CONTRIB:
+        import sb3_contrib  # deferred: sb3-contrib and torch are heavy
 
-        return RecurrentPPO
+        return getattr(sb3_contrib, CONTRIB[algo])
     import stable_baselines3 as sb3  # deferred: stable-baselines3 and torch are heavy
 
     return getattr(sb3, algo.upper())

@@ -37,6 +37,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import yaml
 
 from tme_env.agents.algos import ALGOS, algo_class, policy_name
@@ -240,6 +241,8 @@ def _load_without_pickle(path: str, algo: str, data: str) -> BaseAlgorithm:
     custom = {k: vars(fresh).get(k) for k, v in fields.items() if _is_pickled(v)}
     custom.update(policy_class=policy, observation_space=obs_space, action_space=act_space,
                   env=None, device=fresh.device)  # fmt: skip
+    if custom.get("target_entropy") == "auto":  # TQC computes it from self.env (None here)
+        custom["target_entropy"] = -float(np.prod(act_space.shape))  # its "auto" value
     if _is_pickled(fields.get("policy_kwargs")):
         custom["policy_kwargs"] = _policy_kwargs(path, fields["policy_kwargs"])
     try:
@@ -353,6 +356,9 @@ def _guess_algo(path: str, data: str) -> str:
     # ActorCriticPolicy and differ by their hyperparameters (clip_range vs RMSprop).
     for name in ("sac", "td3", "dqn"):
         if f"stable_baselines3.{name}." in data:
+            return name
+    for name in ("tqc", "qrdqn"):
+        if f"sb3_contrib.{name}." in data:
             return name
     if "sb3_contrib" in data:
         return "recurrentppo"

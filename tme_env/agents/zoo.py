@@ -46,12 +46,14 @@ TIMESTEPS = {
     "td3": 30_000,
     "dqn": 100_000,
     "recurrentppo": 100_000,
+    "tqc": 30_000,
+    "qrdqn": 100_000,
 }
 
 
 def _env_ids(algo: str) -> list[str]:
     discrete = [i for i, (*_, kwargs) in REGISTRY.items() if kwargs.get("discrete")]
-    if algo == "dqn":
+    if algo in ("dqn", "qrdqn"):
         return discrete
     return [i for i in REGISTRY if i not in discrete]
 

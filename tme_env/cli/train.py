@@ -31,7 +31,8 @@ def add_train_parser(sub: Any) -> None:
     """Add ``tme train`` to the sub-parsers ``sub``."""
     p_train = sub.add_parser("train", help="train an SB3 agent (run folder, TensorBoard)")
     p_train.add_argument("--algo", default=None,
-                         help="ppo (default), a2c, sac, td3, dqn, recurrentppo")  # fmt: skip
+                         help="ppo (default), a2c, sac, td3, dqn, recurrentppo, tqc, "
+                              "qrdqn")  # fmt: skip
     p_train.add_argument("--env", default=None,
                          help="environment id, one of the tme/TumorImmune* envs "
                               "(tme/TumorImmune-v2)")  # fmt: skip
