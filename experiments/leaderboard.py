@@ -243,7 +243,6 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
         if task == CLINICAL:
             subs["feedback-rule"] = [FeedbackRule()]
             subs["immunotherapy-first"] = [ImmunotherapyFirstRule()]
-        budgets = {}
         for b in baselines:
             if b.task != task:
                 continue
@@ -251,11 +250,10 @@ def score_stage(seeds: int, root: Path, quick: bool, folder: Path,
             models = [m for m in models if m is not None]
             if models:
                 subs[b.name] = [f"{b.name}={m}" for m in models]
-                budgets[b.name] = b.steps
         t0 = time.perf_counter()
         main = run_benchmark(subs, task, n_patients=n_patients, seed=0,
                              out=root / f"score__{task.replace('/', '_')}", overwrite=True,
-                             training_steps=budgets, progress=True)  # fmt: skip
+                             progress=True)  # fmt: skip
         print(f"[score] {task}: {len(main.trial.arms)} arms x {n_patients} patients in "
               f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
         t0 = time.perf_counter()
