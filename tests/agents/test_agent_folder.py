@@ -11,12 +11,13 @@ import pytest
 import yaml
 
 from tme_env.agents import load_agent, load_policy
-from tme_env.agents.agent import AgentFolder, expand_spec, write_agent_folder
-from tme_env.agents.cycle import CyclePolicy, CycleVecEnv
+from tme_env.agents.agent import AgentFolder, write_agent_folder
+from tme_env.agents.cycle import CyclePolicy
 from tme_env.agents.normalize import NormalizedModel
 from tme_env.agents.train import TrainConfig, train
-from tme_env.agents.vec_env import make_sb3_vec_env
+from tme_env.agents.vec_env import CycleVecEnv, make_sb3_vec_env
 from tme_env.benchmark import run_benchmark
+from tme_env.benchmark.policies import expand_spec
 from tme_env.trials import run_trial
 
 ENV = "tme/TumorImmuneClinical-v2"

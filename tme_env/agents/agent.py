@@ -2,7 +2,7 @@
 
 **One model file** (`load_policy`): `tme_env.agents.load_sb3_model` (normalisation applied,
 `tme_env.agents.normalize`), then what its run recorded in ``config.yml``: a discrete model's
-dose levels (`tme_env.agents.callbacks.DiscreteDoses`), a per-cycle model's weekly schedule
+dose levels (`DiscreteDoses`), a per-cycle model's weekly schedule
 (`tme_env.agents.cycle.CyclePolicy`, ``cycle_weeks``), and the blinded observation fields
 (`tme_env.agents.blind.Blinded`). Every path that scores a model goes through
 `scoring_policy`: ``tme evaluate``, ``tme trial``, ``tme benchmark``, the training
@@ -19,8 +19,8 @@ publishes its trained agents)::
       seed_<k>/config.yml   the run's config.yml (algorithm, env, budget, blinding, cycle)
 
 ``tme benchmark --policy agents/<name>`` scores every seed as one submission named after the
-agent (`expand_spec`); ``tme evaluate --model agents/<name>`` takes its first seed, or
-``agents/<name>/seed_<k>`` a given one.
+agent (`tme_env.benchmark.policies.expand_spec`); ``tme evaluate --model agents/<name>``
+takes its first seed, or ``agents/<name>/seed_<k>`` a given one.
 """
 
 from __future__ import annotations
@@ -31,15 +31,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from gymnasium import spaces
 
+from tme_env.agents.cycle import CyclePolicy
 from tme_env.agents.loader import load_sb3_model, recorded_train
+from tme_env.envs import DISCRETE_LEVELS
 from tme_env.io import atomic_write_json, atomic_write_text, record_checksum, sha256_file
 
 __all__ = [
     "AGENT_FILE",
     "AgentFolder",
-    "expand_spec",
+    "DiscreteDoses",
     "is_agent_folder",
     "load_agent",
     "load_policy",
@@ -50,6 +53,20 @@ __all__ = [
 
 #: The file that makes a folder an agent folder.
 AGENT_FILE = "agent.json"
+
+
+class DiscreteDoses:
+    """Wrap a discrete-action model so that it outputs dose fractions (for the trial env)."""
+
+    def __init__(self, model: Any) -> None:
+        """Wrap ``model`` (e.g. a DQN trained on ``tme/TumorImmuneDiscrete-v2``)."""
+        self.model = model
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):  # noqa: ANN001, ANN201
+        """Doses of the model's discrete action (`tme_env.envs.DISCRETE_LEVELS`)."""
+        action, state = self.model.predict(observation, state=state, episode_start=episode_start,
+                                           deterministic=deterministic)  # fmt: skip
+        return DISCRETE_LEVELS[np.asarray(action, dtype=np.int64)].astype(np.float32), state
 
 
 def scoring_policy(model: Any, train: dict[str, Any], task: str | None = None) -> Any:
@@ -63,13 +80,9 @@ def scoring_policy(model: Any, train: dict[str, Any], task: str | None = None) -
     """
     policy = model
     if isinstance(getattr(model, "action_space", None), spaces.Discrete):
-        from tme_env.agents.callbacks import DiscreteDoses  # deferred: imports SB3
-
         policy = DiscreteDoses(policy)
     cycle = train.get("cycle_weeks")
     if cycle:
-        from tme_env.agents.cycle import CyclePolicy
-
         policy = CyclePolicy(policy, int(cycle))
     blind = tuple(train.get("blind") or ())
     if blind:
@@ -172,20 +185,6 @@ def load_agent(path: str | Path, seed: int | None = None, trusted: bool = False,
     if seed not in seeds:
         raise ValueError(f"agent {folder.name!r} has seeds {seeds}, not {seed!r}")
     return load_policy(folder.path / f"seed_{seed}" / "model.zip", trusted=trusted, task=task)
-
-
-def expand_spec(spec: str) -> list[str]:
-    """``[NAME=]FOLDER`` of an agent folder -> one ``NAME=MODEL`` spec per seed; else ``[spec]``.
-
-    The name defaults to the agent's (`AgentFolder.name`).
-    """
-    from tme_env.benchmark.policies import split_spec  # deferred: a cycle otherwise
-
-    name, target = split_spec(spec)
-    if not target or not is_agent_folder(target):
-        return [spec]
-    folder = AgentFolder(Path(target))
-    return [f"{name or folder.name}={m}" for m in folder.models]
 
 
 def write_agent_folder(out: str | Path, meta: dict[str, Any], runs: dict[int, Path],

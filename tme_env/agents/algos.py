@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from tme_env.agents.normalize import normalize_settings
 from tme_env.envs import ENV_IDS
 
 __all__ = [
@@ -170,8 +171,6 @@ def check_hyperparams(algo: str, block: Any, source: str) -> None:
 
 def _check_key(algo: str, sig: dict, key: str, value: Any, path: str) -> None:
     if key == "normalize":
-        from tme_env.agents.normalize import normalize_settings
-
         normalize_settings(value, 0.99, f"{path}: hyperparameter 'normalize'")
         return
     if key in _EXTRA_KEYS:

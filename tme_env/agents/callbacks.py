@@ -11,9 +11,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 from tme_env import regimens
+from tme_env.agents.agent import DiscreteDoses, scoring_policy
 from tme_env.agents.normalize import current_policy, save_model
 from tme_env.clinical import DAYS_PER_MONTH
-from tme_env.envs import DISCRETE_LEVELS
 from tme_env.io import atomic_write_json
 from tme_env.trials import TrialResult, run_trial, summarise, survival_at
 
@@ -37,20 +37,6 @@ CLINICAL_TAGS = {
     "fraction_time_hot": "fraction_time_hot",
     "benchmark_score": "benchmark_score",
 }
-
-
-class DiscreteDoses:
-    """Wrap a discrete-action model so that it outputs dose fractions (for the trial env)."""
-
-    def __init__(self, model: Any) -> None:
-        """Wrap ``model`` (e.g. a DQN trained on ``tme/TumorImmuneDiscrete-v2``)."""
-        self.model = model
-
-    def predict(self, observation, state=None, episode_start=None, deterministic=True):  # noqa: ANN001, ANN201
-        """Doses of the model's discrete action (`tme_env.envs.DISCRETE_LEVELS`)."""
-        action, state = self.model.predict(observation, state=state, episode_start=episode_start,
-                                           deterministic=deterministic)  # fmt: skip
-        return DISCRETE_LEVELS[np.asarray(action, dtype=np.int64)].astype(np.float32), state
 
 
 class ClinicalEvalCallback(BaseCallback):
@@ -122,8 +108,6 @@ class ClinicalEvalCallback(BaseCallback):
         survival at ``m`` months, `SURVIVAL_MONTHS`).
         """
         ref = self._regimen_arms()
-        from tme_env.agents.agent import scoring_policy  # deferred: it imports this module
-
         name = type(model).__name__.lower()
         # the training statistics, a discrete model's levels, the cycle, the blinded fields
         policy = scoring_policy(current_policy(model), {"blind": self.blind,

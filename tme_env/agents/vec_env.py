@@ -18,10 +18,11 @@ import numpy as np
 from gymnasium.envs.registration import load_env_creator
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
+from tme_env.agents.cycle import CYCLE_WEEKS, within_cycle
 from tme_env.envs import REGISTRY
 from tme_env.envs.vector import BatchedVectorEnv, TumorImmuneVectorEnv
 
-__all__ = ["TumorImmuneSB3VecEnv", "make_sb3_vec_env"]
+__all__ = ["CycleVecEnv", "TumorImmuneSB3VecEnv", "make_sb3_vec_env"]
 
 
 def _indices(indices: VecEnvIndices, n: int) -> Iterable[int]:
@@ -132,14 +133,76 @@ class TumorImmuneSB3VecEnv(VecEnv):
         return [False for _ in _indices(indices, self.num_envs)]
 
 
+class CycleVecEnv(TumorImmuneSB3VecEnv):
+    """``n_envs`` weekly tme patients, stepped a cycle (`CYCLE_WEEKS` weeks) per agent step.
+
+    The per-cycle training variant (`tme_env.agents.cycle`): the agent's action is given in
+    the cycle's first week, `within_cycle` of it in the others, and the reward is the sum of
+    the weekly rewards.
+
+    An episode that ends inside a cycle (death) is reported at the end of that cycle with
+    the reward it earned up to its end and its final observation (``terminal_observation``);
+    its slot is reset at once, and again when the cycle ends, so that every episode starts
+    at a cycle's first week. The 5-year horizon (261 weeks) is 87 whole cycles.
+
+    Args:
+        cycle_weeks: Weeks per decision (default `CYCLE_WEEKS`).
+        **kwargs: As `TumorImmuneSB3VecEnv`.
+    """
+
+    def __init__(self, *args: Any, cycle_weeks: int = CYCLE_WEEKS, **kwargs: Any) -> None:
+        """See the class docstring."""
+        super().__init__(*args, **kwargs)
+        if self.venv.max_episode_steps % cycle_weeks:
+            raise ValueError(f"cycle_weeks={cycle_weeks} does not divide the horizon of "
+                             f"{self.venv.max_episode_steps} weeks")  # fmt: skip
+        self.cycle_weeks = int(cycle_weeks)
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        """One cycle of every environment; reset the finished ones."""
+        v = self.venv
+        first = v.doses(self._actions)
+        total = np.zeros(self.num_envs)
+        done = np.zeros(self.num_envs, dtype=bool)
+        infos: list[dict] = [{} for _ in range(self.num_envs)]
+        for week in range(self.cycle_weeks):
+            doses = first if week == 0 else within_cycle(first)
+            reward, terminated, info = v.core.step(doses, v.rngs)
+            v.elapsed += 1
+            truncated = ~terminated & (v.elapsed >= v.max_episode_steps)
+            live = ~done
+            total[live] += reward[live]
+            ended = live & (terminated | truncated)
+            if ended.any():
+                obs = v.core.observe()
+                for i in np.flatnonzero(ended):
+                    ret = float(self._returns[i] + total[i])
+                    infos[i] = {
+                        "terminal_observation": obs[i].copy(),
+                        "TimeLimit.truncated": bool(truncated[i]),
+                        "episode": {"r": ret, "l": int(self._lengths[i]) + 1,
+                                    "t": round(time.time() - self._t0, 6)},  # fmt: skip
+                        **{k: float(info[k][i]) for k in ("dead", "cured", "day") if k in info},
+                    }
+                    v.reset_slot(i, None)  # the cycle's remaining weeks run a discarded episode
+                done |= ended
+        for i in np.flatnonzero(done):
+            v.reset_slot(i, None)  # every episode starts at a cycle's first week
+        self._returns += total
+        self._lengths += 1
+        self._returns[done] = 0.0
+        self._lengths[done] = 0
+        return v.core.observe(), total.astype(np.float32), done, infos
+
+
 def make_sb3_vec_env(
     env_id: str, n_envs: int, seed: int | None = None, cycle_weeks: int | None = None,
     **env_kwargs: Any,
 ) -> TumorImmuneSB3VecEnv:
     """Build the SB3 ``VecEnv`` of a registered ``tme/`` id over the batched kernel.
 
-    ``cycle_weeks``: one agent step per this many weeks (`tme_env.agents.cycle.CycleVecEnv`,
-    the per-cycle training variant); None steps weekly.
+    ``cycle_weeks``: one agent step per this many weeks (`CycleVecEnv`, the per-cycle
+    training variant); None steps weekly.
 
     >>> from tme_env.agents import make_sb3_vec_env
     >>> venv = make_sb3_vec_env("tme/TumorImmune-v2", n_envs=8, seed=0)
@@ -152,8 +215,6 @@ def make_sb3_vec_env(
     kwargs = {**id_kwargs, **env_kwargs}
     kwargs.setdefault("max_episode_steps", steps)
     if cycle_weeks is not None:
-        from tme_env.agents.cycle import CycleVecEnv  # a subclass of this module's
-
         return CycleVecEnv(n_envs, seed=seed, vector_class=load_env_creator(vector_entry),
                            cycle_weeks=cycle_weeks, **kwargs)  # fmt: skip
     return TumorImmuneSB3VecEnv(

@@ -35,13 +35,13 @@ import numpy as np
 from gymnasium import spaces
 
 from tme_env import regimens
-from tme_env.agents.agent import model_path
+from tme_env.agents.agent import AgentFolder, is_agent_folder, model_path
 from tme_env.agents.loader import load_sb3_model, model_info, recorded_train
 from tme_env.benchmark.protocol import BENCHMARK_ENV_IDS, SUBMISSION_NAME
 from tme_env.envs import ENV_IDS, spaces_of
 from tme_env.envs.vector import TumorImmuneVectorEnv
 
-__all__ = ["check_spaces", "probe", "resolve_policy", "split_spec"]
+__all__ = ["check_spaces", "expand_spec", "probe", "resolve_policy", "split_spec"]
 
 
 def check_spaces(spec: str, policy: Any, env_id: str) -> None:
@@ -116,6 +116,18 @@ def split_spec(spec: str) -> tuple[str, str]:
     """``"NAME=SPEC"`` -> ``(NAME, SPEC)``; a spec without a valid name -> ``("", spec)``."""
     name, sep, target = spec.partition("=")
     return (name, target) if sep and SUBMISSION_NAME.match(name) else ("", spec)
+
+
+def expand_spec(spec: str) -> list[str]:
+    """``[NAME=]FOLDER`` of an agent folder -> one ``NAME=MODEL`` spec per seed; else ``[spec]``.
+
+    The name defaults to the agent's (`AgentFolder.name`).
+    """
+    name, target = split_spec(spec)
+    if not target or not is_agent_folder(target):
+        return [spec]
+    folder = AgentFolder(Path(target))
+    return [f"{name or folder.name}={m}" for m in folder.models]
 
 
 def resolve_policy(spec: str, env_id: str, trusted: bool = False) -> tuple[str, Any]:

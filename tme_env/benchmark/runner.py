@@ -31,10 +31,15 @@ from typing import Any
 import numpy as np
 
 from tme_env import regimens
-from tme_env.agents.agent import expand_spec
 from tme_env.agents.loader import recorded_train
 from tme_env.benchmark.leaderboard import MARKDOWN_HEADER, leaderboard_row, markdown_row
-from tme_env.benchmark.policies import check_spaces, probe, resolve_policy, split_spec
+from tme_env.benchmark.policies import (
+    check_spaces,
+    expand_spec,
+    probe,
+    resolve_policy,
+    split_spec,
+)
 from tme_env.benchmark.protocol import (
     BENCHMARK_ENV_IDS,
     BOOTSTRAP_REPS,
