@@ -107,3 +107,13 @@ def test_benchmark_of_a_folder_is_reproduced_in_a_fresh_process(agent_folder, tm
     there = json.loads((out / "leaderboard.json").read_text())
     fresh = next(r for r in there if r["submission"] == "tiny")
     assert fresh == json.loads(json.dumps(row))
+
+
+def test_tme_evaluate_takes_an_agent_folder(agent_folder, tmp_path):
+    from tme_env.cli import main
+
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(agent_folder), "--env", ENV, "--split", "validation",
+                 "--n-patients", "4", "--out", str(out)]) == 0  # fmt: skip
+    report = (out / "report.md").read_text()
+    assert "| ppo |" in report  # the arm of its first seed, named after its algorithm
