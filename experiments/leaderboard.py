@@ -92,9 +92,9 @@ def rl_baselines() -> list[RLBaseline]:
     Every run normalises its observations (the package default, `tme_env.agents.normalize`).
     PPO on the clinical observation, weekly and per cycle, uses the settings the agents
     study selected on validation (``experiments/agents_study.py``, ``figures/agents.md``);
-    PPO and A2C on the full observation and DQN those of the v1 optuna search
-    (``experiments/tune_agents.py``). SAC, TD3 and RecurrentPPO, 5-40x slower per step than
-    PPO on this 2-core machine, were not re-run on v2 (``figures/agents.md``).
+    PPO on the full observation those of the v1 optuna search (``experiments/tune_agents.py``).
+    A2C, DQN, SAC, TD3, RecurrentPPO, TQC and QR-DQN have no v2 row: the session that
+    retrained these on v2 had the 2 cores for the PPO rows only (``BENCHMARK.md`` section 8).
     """
     from tme_env.agents.blind import MONITORING
 
@@ -116,9 +116,6 @@ def rl_baselines() -> list[RLBaseline]:
         RLBaseline("ppo-clinical-blind", "ppo", CLINICAL, CLINICAL, million, MONITORING,
                    config=cfg("ppo-clinical")),
         RLBaseline("ppo", "ppo", FULL, FULL, million, config=cfg("ppo-full")),
-        RLBaseline("a2c", "a2c", FULL, FULL, million, config=cfg("a2c-full")),
-        RLBaseline("dqn", "dqn", "tme/TumorImmuneDiscrete-v2", FULL, million,
-                   config=cfg("dqn-discrete")),
     ]  # fmt: skip
 
 
@@ -467,10 +464,14 @@ def write_leaderboard(out: dict[str, dict], folder: Path, quick: bool) -> None:
         "score 0 = no treatment and 100 = the best standard regimen of the same trial (mean "
         "Q-TWiST over 5 years), IQM over seeds with its 95% stratified-bootstrap CI, and the "
         "paired patient-level 95% CI of the Q-TWiST difference to the best standard regimen. "
-        "Learned policies: the final model of each seed (no checkpoint selection); PPO, A2C "
-        "and DQN with the hyperparameters tuned on validation by `experiments/tune_agents.py` "
-        "(`figures/tuning.md`; the blinded PPO uses the unblinded one's), SAC, TD3 and "
-        "RecurrentPPO with the package defaults (`tme_env/agents/hyperparams/`).",
+        "Learned policies: the final model of each seed (no checkpoint selection), published "
+        "with their cards in `agents/<name>/` (`tme benchmark --policy agents/<name>` "
+        "reproduces a row); observations normalised; the clinical PPOs with the settings "
+        "`experiments/agents_study.py` selected on validation (`figures/agents.md`; the "
+        "blinded ones use the unblinded one's), the full-task PPO with those "
+        "`experiments/tune_agents.py` tuned on validation (v1, `figures/tuning.md`). Training "
+        "steps are simulated weeks (a per-cycle agent decides every 3 weeks); the 1M track is "
+        "the protocol's, the 3M track the longer one of `BENCHMARK.md` section 3.",
         "",
     ]
     data: dict[str, Any] = {}
@@ -480,9 +481,10 @@ def write_leaderboard(out: dict[str, dict], folder: Path, quick: bool) -> None:
         o_row = next(r for r in oracle.rows if r["submission"] == "oracle-mpc")
         n_o = o_row["n_patients"]
         learned = [r for r in rows if r["submission"] in rl]
-        tracks: dict[Any, str] = {}  # budget -> the best learned row of that track
+        tracks: dict[Any, str] = {}  # track (millions of weeks) -> its best learned row
         for r in learned:
-            tracks.setdefault(r.get("training_steps"), r["submission"])
+            steps = r.get("training_steps")
+            tracks.setdefault(round(steps / 1e6) if steps else None, r["submission"])
         lines += [f"## {task} ({main.rows[0]['observation']} observation, "
                   f"{main.rows[0]['n_patients']} test patients)", "", HEADER]
         lines += [_row_line(r, _kind(r["submission"], rl)) for r in rows]
@@ -493,15 +495,15 @@ def write_leaderboard(out: dict[str, dict], folder: Path, quick: bool) -> None:
         lines += [_row_line(r, _kind(r["submission"], rl)) for r in
                   sorted(oracle.rows, key=lambda r: -r["score_iqm"])]  # fmt: skip
         gaps = {"oracle-mpc - best-fixed": _gap(oracle, "oracle-mpc", "best-fixed")}
-        for steps, name in sorted(tracks.items(), key=lambda kv: kv[0] or 0):
-            track = f"{steps:,} weeks" if steps else "budget unknown"
-            gaps[f"best learned at {track} ({name}) - best-fixed"] = _gap(main, name,
+        for millions, name in sorted(tracks.items(), key=lambda kv: kv[0] or 0):
+            track = f"the {millions}M track" if millions else "an unknown budget"
+            gaps[f"best learned on {track} ({name}) - best-fixed"] = _gap(main, name,
                                                                          "best-fixed")  # fmt: skip
-            gaps[f"best learned at {track} ({name}) - immunotherapy-first"] = (
+            gaps[f"best learned on {track} ({name}) - immunotherapy-first"] = (
                 _gap(main, name, "immunotherapy-first") if "immunotherapy-first" in main.seeds
                 else None)  # fmt: skip
-            if gaps[f"best learned at {track} ({name}) - immunotherapy-first"] is None:
-                del gaps[f"best learned at {track} ({name}) - immunotherapy-first"]
+            if gaps[f"best learned on {track} ({name}) - immunotherapy-first"] is None:
+                del gaps[f"best learned on {track} ({name}) - immunotherapy-first"]
         for rule in ("feedback-rule", "immunotherapy-first"):
             if rule in main.seeds:
                 gaps[f"{rule} - best-fixed"] = _gap(main, rule, "best-fixed")

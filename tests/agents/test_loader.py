@@ -10,6 +10,7 @@ from stable_baselines3 import A2C, PPO
 
 from tme_env.agents import make_sb3_vec_env
 from tme_env.agents.loader import load_sb3_model, recorded_algo
+from tme_env.agents.normalize import NormalizedModel
 from tme_env.agents.train import TrainConfig, train
 
 
@@ -28,7 +29,8 @@ def test_a_run_folder_loads_with_its_recorded_algorithm(tmp_path):
     checkpoint = sorted((run / "checkpoints").glob("*.zip"))[-1]
     for path in (run / "model.zip", checkpoint):
         assert recorded_algo(path) == "a2c"
-        assert type(load_sb3_model(str(path))) is A2C
+        model = load_sb3_model(str(path))  # A2C normalises its observations by default
+        assert isinstance(model, NormalizedModel) and type(model.model) is A2C
     bare = tmp_path / "bare" / "model.zip"
     bare.parent.mkdir()
     shutil.copy(run / "model.zip", bare)
