@@ -226,6 +226,16 @@ def report(results: list[dict[str, Any]], folder: Path, quick_run: bool) -> None
         r0 = results[0]
         lines += ["", f"Same patients: best fixed schedule {r0['best_fixed']:.1f}, "
                   f"immunotherapy-first rule {r0['ito_rule']:.1f}.", ""]  # fmt: skip
+    lines += [
+        "What was selected: observations normalised (not the reward) and gamma 0.999 for "
+        "weekly PPO (the package defaults since), per-cycle decisions with gamma 0.99 on the "
+        "1M track and 0.997 on the 3M track (`agents/hyperparams/tuned/ppo-clinical*.yml`). "
+        "Their 5-seed results on the test split are the leaderboard's "
+        "(`experiments/leaderboard.md`). Not tried in this study: SAC, TD3, TQC, QR-DQN, "
+        "RecurrentPPO and MaskablePPO, a curriculum over patients, reward normalisation per "
+        "patient, and a 10M-week budget.",
+        "",
+    ]
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / "agents.md", "\n".join(lines) + "\n")
     atomic_write_json(folder / "agents_study.json", results)
