@@ -70,19 +70,6 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }  # fmt: skip
 
 
-class _Normalized:
-    """A model scored on its VecNormalize's observations (what `NormalizedModel` does)."""
-
-    def __init__(self, model: Any, vn: Any) -> None:
-        self.model, self.vn = model, vn
-
-    def predict(self, obs, state=None, episode_start=None, deterministic=True):  # noqa: ANN001, ANN201
-        """The model's action on the normalised observation."""
-        obs = self.vn.normalize_obs(obs)
-        return self.model.predict(obs, state=state, episode_start=episode_start,
-                                  deterministic=deterministic)
-
-
 _REFERENCE: dict[int, Any] = {}
 
 
@@ -166,6 +153,7 @@ def run(name: str, out: Path, n_patients: int, seed: int = 0, steps: int = 1_000
     from stable_baselines3.common.vec_env import VecNormalize
 
     from tme_env.agents.cycle import CyclePolicy
+    from tme_env.agents.normalize import current_policy
     from tme_env.agents.vec_env import make_sb3_vec_env
     from tme_env.io import atomic_write_json
 
@@ -185,10 +173,7 @@ def run(name: str, out: Path, n_patients: int, seed: int = 0, steps: int = 1_000
     if steps:
         model.learn(steps)
     wall = time.perf_counter() - t0
-    policy: Any = model
-    if norm:
-        venv.training = False
-        policy = _Normalized(model, venv)
+    policy: Any = current_policy(model)  # with its VecNormalize's statistics, if any
     if cycle:
         policy = CyclePolicy(policy, cycle)
     res = {"name": name, "seed": seed, "steps": steps, "weeks": steps * (cycle or 1),

@@ -28,6 +28,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecEnvWrapper, VecNormalize
 
 from tme_env.agents.algos import load_hyperparams
+from tme_env.agents.normalize import normalize_settings
 from tme_env.agents.vec_env import make_sb3_vec_env
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # experiments/
@@ -61,9 +62,9 @@ def ppo_run(steps: int, cycle: int | None) -> dict[str, float]:
     """Train PPO for ``steps`` agent steps; wall time, env time, weeks/s."""
     hyper = load_hyperparams("ppo", ENV)
     n_envs = int(hyper.pop("n_envs"))
-    hyper.pop("normalize")
+    norm = normalize_settings(hyper.pop("normalize"), hyper["gamma"])  # as tme train does
     timed = _Timed(make_sb3_vec_env(ENV, n_envs=n_envs, seed=0, cycle_weeks=cycle))
-    venv = VecNormalize(timed, norm_obs=True, norm_reward=False, gamma=hyper["gamma"])
+    venv = VecNormalize(timed, **norm)
     model = PPO("MlpPolicy", venv, seed=0, device="cpu", verbose=0, **hyper)
     t0 = time.perf_counter()
     model.learn(steps)

@@ -71,7 +71,6 @@ class ClinicalEvalCallback(BaseCallback):
         self.trial_env = (
             "tme/TumorImmuneClinical-v2" if "Clinical" in env_id else "tme/TumorImmune-v2"
         )
-        self.discrete = "Discrete" in env_id
         self.run_dir = Path(run_dir)
         self.eval_every = int(eval_every)
         self.n_patients = int(n_patients)

@@ -88,22 +88,24 @@ class TumorImmuneSB3VecEnv(VecEnv):
         self._lengths += 1
         infos: list[dict] = [{} for _ in range(self.num_envs)]
         for i in np.flatnonzero(dones):
-            infos[i] = {
-                "terminal_observation": obs[i].copy(),
-                "TimeLimit.truncated": bool(truncated[i]),
-                "episode": {
-                    "r": float(self._returns[i]),
-                    "l": int(self._lengths[i]),
-                    "t": round(time.time() - self._t0, 6),
-                },
-                **{k: float(info[k][i]) for k in ("dead", "cured", "day") if k in info},
-            }
+            infos[i] = self._final_info(i, obs, bool(truncated[i]), info,
+                                        float(self._returns[i]), int(self._lengths[i]))  # fmt: skip
             v.reset_slot(i, None)
             self._returns[i] = 0.0
             self._lengths[i] = 0
         if dones.any():
             obs = v.core.observe()
         return obs, reward.astype(np.float32), dones, infos
+
+    def _final_info(self, i: int, obs: np.ndarray, truncated: bool, info: dict[str, Any],
+                    ret: float, length: int) -> dict[str, Any]:  # fmt: skip
+        """The info of sub-env ``i``'s last step: SB3's final observation and Monitor keys."""
+        return {
+            "terminal_observation": obs[i].copy(),
+            "TimeLimit.truncated": truncated,
+            "episode": {"r": ret, "l": length, "t": round(time.time() - self._t0, 6)},
+            **{k: float(info[k][i]) for k in ("dead", "cured", "day") if k in info},
+        }
 
     def close(self) -> None:
         """Nothing to release."""
@@ -176,14 +178,9 @@ class CycleVecEnv(TumorImmuneSB3VecEnv):
             if ended.any():
                 obs = v.core.observe()
                 for i in np.flatnonzero(ended):
-                    ret = float(self._returns[i] + total[i])
-                    infos[i] = {
-                        "terminal_observation": obs[i].copy(),
-                        "TimeLimit.truncated": bool(truncated[i]),
-                        "episode": {"r": ret, "l": int(self._lengths[i]) + 1,
-                                    "t": round(time.time() - self._t0, 6)},  # fmt: skip
-                        **{k: float(info[k][i]) for k in ("dead", "cured", "day") if k in info},
-                    }
+                    infos[i] = self._final_info(i, obs, bool(truncated[i]), info,
+                                                float(self._returns[i] + total[i]),
+                                                int(self._lengths[i]) + 1)  # fmt: skip
                     v.reset_slot(i, None)  # the cycle's remaining weeks run a discarded episode
                 done |= ended
         for i in np.flatnonzero(done):

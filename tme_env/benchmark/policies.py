@@ -35,7 +35,7 @@ import numpy as np
 from gymnasium import spaces
 
 from tme_env import regimens
-from tme_env.agents.agent import AgentFolder, is_agent_folder, model_path
+from tme_env.agents.agent import AgentFolder, is_agent_folder, model_path, scoring_policy
 from tme_env.agents.loader import load_sb3_model, model_info, recorded_train
 from tme_env.benchmark.protocol import BENCHMARK_ENV_IDS, SUBMISSION_NAME
 from tme_env.envs import ENV_IDS, spaces_of
@@ -152,7 +152,7 @@ def resolve_policy(spec: str, env_id: str, trusted: bool = False) -> tuple[str, 
     if target in regimens.available():
         policy: Any = regimens.get(target, observation=BENCHMARK_ENV_IDS[env_id])
         default = target
-    elif target.endswith(".zip") or Path(target).is_file() or _is_model_folder(target):
+    elif target.endswith(".zip") or model_path(target).is_file():  # a file, seed or agent
         policy, default = _load_model(spec, target, env_id, trusted)
     elif ":" in target:
         default, policy = _import_object(target)
@@ -166,16 +166,7 @@ def resolve_policy(spec: str, env_id: str, trusted: bool = False) -> tuple[str, 
     return name or default, policy
 
 
-def _is_model_folder(target: str) -> bool:
-    """An agent folder (its first seed) or a folder holding ``model.zip`` (a seed, a run)."""
-    p = Path(target)
-    return p.is_dir() and ((p / "agent.json").is_file() or (p / "model.zip").is_file())
-
-
 def _load_model(spec: str, path: str, env_id: str, trusted: bool) -> tuple[Any, str]:
-    # deferred: this module imports stable-baselines3 and torch (seconds; tme --help stays fast)
-    from tme_env.agents.agent import scoring_policy
-
     path = str(model_path(path))
     try:
         info = model_info(path)  # read without unpickling: refuse a mismatch before loading
